@@ -1,0 +1,80 @@
+# PointsNet: `make run` serves the network locally, `make test` proves it.
+# Both create the virtualenvs they need from nothing but python3.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# aws-sam-cli pins many packages exactly; it lives in its own virtualenv.
+TOOLS := .venv-tools
+SAM := $(TOOLS)/bin/sam
+SAM_VERSION := 1.170.0
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help dev run test lint format typecheck validate build unit integration e2e pytest bench soak clean
+
+help:
+	@echo "make run          start the local network on http://127.0.0.1:$${PORT:-3000}"
+	@echo "make test         lint, type-check, validate the template and run every test"
+	@echo "make unit | integration | e2e    one layer of tests"
+	@echo "make validate     sam validate --lint;  make build: sam build"
+	@echo "make bench        benchmarks (not part of make test)"
+	@echo "make soak         long concurrency and property runs (not part of make test)"
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+$(TOOLS)/.installed:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q --upgrade pip
+	$(TOOLS)/bin/pip install -q 'aws-sam-cli==$(SAM_VERSION)'
+	@touch $@
+
+dev: $(BIN)/.installed
+
+run: dev
+	$(BIN)/python -m pointsnet.local
+
+test: lint typecheck validate pytest
+
+lint: dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: dev
+	$(BIN)/mypy
+
+validate: $(TOOLS)/.installed
+	$(SAM) validate --lint --region us-east-1
+
+build: $(TOOLS)/.installed
+	$(SAM) build --region us-east-1
+
+pytest: dev
+	$(BIN)/pytest -m "not slow"
+
+unit: dev
+	$(BIN)/pytest tests/unit
+
+integration: dev
+	$(BIN)/pytest tests/integration
+
+e2e: dev
+	$(BIN)/pytest tests/e2e
+
+bench: dev
+	$(BIN)/python -m bench
+
+soak: dev
+	$(BIN)/pytest -m slow
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache .pointsnet

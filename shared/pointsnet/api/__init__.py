@@ -1,0 +1,1 @@
+"""HTTP: the resolvers, routes and error mapping of the PointsNet API."""

@@ -1,0 +1,216 @@
+"""The resolver every PointsNet function uses: the admission gate and one error mapping.
+
+Powertools validates a body before any middleware runs, so the checks the
+contract orders before validation (size, signature, role, Idempotency-Key,
+JSON) run here, ahead of routing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+import uuid
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pointsnet.api.errors import REQUEST_ID_HEADER, error_body, error_result, status_of
+from pointsnet.auth.authenticate import SignedRequest, authenticate
+from pointsnet.auth.caller import Caller, Role
+from pointsnet.auth.keys import KeyResolver
+from pointsnet.errors import (
+    Forbidden,
+    InvalidJson,
+    MissingIdempotencyKey,
+    PayloadTooLarge,
+    PointsNetError,
+    RouteNotFound,
+    ValidationFailed,
+)
+from pointsnet.idempotency import IDEMPOTENCY_HEADER, is_valid_key, request_fingerprint
+from pointsnet.ledger.commands import IdempotentRequest
+from pointsnet.observability import logger
+
+MAX_BODY_BYTES = 16 * 1024
+PUBLIC_ROUTES = frozenset({("GET", "/v1/health"), ("GET", "/v1/openapi.json")})
+
+
+class InternalError(PointsNetError):
+    code = "internal_error"
+
+
+class PointsNetResolver(APIGatewayHttpResolver):
+    def __init__(
+        self,
+        *,
+        roles: Collection[Role],
+        keys: Callable[[], KeyResolver],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(enable_validation=True)
+        self.roles = frozenset(roles)
+        self.keys = keys
+        self.clock = clock
+        self.exception_handler(PointsNetError)(self._domain_error)
+        self.exception_handler(RequestValidationError)(self._validation_error)
+        self.not_found(self._route_not_found)
+        self.exception_handler(Exception)(self._unexpected_error)
+
+    # what routes read
+
+    @property
+    def caller(self) -> Caller:
+        caller: Caller = self.context["caller"]
+        return caller
+
+    @property
+    def idempotent_request(self) -> IdempotentRequest:
+        request: IdempotentRequest = self.context["idempotent_request"]
+        return request
+
+    # admission
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        request_id = _request_id(event)
+        logger.append_keys(request_id=request_id)
+        try:
+            admitted = self._admit(dict(event))
+        except PointsNetError as error:
+            self.clear_context()
+            logger.info("request refused", extra={"code": error.code})
+            return error_result(error, request_id)
+        except Exception:
+            self.clear_context()
+            logger.exception("admission failed")
+            return error_result(InternalError("an internal error occurred"), request_id)
+        return super().resolve(admitted, context)
+
+    def _admit(self, event: dict[str, Any]) -> dict[str, Any]:
+        method = event.get("requestContext", {}).get("http", {}).get("method", "GET").upper()
+        path = event.get("rawPath") or event.get("requestContext", {}).get("http", {}).get(
+            "path", "/"
+        )
+        body = _body_bytes(event)
+        if len(body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
+        if (method, path) in PUBLIC_ROUTES:
+            return event
+
+        headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+        caller = authenticate(
+            SignedRequest(
+                method=method,
+                path=path,
+                raw_query=event.get("rawQueryString") or "",
+                headers=headers,
+                body=body,
+            ),
+            self.keys(),
+            self.clock(),
+        )
+        logger.append_keys(partner_id=caller.partner_id, key_id=caller.key_id)
+        if self._has_route(method, path) and caller.role not in self.roles:
+            raise Forbidden(f"a {caller.role} key may not call {method} {path}")
+        self.append_context(caller=caller)
+
+        if method not in ("POST", "PUT", "PATCH"):
+            return event
+        parsed = _json_object(body)
+        if method == "POST":
+            key = headers.get(IDEMPOTENCY_HEADER.lower())
+            if not key:
+                raise MissingIdempotencyKey(f"a POST needs an {IDEMPOTENCY_HEADER} header")
+            if not is_valid_key(key):
+                raise ValidationFailed(
+                    f"{IDEMPOTENCY_HEADER} must be 1-255 printable ASCII characters",
+                    details=[{"field": IDEMPOTENCY_HEADER, "message": "invalid"}],
+                )
+            self.append_context(
+                idempotent_request=IdempotentRequest(
+                    key=key, fingerprint=request_fingerprint(method, path, parsed)
+                )
+            )
+        event["body"] = json.dumps(parsed)
+        event["isBase64Encoded"] = False
+        return event
+
+    def _has_route(self, method: str, path: str) -> bool:
+        return any(
+            route.method == method and route.rule.match(path)
+            for route in self._static_routes + self._dynamic_routes
+        )
+
+    # the one error mapping inside routing
+
+    def _error_response(self, error: PointsNetError) -> Response[Any]:
+        request_id = _request_id(self.current_event.raw_event)
+        return Response(
+            status_code=status_of(error),
+            content_type="application/json",
+            body=error_body(error, request_id),
+            headers={REQUEST_ID_HEADER: request_id},
+        )
+
+    def _domain_error(self, error: PointsNetError) -> Response[Any]:
+        if status_of(error) >= 500:
+            logger.exception("request failed", extra={"code": error.code})
+        else:
+            logger.info("request refused", extra={"code": error.code})
+        return self._error_response(error)
+
+    def _validation_error(self, error: RequestValidationError) -> Response[Any]:
+        details = [
+            {
+                "field": ".".join(str(part) for part in problem.get("loc", ())),
+                "message": str(problem.get("msg", "invalid")),
+            }
+            for problem in error.errors()
+        ]
+        return self._error_response(ValidationFailed("the request is not valid", details=details))
+
+    def _route_not_found(self, _: Exception) -> Response[Any]:
+        event = self.current_event
+        return self._error_response(RouteNotFound(f"no route {event.http_method} {event.path}"))
+
+    def _unexpected_error(self, _: Exception) -> Response[Any]:
+        logger.exception("unexpected error")
+        return self._error_response(InternalError("an internal error occurred"))
+
+
+def _request_id(event: Mapping[str, Any]) -> str:
+    request_id = (event.get("requestContext") or {}).get("requestId")
+    return str(request_id) if request_id else str(uuid.uuid4())
+
+
+def _body_bytes(event: Mapping[str, Any]) -> bytes:
+    body = event.get("body")
+    if body is None:
+        return b""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidJson("the body is not valid base64") from exc
+    return str(body).encode("utf-8", errors="surrogatepass")
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object; an empty body is an empty object."""
+    if not body.strip():
+        return {}
+    try:
+        parsed = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InvalidJson("the body is not valid JSON") from exc
+    if not isinstance(parsed, dict):
+        raise InvalidJson("the body must be a JSON object")
+    return parsed
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")

@@ -1,0 +1,66 @@
+"""Finding the active key a request claims to be signed with."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pointsnet.auth.caller import Caller
+from pointsnet.partners.models import KeyStatus
+from pointsnet.store.directory_store import DirectoryStore
+from pointsnet.store.key_secrets import KeySecrets
+
+
+@dataclass(frozen=True)
+class ActiveKey:
+    caller: Caller
+    secret: str
+
+    def __repr__(self) -> str:  # the secret never reaches a log through a repr
+        return f"ActiveKey(caller={self.caller!r}, secret='***')"
+
+
+class KeyResolver:
+    """Active keys by id, cached for at most `cache_seconds`: the bound on revocation."""
+
+    def __init__(
+        self,
+        store: DirectoryStore,
+        key_secrets: KeySecrets,
+        cache_seconds: int,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.key_secrets = key_secrets
+        self.cache_seconds = cache_seconds
+        self.monotonic = monotonic
+        self._cache: dict[str, tuple[float, ActiveKey | None]] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, key_id: str) -> ActiveKey | None:
+        now = self.monotonic()
+        with self._lock:
+            cached = self._cache.get(key_id)
+        if cached is not None and now - cached[0] < self.cache_seconds:
+            return cached[1]
+        active = self._load(key_id)
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key_id] = (now, active)
+        return active
+
+    def _load(self, key_id: str) -> ActiveKey | None:
+        key = self.store.get_key(key_id)
+        if key is None or key.status != KeyStatus.ACTIVE:
+            return None
+        partner = self.store.get_partner(key.partner_id)
+        secret = self.key_secrets.get(key_id)
+        if partner is None or secret is None:
+            return None
+        caller = Caller(
+            partner_id=key.partner_id, key_id=key_id, role=key.role, program=partner.program
+        )
+        return ActiveKey(caller=caller, secret=secret)

@@ -1,0 +1,401 @@
+"""The PointsNet partner SDK: signed HTTP calls to the public API, standard library only.
+
+    client = PointsNetClient("https://api.example.com/Prod", key_id, secret)
+    client.earn("m-1", 100, "order-1")
+
+Every POST carries an `Idempotency-Key`, generated per call unless given, and the same key is
+sent again on the client's own retries so a retried call never posts twice.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+from pointsnet import signing
+
+if TYPE_CHECKING:
+    from pointsnet.credentials import Credentials
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_BACKOFF_BASE_SECONDS = 0.05
+MAX_BACKOFF_SECONDS = 5.0
+
+QueryValue = str | int | bool | None
+Query = Mapping[str, QueryValue | Sequence[QueryValue]] | Sequence[tuple[str, QueryValue]]
+
+
+def _sdk_version() -> str:
+    try:
+        return metadata.version("pointsnet")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+USER_AGENT = f"pointsnet-python/{_sdk_version()}"
+
+
+class PointsNetError(Exception):
+    """An error answered by the API (or no answer at all), with the API's stable `code`."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        request_id: str | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(f"{code}: {message} (status {status}, request {request_id or '-'})")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.details = details
+
+
+class PointsNetConnectionError(PointsNetError):
+    """The API could not be reached (or did not answer) after every retry."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(0, "connection_error", message)
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """A successful answer. `headers` have lower-case names; `body` is parsed JSON or text."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+
+    @property
+    def replayed(self) -> bool:
+        """True when the API answered a repeated idempotency key with the first response."""
+        return self.headers.get(REPLAYED_HEADER.lower(), "").lower() == "true"
+
+
+class PointsNetClient:
+    """Calls the PointsNet API with one key. Thread-safe: it keeps no per-request state."""
+
+    def __init__(
+        self,
+        base_url: str,
+        key_id: str,
+        secret: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        backoff_base: float = DEFAULT_BACKOFF_BASE_SECONDS,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
+        if parts.query or parts.fragment:
+            raise ValueError(f"base_url must not carry a query or fragment, got {base_url!r}")
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        self.base_url = base_url.rstrip("/")
+        self.key_id = key_id
+        self._secret = secret
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._clock = clock
+        self._sleep = sleep
+        self._backoff_base = backoff_base
+        self._opener = urllib.request.build_opener()
+
+    @classmethod
+    def from_credentials(
+        cls,
+        credentials: Credentials,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> PointsNetClient:
+        return cls(
+            credentials.base_url,
+            credentials.key_id,
+            credentials.secret.get_secret_value(),
+            timeout=timeout,
+            max_retries=max_retries,
+            clock=clock,
+            sleep=sleep,
+        )
+
+    def __repr__(self) -> str:
+        return f"PointsNetClient(base_url={self.base_url!r}, key_id={self.key_id!r})"
+
+    # -- generic request -------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        signed: bool = True,
+    ) -> ApiResponse:
+        """Send one API call, retrying what is safe to retry; raise `PointsNetError` on errors.
+
+        `path` starts with `/v1` and is what gets signed; the base URL's stage prefix is not.
+        """
+        method = method.upper()
+        if not path.startswith("/") or "?" in path:
+            raise ValueError(f"path must start with '/' and carry no query, got {path!r}")
+        raw_query = "&".join(
+            f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in _pairs(query)
+        )
+        body = b"" if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
+        if method == "POST" and idempotency_key is None:
+            idempotency_key = str(uuid.uuid4())
+        url = self.base_url + path + (f"?{raw_query}" if raw_query else "")
+
+        for attempt in range(self.max_retries + 1):
+            headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+            if json_body is not None:
+                headers["Content-Type"] = "application/json"
+            if idempotency_key is not None:
+                headers[IDEMPOTENCY_KEY_HEADER] = idempotency_key
+            if signed:
+                # Signed afresh on every attempt so a retry never carries a stale timestamp.
+                timestamp = int(self._clock())
+                headers.update(
+                    signing.sign_request(
+                        self._secret, self.key_id, method, path, raw_query, body, timestamp
+                    )
+                )
+            last_attempt = attempt == self.max_retries
+            try:
+                response = self._send(method, url, headers, body, has_body=json_body is not None)
+            except (OSError, http.client.HTTPException) as exc:
+                if last_attempt:
+                    raise PointsNetConnectionError(f"{method} {url} failed: {exc}") from exc
+                self._backoff(attempt)
+                continue
+            if response.status < 400:
+                return response
+            error = _error_from(response)
+            if last_attempt or not _is_retryable(error):
+                raise error
+            self._backoff(attempt)
+        raise AssertionError("unreachable: the retry loop always returns or raises")
+
+    def _send(
+        self, method: str, url: str, headers: dict[str, str], body: bytes, *, has_body: bool
+    ) -> ApiResponse:
+        request = urllib.request.Request(
+            url, data=body if has_body else None, headers=headers, method=method
+        )
+        try:
+            with self._opener.open(request, timeout=self.timeout) as answer:
+                return _to_response(answer.status, answer.headers.items(), answer.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return _to_response(exc.code, exc.headers.items(), exc.read())
+
+    def _backoff(self, attempt: int) -> None:
+        delay = min(self._backoff_base * 2**attempt, MAX_BACKOFF_SECONDS)
+        # Equal jitter: at least half the delay, so clients that failed together spread out.
+        self._sleep(delay / 2 + random.uniform(0, delay / 2))
+
+    # -- partner endpoints -----------------------------------------------------------------
+
+    def earn(
+        self,
+        member_id: str,
+        points: int,
+        reference: str,
+        *,
+        program: str | None = None,
+        description: str | None = None,
+        pending: bool | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Credit points to a member; returns `transaction` and `balance`."""
+        body = _without_none(
+            points=points,
+            reference=reference,
+            program=program,
+            description=description,
+            pending=pending,
+        )
+        return self._post(f"/v1/members/{_segment(member_id)}/earn", body, idempotency_key)
+
+    def burn(
+        self,
+        member_id: str,
+        points: int,
+        reference: str,
+        *,
+        description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Debit points from a member; 409 `insufficient_points` when the balance is short."""
+        body = _without_none(points=points, reference=reference, description=description)
+        return self._post(f"/v1/members/{_segment(member_id)}/burn", body, idempotency_key)
+
+    def get_member(self, member_id: str) -> dict[str, Any]:
+        """A member with its `balance` (`available`, `pending`) and `links`."""
+        return _object(self.request("GET", f"/v1/members/{_segment(member_id)}"))
+
+    def list_transactions(
+        self, member_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """One page of a member's transactions, newest first: `items` and `next_cursor`."""
+        response = self.request(
+            "GET",
+            f"/v1/members/{_segment(member_id)}/transactions",
+            query={"limit": limit, "cursor": cursor},
+        )
+        return _object(response)
+
+    def iter_transactions(
+        self, member_id: str, *, page_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every transaction of a member, newest first, following `next_cursor` page by page."""
+        cursor: str | None = None
+        while True:
+            page = self.list_transactions(member_id, limit=page_size, cursor=cursor)
+            yield from page.get("items", [])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    def get_transaction(self, transaction_id: str) -> dict[str, Any]:
+        """One transaction of the calling partner."""
+        return _object(self.request("GET", f"/v1/transactions/{_segment(transaction_id)}"))
+
+    def reverse(
+        self,
+        transaction_id: str,
+        *,
+        points: int | None = None,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Reverse a transaction, wholly or `points` of it; returns the reversal transaction."""
+        body = _without_none(points=points, reason=reason)
+        return self._post(
+            f"/v1/transactions/{_segment(transaction_id)}/reverse", body, idempotency_key
+        )
+
+    def health(self) -> dict[str, Any]:
+        """The unsigned health check."""
+        return _object(self.request("GET", "/v1/health", signed=False))
+
+    def _post(
+        self, path: str, body: Mapping[str, Any], idempotency_key: str | None
+    ) -> dict[str, Any]:
+        return _object(self.request("POST", path, json_body=body, idempotency_key=idempotency_key))
+
+
+def _segment(value: str) -> str:
+    """One path segment, percent-encoded; `:` and `@` (allowed in ids) are sent as they are."""
+    if value in (".", ".."):
+        # Dot segments would be collapsed by URL normalisation somewhere on the way.
+        return value.replace(".", "%2E")
+    return quote(value, safe=":@")
+
+
+def _pairs(query: Query | None) -> list[tuple[str, str]]:
+    if query is None:
+        return []
+    items: Sequence[tuple[str, Any]] = (
+        list(query.items()) if isinstance(query, Mapping) else list(query)
+    )
+    pairs: list[tuple[str, str]] = []
+    for name, value in items:
+        values = value if isinstance(value, list | tuple) else [value]
+        pairs.extend((name, _query_text(item)) for item in values if item is not None)
+    return pairs
+
+
+def _query_text(value: QueryValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _without_none(**fields: Any) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _to_response(status: int, header_items: Sequence[tuple[str, str]], raw: bytes) -> ApiResponse:
+    headers = {name.lower(): value for name, value in header_items}
+    return ApiResponse(status=status, headers=headers, body=_parse_body(headers, raw))
+
+
+def _parse_body(headers: Mapping[str, str], raw: bytes) -> Any:
+    if not raw:
+        return None
+    text = raw.decode("utf-8", errors="replace")
+    content_type = headers.get("content-type", "")
+    if "json" in content_type or not content_type:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _error_from(response: ApiResponse) -> PointsNetError:
+    body = response.body
+    error = body.get("error") if isinstance(body, dict) else None
+    header_request_id = response.headers.get("x-request-id") or response.headers.get(
+        "x-amzn-requestid"
+    )
+    if isinstance(error, dict) and isinstance(error.get("code"), str):
+        return PointsNetError(
+            status=response.status,
+            code=error["code"],
+            message=str(error.get("message", "")),
+            request_id=error.get("request_id") or header_request_id,
+            details=error.get("details"),
+        )
+    # Not the API's error shape: e.g. a gateway or proxy answering before the API does.
+    message = body.get("message") if isinstance(body, dict) else body
+    return PointsNetError(
+        status=response.status,
+        code=f"http_{response.status}",
+        message=str(message or http.client.responses.get(response.status, "error"))[:500],
+        request_id=header_request_id,
+    )
+
+
+def _is_retryable(error: PointsNetError) -> bool:
+    return (
+        error.status == 429
+        or error.status >= 500
+        or (error.status == 409 and error.code == "request_in_progress")
+    )
+
+
+def _object(response: ApiResponse) -> dict[str, Any]:
+    if isinstance(response.body, dict):
+        return response.body
+    raise PointsNetError(
+        status=response.status,
+        code="invalid_response",
+        message=f"expected a JSON object, got {type(response.body).__name__}",
+        request_id=response.headers.get("x-request-id"),
+    )

@@ -1,0 +1,92 @@
+"""Domain errors. Each carries a stable `code` from the public contract.
+
+The HTTP status for each code lives in `pointsnet.api.errors`, the one place
+that turns domain errors into responses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PointsNetError(Exception):
+    code = "internal_error"
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidJson(PointsNetError):
+    code = "invalid_json"
+
+
+class MissingIdempotencyKey(PointsNetError):
+    code = "missing_idempotency_key"
+
+
+class MissingCredentials(PointsNetError):
+    code = "missing_credentials"
+
+
+class UnknownKey(PointsNetError):
+    code = "unknown_key"
+
+
+class InvalidSignature(PointsNetError):
+    code = "invalid_signature"
+
+
+class StaleTimestamp(PointsNetError):
+    code = "stale_timestamp"
+
+
+class Forbidden(PointsNetError):
+    code = "forbidden"
+
+
+class NotFound(PointsNetError):
+    code = "not_found"
+
+
+class RouteNotFound(PointsNetError):
+    code = "route_not_found"
+
+
+class InsufficientPoints(PointsNetError):
+    code = "insufficient_points"
+
+
+class RequestInProgress(PointsNetError):
+    code = "request_in_progress"
+
+
+class Conflict(PointsNetError):
+    code = "conflict"
+
+
+class PayloadTooLarge(PointsNetError):
+    code = "payload_too_large"
+
+
+class ValidationFailed(PointsNetError):
+    code = "validation_error"
+
+
+class IdempotencyKeyReused(PointsNetError):
+    code = "idempotency_key_reused"
+
+
+class NotLinked(PointsNetError):
+    code = "not_linked"
+
+
+class RateLimited(PointsNetError):
+    code = "rate_limited"
+
+
+class StoreUnavailable(PointsNetError):
+    """The data store failed in a way a retry may fix; never a client's fault."""
+
+    code = "internal_error"

@@ -1,0 +1,1 @@
+"""The double-entry points ledger: transactions made of balanced postings."""

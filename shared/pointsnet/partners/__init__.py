@@ -1,0 +1,1 @@
+"""Partners of the network, their programs and their API keys."""

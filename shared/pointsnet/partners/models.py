@@ -1,0 +1,52 @@
+"""Partners and API keys as stored and shown (a key's secret is in neither)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pointsnet.auth.caller import Role
+
+PartnerId = Annotated[str, Field(pattern=r"^[a-z0-9-]{2,40}$")]
+NETWORK_PARTNER_ID = "network"
+
+
+class Partner(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    partner_id: PartnerId
+    name: str = Field(min_length=1, max_length=200)
+    program: str | None = Field(default=None, pattern=r"^[A-Z]{2,8}$")
+    point_value: Decimal | None = Field(
+        default=None, gt=0, description="Worth of one point in the settlement currency"
+    )
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    created_at: str
+
+
+class KeyStatus(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+class ApiKey(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    key_id: str
+    partner_id: str
+    role: Role
+    status: KeyStatus = KeyStatus.ACTIVE
+    created_at: str
+    revoked_at: str | None = None
+
+
+class IssuedKey(BaseModel):
+    """A new key with its secret: the only time the secret is ever returned."""
+
+    key_id: str
+    partner_id: str
+    role: Role
+    secret: str

@@ -1,0 +1,21 @@
+"""Configuration from the environment, validated once per execution environment."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    ledger_table: str = Field(validation_alias="LEDGER_TABLE")
+    directory_table: str = Field(validation_alias="DIRECTORY_TABLE")
+    key_secret_prefix: str = Field(validation_alias="KEY_SECRET_PREFIX")
+    # Upper bound on how long a revoked key can still be accepted.
+    key_cache_seconds: int = Field(default=30, ge=0, le=300, validation_alias="KEY_CACHE_SECONDS")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.model_validate(dict(os.environ))

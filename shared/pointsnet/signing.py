@@ -1,0 +1,109 @@
+"""The PN1-HMAC-SHA256 request signing scheme of the public API (API.md, "Requests are signed").
+
+Pure standard library, shared by the server (to verify) and the partner SDK (to sign), so both
+sides build the string to sign with the same code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from urllib.parse import quote, unquote_to_bytes
+
+ALGORITHM = "PN1-HMAC-SHA256"
+SIGNATURE_VERSION_PREFIX = "v1="
+KEY_ID_HEADER = "X-PN-Key-Id"
+TIMESTAMP_HEADER = "X-PN-Timestamp"
+SIGNATURE_HEADER = "X-PN-Signature"
+MAX_CLOCK_SKEW_SECONDS = 300
+
+
+def _encode(value: str | bytes) -> str:
+    # quote() always keeps A-Za-z0-9-._~ and uses upper-case hex: exactly RFC 3986 unreserved.
+    return quote(value, safe="")
+
+
+def _canonical(encoded_pairs: Iterable[tuple[str, str]]) -> str:
+    return "&".join(f"{name}={value}" for name, value in sorted(encoded_pairs))
+
+
+def canonical_query(query: str) -> str:
+    """Canonical query from a raw query string as sent on the wire (without the leading `?`).
+
+    Only `%XX` escapes are decoded (a raw `+` is a literal plus, per RFC 3986); each name and
+    value is then re-encoded, so `%7E`, `~` and `%7e` all canonicalise to `~`.
+    """
+    pairs: list[tuple[str, str]] = []
+    for segment in query.lstrip("?").split("&"):
+        if not segment:
+            continue
+        name, _, value = segment.partition("=")
+        # Decode to bytes, not str, so escapes of non-UTF-8 bytes survive unchanged.
+        pairs.append((_encode(unquote_to_bytes(name)), _encode(unquote_to_bytes(value))))
+    return _canonical(pairs)
+
+
+def canonical_query_from_pairs(pairs: Iterable[tuple[str, str]]) -> str:
+    """Canonical query from already-decoded (name, value) pairs; repeated names are allowed."""
+    return _canonical((_encode(name), _encode(value)) for name, value in pairs)
+
+
+def body_digest(body: bytes) -> str:
+    """Lowercase hex SHA-256 of the raw body bytes (of b"" when there is no body)."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def string_to_sign(
+    timestamp: str, method: str, path: str, canonical_query: str, body: bytes
+) -> str:
+    """The six newline-joined lines that get signed; `path` has no query and no stage prefix."""
+    return "\n".join(
+        (ALGORITHM, timestamp, method.upper(), path, canonical_query, body_digest(body))
+    )
+
+
+def sign(secret: str, string_to_sign: str) -> str:
+    """The `X-PN-Signature` value: `v1=` and the hex HMAC-SHA256 keyed with the secret."""
+    digest = hmac.new(secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha256)
+    return SIGNATURE_VERSION_PREFIX + digest.hexdigest()
+
+
+def signature_matches(secret: str, string_to_sign: str, presented: str) -> bool:
+    """Whether a presented `X-PN-Signature` is right, compared in constant time."""
+    expected = sign(secret, string_to_sign)
+    return hmac.compare_digest(expected.encode("utf-8"), presented.encode("utf-8"))
+
+
+def timestamp_is_fresh(
+    timestamp: str, now: float, max_skew_seconds: int = MAX_CLOCK_SKEW_SECONDS
+) -> bool:
+    """Whether `timestamp` is whole Unix seconds within `max_skew_seconds` of `now`, either way."""
+    if not timestamp.isascii() or not timestamp.isdigit():
+        return False
+    return abs(int(timestamp) - now) <= max_skew_seconds
+
+
+def sign_request(
+    secret: str,
+    key_id: str,
+    method: str,
+    path: str,
+    query: str | Iterable[tuple[str, str]],
+    body: bytes,
+    timestamp: int | str,
+) -> dict[str, str]:
+    """The three signature headers for a request.
+
+    `query` is either the raw query string as sent or decoded (name, value) pairs.
+    """
+    canonical = (
+        canonical_query(query) if isinstance(query, str) else canonical_query_from_pairs(query)
+    )
+    timestamp_value = str(timestamp)
+    signature = sign(secret, string_to_sign(timestamp_value, method, path, canonical, body))
+    return {
+        KEY_ID_HEADER: key_id,
+        TIMESTAMP_HEADER: timestamp_value,
+        SIGNATURE_HEADER: signature,
+    }

@@ -1,0 +1,52 @@
+"""API key secrets, kept in Secrets Manager: never in a table, a log or a later response."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError
+
+from pointsnet.store.dynamo import translate_client_error
+
+# A key's secret never changes (rotation issues a new key), so it may be cached long.
+SECRET_CACHE_SECONDS = 900
+
+
+@cache
+def secretsmanager_client() -> Any:
+    return boto3.client("secretsmanager")
+
+
+class KeySecrets:
+    def __init__(self, prefix: str, client: Any = None) -> None:
+        self.prefix = prefix
+        self._client = client
+        self._provider: SecretsProvider | None = None
+
+    @property
+    def client(self) -> Any:
+        return self._client or secretsmanager_client()
+
+    def name(self, key_id: str) -> str:
+        return f"{self.prefix}{key_id}"
+
+    def create(self, key_id: str, secret: str, description: str) -> None:
+        try:
+            self.client.create_secret(
+                Name=self.name(key_id), SecretString=secret, Description=description
+            )
+        except ClientError as exc:
+            raise translate_client_error(exc) from exc
+
+    def get(self, key_id: str) -> str | None:
+        if self._provider is None:
+            self._provider = SecretsProvider(boto3_client=self.client)
+        try:
+            value = self._provider.get(self.name(key_id), max_age=SECRET_CACHE_SECONDS)
+        except GetParameterError:
+            return None
+        return value if isinstance(value, str) else None

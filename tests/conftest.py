@@ -1,0 +1,75 @@
+"""Fixtures: every test that touches AWS runs on moto with tables built from template.yaml."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+from pointsnet.api.wiring import default_key_resolver
+from pointsnet.ledger.service import default_ledger
+from pointsnet.local.template import functions, load_handler
+from pointsnet.settings import get_settings
+from tests.helpers import (
+    PARTNER_FUNCTION_ENV,
+    STACK,
+    TEMPLATE,
+    DemoNetwork,
+    SignedCaller,
+    create_tables,
+    partner_directory,
+    seed_partners,
+)
+
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "PointsNetTest",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+
+
+def _clear_caches() -> None:
+    get_settings.cache_clear()
+    default_ledger.cache_clear()
+    default_key_resolver.cache_clear()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Given an empty AWS account (moto) with the template's tables and function environment."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in (FAKE_AWS | PARTNER_FUNCTION_ENV).items():
+        monkeypatch.setenv(name, value)
+    _clear_caches()
+    with mock_aws():
+        create_tables()
+        yield
+    _clear_caches()
+
+
+@pytest.fixture
+def network(aws: None) -> DemoNetwork:
+    """Given the demo partners starlodge (STAR) and rideco (RIDE) with a key each."""
+    return seed_partners(partner_directory())
+
+
+@pytest.fixture
+def partner_handler(aws: None):  # type: ignore[no-untyped-def]
+    return load_handler(functions(TEMPLATE, STACK)["PartnerApiFunction"])
+
+
+@pytest.fixture
+def starlodge(network: DemoNetwork, partner_handler) -> SignedCaller:  # type: ignore[no-untyped-def]
+    return SignedCaller(partner_handler, network.starlodge)
+
+
+@pytest.fixture
+def rideco(network: DemoNetwork, partner_handler) -> SignedCaller:  # type: ignore[no-untyped-def]
+    return SignedCaller(partner_handler, network.rideco)

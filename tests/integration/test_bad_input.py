@@ -1,0 +1,112 @@
+"""Bad input gets the contract's error, and nothing is half-written."""
+
+from __future__ import annotations
+
+import pytest
+
+from pointsnet.api.partner import create_partner_app
+from pointsnet.api.wiring import default_key_resolver
+from tests.helpers import DemoNetwork, LambdaContextStub, SignedCaller
+
+EARN = "/v1/members/guest-1/earn"
+
+
+def assert_nothing_posted(caller: SignedCaller) -> None:
+    assert caller.get("/v1/members/guest-1").status == 404
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"{not json", b"[1, 2]", b'"text"', b"\xff\xfe\x00", b"[" * 5000 + b"]" * 5000, b"NaN"],
+    ids=["broken", "array", "string", "not-utf8", "deeply-nested", "nan"],
+)
+def test_a_body_that_is_not_a_json_object_is_invalid_json(
+    starlodge: SignedCaller, raw: bytes
+) -> None:
+    reply = starlodge.call("POST", EARN, raw_body=raw)
+    assert (reply.status, reply.code) == (400, "invalid_json")
+    assert_nothing_posted(starlodge)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"reference": "r"}, "points"),
+        ({"points": 0, "reference": "r"}, "points"),
+        ({"points": -5, "reference": "r"}, "points"),
+        ({"points": 1.5, "reference": "r"}, "points"),
+        ({"points": "10", "reference": "r"}, "points"),
+        ({"points": 10**40, "reference": "r"}, "points"),
+        ({"points": 10}, "reference"),
+        ({"points": 10, "reference": ""}, "reference"),
+        ({"points": 10, "reference": "x" * 129}, "reference"),
+        ({"points": 10, "reference": "r", "colour": "red"}, "colour"),
+    ],
+)
+def test_a_field_missing_of_the_wrong_type_or_out_of_range_is_a_validation_error(
+    starlodge: SignedCaller, body: dict[str, object], field: str
+) -> None:
+    reply = starlodge.call("POST", EARN, body)
+    assert (reply.status, reply.code) == (422, "validation_error")
+    assert any(field in detail["field"] for detail in reply.body["error"]["details"]), reply.body
+    assert_nothing_posted(starlodge)
+
+
+def test_an_invalid_member_id_is_a_validation_error(starlodge: SignedCaller) -> None:
+    reply = starlodge.call(
+        "POST", "/v1/members/" + "m" * 65 + "/earn", {"points": 1, "reference": "r"}
+    )
+    assert (reply.status, reply.code) == (422, "validation_error")
+
+
+def test_a_limit_out_of_range_is_a_validation_error(starlodge: SignedCaller) -> None:
+    reply = starlodge.get("/v1/members/guest-1/transactions", limit=101)
+    assert (reply.status, reply.code) == (422, "validation_error")
+
+
+def test_a_body_over_16_kib_is_payload_too_large(starlodge: SignedCaller) -> None:
+    body = {"points": 1, "reference": "r", "description": "x" * (16 * 1024)}
+    reply = starlodge.call("POST", EARN, body)
+    assert (reply.status, reply.code) == (413, "payload_too_large")
+    assert_nothing_posted(starlodge)
+
+
+def test_an_idempotency_key_that_is_not_printable_ascii_is_refused(
+    starlodge: SignedCaller,
+) -> None:
+    reply = starlodge.earn("guest-1", 1, idempotency_key="x" * 256)
+    assert (reply.status, reply.code) == (422, "validation_error")
+
+
+def test_an_unknown_route_is_route_not_found(starlodge: SignedCaller) -> None:
+    replies = [
+        starlodge.get("/v1/nowhere"),
+        starlodge.call("DELETE", "/v1/members/guest-1"),
+    ]
+    assert [(reply.status, reply.code) for reply in replies] == [(404, "route_not_found")] * 2
+
+
+def test_earning_in_another_program_without_a_link_is_not_linked(
+    starlodge: SignedCaller,
+) -> None:
+    reply = starlodge.earn("guest-1", 10, program="RIDE")
+    assert (reply.status, reply.code) == (422, "not_linked")
+    assert_nothing_posted(starlodge)
+
+
+def test_a_bug_is_an_internal_error_without_a_stack_trace(network: DemoNetwork) -> None:
+    # Given a function whose ledger fails with an unexpected exception
+    def broken_ledger():  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret-internal-detail at line 42")
+
+    app = create_partner_app(ledger=broken_ledger, keys=default_key_resolver)
+    caller = SignedCaller(
+        lambda event, _: app.resolve(event, LambdaContextStub()), network.starlodge
+    )
+    # When a partner earns
+    reply = caller.earn("guest-1", 10)
+    # Then 500 internal_error with the envelope and no trace of the exception
+    assert (reply.status, reply.code) == (500, "internal_error")
+    assert reply.body["error"]["request_id"]
+    assert "secret-internal-detail" not in str(reply.body)
+    assert "Traceback" not in str(reply.body)

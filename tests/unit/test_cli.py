@@ -1,0 +1,420 @@
+"""The `pointsnet` command line, driven through main() with an injected client."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pointsnet import cli
+from pointsnet.cli import CommandOutput, Commands, GlobalOptions, main, render_table
+from pointsnet.client import ApiResponse, PointsNetClient, PointsNetError
+from pointsnet.credentials import CredentialsError
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    query: Any
+    json_body: Any
+    idempotency_key: str | None
+
+
+class RecordingClient(PointsNetClient):
+    """The real typed methods over a `request` that records calls and answers from a script."""
+
+    def __init__(self) -> None:
+        super().__init__("http://pointsnet.invalid/Prod", "k-test", "secret")
+        self.calls: list[Call] = []
+        self.answers: deque[Any] = deque()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Any = None,
+        json_body: Any = None,
+        idempotency_key: str | None = None,
+        signed: bool = True,
+    ) -> ApiResponse:
+        self.calls.append(Call(method, path, query, json_body, idempotency_key))
+        answer = self.answers.popleft() if self.answers else {}
+        if isinstance(answer, PointsNetError):
+            raise answer
+        return ApiResponse(status=200, headers={}, body=answer)
+
+
+class Harness:
+    def __init__(self) -> None:
+        self.client = RecordingClient()
+        self.options: list[GlobalOptions] = []
+
+    def factory(self, options: GlobalOptions) -> PointsNetClient:
+        self.options.append(options)
+        return self.client
+
+    def run(self, *argv: str) -> int:
+        return main(list(argv), client_factory=self.factory)
+
+
+POSTED = {
+    "transaction": {
+        "transaction_id": "tx-1",
+        "type": "earn",
+        "program": "STAR",
+        "points": 100,
+        "reference": "order-1",
+        "status": "posted",
+    },
+    "balance": {"program": "STAR", "available": 1100, "pending": 0},
+}
+
+
+@pytest.fixture
+def harness() -> Harness:
+    return Harness()
+
+
+def test_given_earn_arguments_when_run_then_they_map_to_the_earn_request(harness: Harness):
+    """Given every earn option, when run, then the POST body and idempotency key follow them."""
+    harness.client.answers.append(POSTED)
+
+    code = harness.run(
+        "earn",
+        "m-1",
+        "100",
+        "--reference",
+        "order-1",
+        "--program",
+        "RIDE",
+        "--description",
+        "Stay",
+        "--pending",
+        "--idempotency-key",
+        "idem-1",
+    )
+
+    assert code == 0
+    assert harness.client.calls == [
+        Call(
+            "POST",
+            "/v1/members/m-1/earn",
+            None,
+            {
+                "points": 100,
+                "reference": "order-1",
+                "program": "RIDE",
+                "description": "Stay",
+                "pending": True,
+            },
+            "idem-1",
+        )
+    ]
+
+
+def test_given_a_minimal_earn_when_run_then_optional_fields_are_left_out(harness: Harness):
+    """Given only member, points and reference, then no optional field or key is sent."""
+    harness.client.answers.append(POSTED)
+
+    assert harness.run("earn", "m-1", "5", "--reference", "r-1") == 0
+
+    (call,) = harness.client.calls
+    assert call.json_body == {"points": 5, "reference": "r-1"}
+    assert call.idempotency_key is None
+
+
+def test_given_earn_with_table_output_when_run_then_an_aligned_table_is_printed(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+):
+    """Given the default output, when earning, then the transaction and balance are a table."""
+    harness.client.answers.append(POSTED)
+
+    harness.run("earn", "m-1", "100", "--reference", "order-1")
+
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        "transaction_id  type  program  points  reference  status  available  pending",
+        "--------------  ----  -------  ------  ---------  ------  ---------  -------",
+        "tx-1            earn  STAR        100  order-1    posted       1100        0",
+    ]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--output", "json", "burn", "m-1", "40", "--reference", "order-2"],
+        ["burn", "m-1", "40", "--reference", "order-2", "-o", "json"],
+    ],
+)
+def test_given_json_output_before_or_after_the_command_when_run_then_api_json_is_printed(
+    harness: Harness, capsys: pytest.CaptureFixture[str], argv: list[str]
+):
+    """Given --output json on either side of the command, then the API's JSON is pretty-printed."""
+    harness.client.answers.append(POSTED)
+
+    assert harness.run(*argv) == 0
+
+    out = capsys.readouterr().out
+    assert json.loads(out) == POSTED
+    assert out.startswith('{\n  "transaction": {')
+    assert harness.client.calls[0].path == "/v1/members/m-1/burn"
+    assert harness.client.calls[0].json_body == {"points": 40, "reference": "order-2"}
+
+
+def test_given_balance_when_run_then_member_is_fetched_and_tier_shown_if_present(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+):
+    """Given a member with a tier, then balance prints member, program, balance and tier."""
+    harness.client.answers.append(
+        {
+            "member_id": "m-1",
+            "program": "STAR",
+            "balance": {"program": "STAR", "available": 1100, "pending": 50},
+            "tier": "gold",
+            "links": [],
+        }
+    )
+
+    assert harness.run("balance", "m-1") == 0
+
+    assert harness.client.calls[0].method == "GET"
+    assert harness.client.calls[0].path == "/v1/members/m-1"
+    assert capsys.readouterr().out.splitlines() == [
+        "member_id  program  available  pending  tier",
+        "---------  -------  ---------  -------  ----",
+        "m-1        STAR          1100       50  gold",
+    ]
+
+
+def test_given_history_with_a_limit_when_a_next_page_exists_then_the_footer_says_how_to_go_on(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+):
+    """Given --limit 1 and a next_cursor, then one page is listed and the cursor is printed."""
+    harness.client.answers.append(
+        {
+            "items": [
+                {
+                    "transaction_id": "tx-2",
+                    "type": "burn",
+                    "program": "STAR",
+                    "points": -40,
+                    "reference": "order-2",
+                    "status": "posted",
+                    "created_at": "2026-01-01T00:00:00Z",
+                }
+            ],
+            "next_cursor": "c-2",
+        }
+    )
+
+    assert harness.run("history", "m-1", "--limit", "1") == 0
+
+    (call,) = harness.client.calls
+    assert (call.method, call.path, call.query) == (
+        "GET",
+        "/v1/members/m-1/transactions",
+        {"limit": 1, "cursor": None},
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "created_at",
+        "transaction_id",
+        "type",
+        "program",
+        "points",
+        "reference",
+        "status",
+    ]
+    assert lines[2].split() == [
+        "2026-01-01T00:00:00Z",
+        "tx-2",
+        "burn",
+        "STAR",
+        "-40",
+        "order-2",
+        "posted",
+    ]
+    assert lines[-1] == "more: pointsnet history m-1 --cursor c-2"
+
+
+def test_given_history_all_when_run_then_every_page_is_followed_into_one_json_list(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+):
+    """Given --all and two pages, then both are fetched and printed as one `items` list."""
+    harness.client.answers.extend(
+        [
+            {"items": [{"transaction_id": "tx-2"}], "next_cursor": "c-2"},
+            {"items": [{"transaction_id": "tx-1"}], "next_cursor": None},
+        ]
+    )
+
+    assert harness.run("-o", "json", "history", "m-1", "--all", "--limit", "1") == 0
+
+    assert [call.query for call in harness.client.calls] == [
+        {"limit": 1, "cursor": None},
+        {"limit": 1, "cursor": "c-2"},
+    ]
+    assert json.loads(capsys.readouterr().out) == {
+        "items": [{"transaction_id": "tx-2"}, {"transaction_id": "tx-1"}],
+        "next_cursor": None,
+    }
+
+
+def test_given_history_all_and_cursor_when_parsed_then_it_is_a_usage_error(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+):
+    """Given both --all and --cursor, then argparse refuses with exit code 2 and no call."""
+    assert harness.run("history", "m-1", "--all", "--cursor", "c") == 2
+    assert harness.client.calls == []
+    assert "not allowed with" in capsys.readouterr().err
+
+
+def test_given_reverse_options_when_run_then_they_map_to_the_reverse_request(harness: Harness):
+    """Given --points and --reason, then reverse posts them for that transaction."""
+    harness.client.answers.append({"transaction_id": "tx-9", "type": "reversal"})
+
+    assert harness.run("reverse", "tx-1", "--points", "5", "--reason", "refund") == 0
+
+    (call,) = harness.client.calls
+    assert (call.method, call.path, call.json_body) == (
+        "POST",
+        "/v1/transactions/tx-1/reverse",
+        {"points": 5, "reason": "refund"},
+    )
+
+
+def test_given_global_options_when_run_then_the_factory_receives_them(harness: Harness):
+    """Given --profile, --partner and --role, then the client factory is asked with them."""
+    harness.run("--profile", "p", "--partner", "rideco", "balance", "m-1", "--role", "partner")
+
+    assert harness.options == [
+        GlobalOptions(profile="p", partner="rideco", role="partner", output="table")
+    ]
+
+
+def test_given_an_api_error_when_run_then_it_is_printed_to_stderr_and_exit_code_is_1(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+):
+    """Given a 409 insufficient_points, then stderr has code, message and request id."""
+    harness.client.answers.append(
+        PointsNetError(409, "insufficient_points", "available 10, asked 40", "req-7")
+    )
+
+    code = harness.run("burn", "m-1", "40", "--reference", "order-2")
+
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out == ""
+    assert captured.err == "error: insufficient_points: available 10, asked 40 (request req-7)\n"
+
+
+def test_given_a_credentials_error_when_run_then_exit_code_is_2(
+    capsys: pytest.CaptureFixture[str],
+):
+    """Given no usable credentials, then the message goes to stderr and the exit code is 2."""
+
+    def no_credentials(options: GlobalOptions) -> PointsNetClient:
+        raise CredentialsError("no PointsNet credentials found")
+
+    code = main(["balance", "m-1"], client_factory=no_credentials)
+
+    assert code == 2
+    assert capsys.readouterr().err == "error: no PointsNet credentials found\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [([], 2), (["--help"], 0), (["earn", "m-1", "ten", "--reference", "r"], 2), (["nope"], 2)],
+)
+def test_given_no_or_bad_arguments_when_run_then_usage_exit_codes_are_returned(
+    harness: Harness, argv: list[str], code: int
+):
+    """Given no command, --help, a non-integer or an unknown command, then no call is made."""
+    assert harness.run(*argv) == code
+    assert harness.client.calls == []
+
+
+def test_given_the_default_factory_when_partner_is_given_then_the_local_key_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Given a repo with .pointsnet/local.json and no env or profile, when --partner rideco,
+    then the default factory builds a client with rideco's key and base URL."""
+    local = tmp_path / ".pointsnet" / "local.json"
+    local.parent.mkdir()
+    local.write_text(
+        json.dumps(
+            {
+                "base_url": "http://127.0.0.1:3999",
+                "keys": [
+                    {"partner_id": "starlodge", "role": "partner", "key_id": "k-s", "secret": "s"},
+                    {"partner_id": "rideco", "role": "partner", "key_id": "k-r", "secret": "r"},
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    for name in ("POINTSNET_BASE_URL", "POINTSNET_KEY_ID", "POINTSNET_SECRET", "POINTSNET_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("POINTSNET_CONFIG_FILE", str(tmp_path / "no-config"))
+    nested = tmp_path / "functions" / "partner_api"
+    nested.mkdir(parents=True)
+    monkeypatch.chdir(nested)
+
+    client = cli.default_client_factory(GlobalOptions(partner="rideco"))
+
+    assert (client.base_url, client.key_id) == ("http://127.0.0.1:3999", "k-r")
+
+
+def test_given_a_new_registrar_when_building_the_parser_then_it_joins_without_other_changes(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+):
+    """Given an extra command registrar, then it parses with the global options like the rest."""
+
+    def run_rates(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+        return CommandOutput(
+            data={"from": args.source}, rows=[{"from": args.source}], columns=["from"]
+        )
+
+    def add_rates(commands: Commands) -> None:
+        parser = commands.add("rates", run_rates, "Show a rate.")
+        parser.add_argument("source")
+
+    parser = cli.build_parser([*cli.COMMANDS, add_rates])
+    args = parser.parse_args(["rates", "STAR", "-o", "json", "--partner", "rideco"])
+
+    assert (args.source, args.output, args.partner, args.profile) == (
+        "STAR",
+        "json",
+        "rideco",
+        None,
+    )
+    assert args.handler(harness.client, args).data == {"from": "STAR"}
+
+
+def test_given_rows_of_mixed_values_when_rendering_then_columns_align_and_numbers_right_align():
+    """Given strings, ints, None, bools and nested paths, then the table aligns every column."""
+    rows = [
+        {"id": "a", "n": 5, "ok": True, "balance": {"available": 10}},
+        {"id": "longer-id", "n": 12345, "ok": None, "balance": {}},
+    ]
+
+    table = render_table(rows, ["id", "n", "ok", ("available", "balance.available")])
+
+    assert table == (
+        "id             n  ok    available\n"
+        "---------  -----  ----  ---------\n"
+        "a              5  true         10\n"
+        "longer-id  12345\n"
+    )
+
+
+def test_given_no_rows_when_rendering_then_headers_and_none_are_printed():
+    """Given an empty list, then the header is still printed, followed by (none)."""
+    assert render_table([], ["id", "points"]) == "id  points\n--  ------\n(none)\n"
