@@ -7,10 +7,8 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from pointsnet.api.wiring import default_key_resolver
-from pointsnet.ledger.service import default_ledger
+from pointsnet.api.wiring import clear_caches
 from pointsnet.local.template import functions, load_handler
-from pointsnet.settings import get_settings
 from tests.helpers import (
     PARTNER_FUNCTION_ENV,
     STACK,
@@ -35,9 +33,7 @@ FAKE_AWS = {
 
 
 def _clear_caches() -> None:
-    get_settings.cache_clear()
-    default_ledger.cache_clear()
-    default_key_resolver.cache_clear()
+    clear_caches()
 
 
 @pytest.fixture
@@ -73,3 +69,14 @@ def starlodge(network: DemoNetwork, partner_handler) -> SignedCaller:  # type: i
 @pytest.fixture
 def rideco(network: DemoNetwork, partner_handler) -> SignedCaller:  # type: ignore[no-untyped-def]
     return SignedCaller(partner_handler, network.rideco)
+
+
+@pytest.fixture
+def admin_handler(aws: None):  # type: ignore[no-untyped-def]
+    return load_handler(functions(TEMPLATE, STACK)["AdminApiFunction"])
+
+
+@pytest.fixture
+def admin(network: DemoNetwork, admin_handler) -> SignedCaller:  # type: ignore[no-untyped-def]
+    """Given the network operator's admin key, calling the admin function."""
+    return SignedCaller(admin_handler, network.admin)

@@ -66,6 +66,10 @@ class Conflict(PointsNetError):
     code = "conflict"
 
 
+class QuoteExpired(PointsNetError):
+    code = "quote_expired"
+
+
 class PayloadTooLarge(PointsNetError):
     code = "payload_too_large"
 

@@ -14,6 +14,12 @@ class Settings(BaseModel):
     key_secret_prefix: str = Field(validation_alias="KEY_SECRET_PREFIX")
     # Upper bound on how long a revoked key can still be accepted.
     key_cache_seconds: int = Field(default=30, ge=0, le=300, validation_alias="KEY_CACHE_SECONDS")
+    # A proposed link the other partner has not confirmed lapses after this long.
+    link_pending_seconds: int = Field(
+        default=7 * 24 * 3600, ge=60, validation_alias="LINK_PENDING_SECONDS"
+    )
+    # How long a quote holds its rate.
+    quote_ttl_seconds: int = Field(default=60, ge=1, le=3600, validation_alias="QUOTE_TTL_SECONDS")
 
 
 @lru_cache(maxsize=1)

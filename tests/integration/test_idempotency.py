@@ -10,7 +10,7 @@ from pointsnet.errors import StoreUnavailable
 from pointsnet.ledger.check import check_ledger
 from pointsnet.ledger.service import Ledger
 from pointsnet.settings import get_settings
-from pointsnet.store.ledger_store import BalanceUpdate, LedgerStore, ReversalUpdate, StoredEntry
+from pointsnet.store.ledger_store import LedgerStore, LedgerWrite, StoredEntry
 from tests.helpers import DemoNetwork, LambdaContextStub, SignedCaller
 
 
@@ -103,10 +103,8 @@ def test_a_post_without_an_idempotency_key_is_refused(starlodge: SignedCaller) -
 class LosesResponseAfterCommit(LedgerStore):
     """A store whose write succeeds and whose caller then never hears back."""
 
-    def commit(
-        self, entry: StoredEntry, balance: BalanceUpdate, reversal: ReversalUpdate | None = None
-    ) -> None:
-        super().commit(entry, balance, reversal)
+    def commit(self, write: LedgerWrite) -> None:
+        super().commit(write)
         raise StoreUnavailable("connection reset after the write")
 
 

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from pointsnet.api.errors import ERROR_RESPONSES
+from pointsnet.api.network import add_network_routes
 from pointsnet.api.openapi import serve_openapi
 from pointsnet.api.resolver import PointsNetResolver
 from pointsnet.api.schemas import (
@@ -30,6 +31,9 @@ from pointsnet.ledger.commands import (
 )
 from pointsnet.ledger.models import Transaction
 from pointsnet.ledger.service import Ledger, PostingResult, default_ledger
+from pointsnet.network.exchanges import Exchanges
+from pointsnet.network.links import Links
+from pointsnet.network.rates import Rates
 
 MemberId = Annotated[str, Path(pattern=MEMBER_ID_PATTERN, description="The partner's member id")]
 TransactionId = Annotated[str, Path(pattern=r"^txn_[a-z2-7]{26}$")]
@@ -38,10 +42,19 @@ TransactionId = Annotated[str, Path(pattern=r"^txn_[a-z2-7]{26}$")]
 def create_partner_app(
     ledger: Callable[[], Ledger] = default_ledger,
     keys: Callable[[], KeyResolver] | None = None,
+    links: Callable[[], Links] | None = None,
+    rates: Callable[[], Rates] | None = None,
+    exchanges: Callable[[], Exchanges] | None = None,
 ) -> PointsNetResolver:
-    from pointsnet.api.wiring import default_key_resolver
+    from pointsnet.api import wiring
 
-    app = PointsNetResolver(roles={Role.PARTNER}, keys=keys or default_key_resolver)
+    app = PointsNetResolver(roles={Role.PARTNER}, keys=keys or wiring.default_key_resolver)
+    add_network_routes(
+        app,
+        links=links or wiring.default_links,
+        rates=rates or wiring.default_rates,
+        exchanges=exchanges or wiring.default_exchanges,
+    )
 
     @app.get("/v1/health", summary="Liveness", tags=["meta"])
     def health() -> HealthResponse:
@@ -79,7 +92,12 @@ def create_partner_app(
     )
     def get_member(member_id: MemberId) -> MemberResponse:
         view = ledger().member(app.caller, member_id)
-        return MemberResponse(member_id=view.member_id, program=view.program, balance=view.balance)
+        return MemberResponse(
+            member_id=view.member_id,
+            program=view.program,
+            balance=view.balance,
+            links=list(view.links),
+        )
 
     @app.get(
         "/v1/members/<member_id>/transactions",

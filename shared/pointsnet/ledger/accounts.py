@@ -22,5 +22,10 @@ def redeemed_account(program: str) -> str:
     return f"program:{program}:redeemed"
 
 
+def exchange_account(program: str) -> str:
+    """Where points leave one program and enter another in an exchange."""
+    return f"program:{program}:exchange"
+
+
 def is_member_account(account: str) -> bool:
     return account.startswith("member:")

@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    model_validator,
+)
 
 AS_STORED = "as_stored"
+
+
+def rfc3339(moment: datetime) -> str:
+    """Fixed-width UTC time, so that string order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# Every time the network stores or shows: RFC 3339, UTC, fixed width.
+UtcTime = Annotated[datetime, PlainSerializer(rfc3339, return_type=str, when_used="json")]
 
 
 class TransactionType(StrEnum):
     EARN = "earn"
     BURN = "burn"
     REVERSAL = "reversal"
+    EXCHANGE = "exchange"
 
 
 class TransactionStatus(StrEnum):
@@ -27,6 +46,24 @@ class Posting(BaseModel):
 
     account: str
     points: int
+
+
+class ObligationTerms(BaseModel):
+    """What one partner owes another for the points of a cross-partner transaction."""
+
+    model_config = ConfigDict(frozen=True)
+
+    payer: str
+    payee: str
+    program: str
+    points: int = Field(description="Points of `program` the payer pays for; negative to undo")
+    unit_price: Decimal = Field(description="Money per point, in `currency`")
+    currency: str
+
+    @property
+    def amount(self) -> Decimal:
+        """Exact, unrounded: settlement rounds per line."""
+        return self.unit_price * self.points
 
 
 class Balance(BaseModel):
@@ -54,7 +91,13 @@ class Transaction(BaseModel):
         default=None, description="For a reversal: the transaction it reverses"
     )
     reason: str | None = None
-    created_at: datetime
+    exchange_id: str | None = Field(
+        default=None, description="For an exchange leg: the exchange it belongs to"
+    )
+    obligation: ObligationTerms | None = Field(
+        default=None, description="For a cross-partner transaction: the money it creates"
+    )
+    created_at: UtcTime
     postings: tuple[Posting, ...]
 
     @model_validator(mode="after")
@@ -67,11 +110,6 @@ class Transaction(BaseModel):
 
     def member_delta(self, account: str) -> int:
         return sum(posting.points for posting in self.postings if posting.account == account)
-
-
-def rfc3339(moment: datetime) -> str:
-    """Fixed-width UTC time, so that string order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def utc_now() -> datetime:

@@ -87,6 +87,29 @@ class ReversalUpdate:
     remaining_after: int
 
 
+@dataclass(frozen=True)
+class Guard:
+    """Another item that a ledger write must check or change in the same transaction."""
+
+    name: str
+    action: dict[str, Any]  # one TransactWriteItems action: Put, Update or ConditionCheck
+
+
+@dataclass(frozen=True)
+class LedgerWrite:
+    entries: tuple[StoredEntry, ...]
+    balances: tuple[BalanceUpdate, ...]
+    reversal: ReversalUpdate | None = None
+    guards: tuple[Guard, ...] = ()
+
+
+class GuardFailed(Exception):
+    def __init__(self, name: str, current: dict[str, Any] | None) -> None:
+        super().__init__(name)
+        self.name = name
+        self.current = current
+
+
 class EntryExists(Exception):
     def __init__(self, existing: StoredEntry) -> None:
         super().__init__(existing.transaction.transaction_id)
@@ -185,62 +208,65 @@ class LedgerStore:
 
     # the one write
 
-    def commit(
-        self,
-        entry: StoredEntry,
-        balance: BalanceUpdate,
-        reversal: ReversalUpdate | None = None,
-    ) -> None:
-        """Write the entry, the balance change and any reversal counter atomically.
+    def commit(self, write: LedgerWrite) -> None:
+        """Write every entry, balance change, reversal counter and guard atomically, or nothing.
 
-        Raises EntryExists when the transaction id was already posted (an
+        Raises EntryExists when a transaction id was already posted (an
         idempotent retry), BalanceMoved or ReversalMoved when a concurrent
-        request changed them first.
+        request changed them first, GuardFailed when a guard's condition fails.
         """
-        actions = [
-            {"Put": self._entry_put(entry)},
-            {"Update": self._balance_update(balance)},
-        ]
-        if reversal is not None:
-            actions.append({"Update": self._reversal_update(reversal)})
+        actions: list[dict[str, Any]] = []
+        slots: list[tuple[str, Any]] = []
+        for entry in write.entries:
+            actions.append({"Put": self._entry_put(entry)})
+            slots.append(("entry", entry))
+        for balance in write.balances:
+            actions.append({"Update": self._balance_update(balance)})
+            slots.append(("balance", balance))
+        if write.reversal is not None:
+            actions.append({"Update": self._reversal_update(write.reversal)})
+            slots.append(("reversal", write.reversal))
+        for guard in write.guards:
+            actions.append(guard.action)
+            slots.append(("guard", guard))
         try:
             self.client.transact_write_items(TransactItems=actions)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise translate_client_error(exc) from exc
-            self._raise_cancellation(exc, entry, balance, reversal)
+            self._raise_cancellation(exc, slots)
 
-    def _raise_cancellation(
-        self,
-        exc: ClientError,
-        entry: StoredEntry,
-        balance: BalanceUpdate,
-        reversal: ReversalUpdate | None,
-    ) -> None:
+    def _raise_cancellation(self, exc: ClientError, slots: list[tuple[str, Any]]) -> None:
         reasons = exc.response.get("CancellationReasons") or []
+        failed = [
+            (kind, subject, reason.get("Item"))
+            for (kind, subject), reason in zip(slots, reasons, strict=False)
+            if reason.get("Code") == "ConditionalCheckFailed"
+        ]
+        # An existing entry means the request already posted: that outranks every other failure.
+        for kind, subject, old in failed:
+            if kind == "entry":
+                existing = (
+                    _entry_from_item(from_item(old))
+                    if old
+                    else self.get_entry(subject.transaction.transaction_id)
+                )
+                if existing is not None:
+                    raise EntryExists(existing) from exc
+        for kind, subject, old in failed:
+            if kind == "guard":
+                raise GuardFailed(subject.name, from_item(old) if old else None) from exc
+            if kind == "balance":
+                raise BalanceMoved(_balance_from_item(from_item(old)) if old else None) from exc
+            if kind == "reversal":
+                values = from_item(old) if old else {}
+                raise ReversalMoved(
+                    int(values["remaining"]) if "remaining" in values else None,
+                    int(values.get("version", 0)),
+                ) from exc
         codes = [reason.get("Code", "None") for reason in reasons]
-        if codes and codes[0] == "ConditionalCheckFailed":
-            old = reasons[0].get("Item")
-            existing = (
-                _entry_from_item(from_item(old))
-                if old
-                else self.get_entry(entry.transaction.transaction_id)
-            )
-            if existing is not None:
-                raise EntryExists(existing) from exc
-        if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-            old = reasons[1].get("Item")
-            current = _balance_from_item(from_item(old)) if old else None
-            raise BalanceMoved(current) from exc
-        if reversal is not None and len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
-            old = reasons[2].get("Item")
-            values = from_item(old) if old else {}
-            raise ReversalMoved(
-                int(values["remaining"]) if "remaining" in values else None,
-                int(values.get("version", 0)),
-            ) from exc
         if "TransactionConflict" in codes:
-            # Another transaction held one of the items: same as a moved balance.
+            # Another transaction held one of the items: read again and retry, as for a move.
             raise BalanceMoved(None) from exc
         raise translate_client_error(exc) from exc
 

@@ -1,0 +1,1 @@
+"""The network between programs: linked accounts, exchange rates, quotes and obligations."""

@@ -1,0 +1,447 @@
+"""The network: links, cross-partner earn, quotes and exchanges, and the money they create."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from pointsnet.api.partner import create_partner_app
+from pointsnet.api.wiring import (
+    default_exchanges,
+    default_key_resolver,
+    default_ledger,
+    default_network_store,
+    default_rates,
+)
+from pointsnet.auth.caller import Caller, Role
+from pointsnet.ledger.check import check_ledger
+from pointsnet.ledger.service import Ledger
+from pointsnet.network.commands import SetRate
+from pointsnet.network.exchanges import Exchanges
+from pointsnet.network.links import Links
+from pointsnet.network.models import Obligation
+from pointsnet.settings import get_settings
+from pointsnet.store.ledger_store import LedgerStore, StoredEntry
+from tests.helpers import DemoNetwork, LambdaContextStub, SignedCaller, partner_directory
+
+OPERATOR = Caller(partner_id="network", key_id="pnk_test", role=Role.ADMIN)
+
+
+def set_rate(
+    from_program: str,
+    to_program: str,
+    rate: str,
+    price: str | None = None,
+    effective_from: datetime = datetime(2020, 1, 1, tzinfo=UTC),
+) -> None:
+    default_rates().set_rate(
+        OPERATOR,
+        from_program,
+        to_program,
+        SetRate.model_validate(
+            {"rate": rate, "effective_from": effective_from} | ({"price": price} if price else {})
+        ),
+    )
+
+
+def obligations() -> list[Obligation]:
+    today = datetime.now(UTC).date()
+    store = default_network_store()
+    return [*store.obligations_on(today - timedelta(days=1)), *store.obligations_on(today)]
+
+
+def ledger_ok() -> bool:
+    return check_ledger(LedgerStore(get_settings().ledger_table).scan()).ok
+
+
+def entries() -> list[StoredEntry]:
+    return [
+        item
+        for item in LedgerStore(get_settings().ledger_table).scan()
+        if isinstance(item, StoredEntry)
+    ]
+
+
+def balance(caller: SignedCaller, member_id: str) -> int:
+    reply = caller.get(f"/v1/members/{member_id}")
+    return int(reply.body["balance"]["available"]) if reply.status == 200 else 0
+
+
+def link(proposer: SignedCaller, member_id: str, program: str, other_member: str) -> Any:
+    return proposer.call(
+        "POST",
+        "/v1/links",
+        {"member_id": member_id, "partner_program": program, "partner_member_id": other_member},
+    )
+
+
+@pytest.fixture
+def linked(starlodge: SignedCaller, rideco: SignedCaller) -> str:
+    """Given rideco's rider-1 linked (both sides consenting) to starlodge's guest-1."""
+    proposal = link(rideco, "rider-1", "STAR", "guest-1")
+    assert proposal.status == 201, proposal.body
+    confirmed = starlodge.call("POST", f"/v1/links/{proposal.body['link_id']}/confirm")
+    assert confirmed.status == 201, confirmed.body
+    return str(proposal.body["link_id"])
+
+
+@pytest.fixture
+def rates(network: DemoNetwork) -> None:
+    """Given published rates: 1 STAR buys 0.25 RIDE, 1 RIDE buys 4 STAR."""
+    set_rate("STAR", "RIDE", "0.25")
+    set_rate("RIDE", "STAR", "4")
+
+
+# links
+
+
+def test_a_link_needs_the_other_partners_consent(
+    starlodge: SignedCaller, rideco: SignedCaller
+) -> None:
+    # Given rideco proposes linking its rider-1 to starlodge's guest-1
+    proposal = link(rideco, "rider-1", "STAR", "guest-1")
+    assert proposal.status == 201
+    assert proposal.body["status"] == "pending"
+    link_id = proposal.body["link_id"]
+    # When rideco tries to confirm its own proposal; Then it is forbidden
+    own = rideco.call("POST", f"/v1/links/{link_id}/confirm")
+    assert (own.status, own.code) == (403, "forbidden")
+    # When starlodge confirms; Then the link is active and both members show it
+    confirmed = starlodge.call("POST", f"/v1/links/{link_id}/confirm")
+    assert (confirmed.status, confirmed.body["status"]) == (201, "active")
+    rideco.earn("rider-1", 1)
+    starlodge.earn("guest-1", 1)
+    rider_links = rideco.get("/v1/members/rider-1").body["links"]
+    guest_links = starlodge.get("/v1/members/guest-1").body["links"]
+    assert rider_links == [
+        {"link_id": link_id, "partner_id": "starlodge", "program": "STAR", "member_id": "guest-1"}
+    ]
+    assert guest_links == [
+        {"link_id": link_id, "partner_id": "rideco", "program": "RIDE", "member_id": "rider-1"}
+    ]
+
+
+def test_either_side_revokes_and_then_the_link_is_gone(
+    starlodge: SignedCaller, rideco: SignedCaller, linked: str
+) -> None:
+    revoked = starlodge.call("DELETE", f"/v1/links/{linked}")
+    assert (revoked.status, revoked.body["status"]) == (200, "revoked")
+    assert rideco.get(f"/v1/links/{linked}").body["status"] == "revoked"
+    # And a revoked link cannot be confirmed again, nor used
+    again = starlodge.call("POST", f"/v1/links/{linked}/confirm")
+    assert (again.status, again.code) == (409, "conflict")
+    earn = rideco.earn("rider-1", 10, program="STAR")
+    assert (earn.status, earn.code) == (422, "not_linked")
+
+
+def test_a_member_has_one_active_link_per_other_program(
+    starlodge: SignedCaller, rideco: SignedCaller, linked: str
+) -> None:
+    # Given rider-1 is linked to guest-1 at STAR; When another STAR link is proposed for rider-1
+    second = link(rideco, "rider-1", "STAR", "guest-2")
+    # Then it is a conflict
+    assert (second.status, second.code) == (409, "conflict")
+
+
+def test_two_pending_proposals_cannot_both_become_active(
+    starlodge: SignedCaller, rideco: SignedCaller
+) -> None:
+    first = link(rideco, "rider-1", "STAR", "guest-1").body["link_id"]
+    second = link(rideco, "rider-1", "STAR", "guest-2").body["link_id"]
+    assert starlodge.call("POST", f"/v1/links/{first}/confirm").status == 201
+    reply = starlodge.call("POST", f"/v1/links/{second}/confirm")
+    assert (reply.status, reply.code) == (409, "conflict")
+    assert rideco.get(f"/v1/links/{second}").body["status"] == "pending"
+
+
+def test_a_pending_link_lapses(
+    network: DemoNetwork, starlodge: SignedCaller, rideco: SignedCaller
+) -> None:
+    # Given a proposal; When the other partner confirms after the pending time is over
+    link_id = link(rideco, "rider-1", "STAR", "guest-1").body["link_id"]
+    later = datetime.now(UTC) + timedelta(seconds=get_settings().link_pending_seconds + 1)
+    app = create_partner_app(
+        links=lambda: Links(
+            default_network_store(), pending_for=timedelta(days=7), clock=lambda: later
+        ),
+        keys=default_key_resolver,
+    )
+    late = SignedCaller(lambda event, _: app.resolve(event, LambdaContextStub()), network.starlodge)
+    reply = late.call("POST", f"/v1/links/{link_id}/confirm")
+    # Then it is a conflict, and the link reads as expired
+    assert (reply.status, reply.code) == (409, "conflict")
+    assert late.get(f"/v1/links/{link_id}").body["status"] == "expired"
+
+
+def test_a_partner_never_sees_links_it_is_not_part_of(
+    network: DemoNetwork,
+    partner_handler,
+    rideco: SignedCaller,
+    linked: str,  # type: ignore[no-untyped-def]
+) -> None:
+    # Given a third partner
+    directory = partner_directory()
+    directory.create_partner("cafe", "Corner Cafe", "CAFE", Decimal("0.001"))
+    cafe = SignedCaller(partner_handler, directory.issue_key("cafe"))
+    # When it reads, confirms or revokes the rideco-starlodge link; Then it does not exist for it
+    replies = [
+        cafe.get(f"/v1/links/{linked}"),
+        cafe.call("POST", f"/v1/links/{linked}/confirm"),
+        cafe.call("DELETE", f"/v1/links/{linked}"),
+    ]
+    assert [(reply.status, reply.code) for reply in replies] == [(404, "not_found")] * 3
+
+
+def test_a_link_proposal_is_idempotent(rideco: SignedCaller) -> None:
+    body = {"member_id": "rider-1", "partner_program": "STAR", "partner_member_id": "guest-1"}
+    first = rideco.call("POST", "/v1/links", body, idempotency_key="L-1")
+    again = rideco.call("POST", "/v1/links", body, idempotency_key="L-1")
+    other = rideco.call(
+        "POST", "/v1/links", body | {"partner_member_id": "guest-9"}, idempotency_key="L-1"
+    )
+    assert again.body == first.body
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert (other.status, other.code) == (422, "idempotency_key_reused")
+
+
+def test_linking_to_an_unknown_program_is_a_validation_error(rideco: SignedCaller) -> None:
+    reply = link(rideco, "rider-1", "NOPE", "x")
+    assert (reply.status, reply.code) == (422, "validation_error")
+
+
+# cross-partner earn
+
+
+def test_a_ride_earns_hotel_points_and_rideco_owes_starlodge(
+    starlodge: SignedCaller, rideco: SignedCaller, linked: str
+) -> None:
+    # When rideco earns 400 STAR for its rider-1
+    reply = rideco.earn("rider-1", 400, "ride-1", program="STAR")
+    # Then starlodge's guest-1 holds 400 STAR
+    assert reply.status == 201, reply.body
+    transaction = reply.body["transaction"]
+    assert (transaction["program"], transaction["partner_id"], transaction["member_id"]) == (
+        "STAR",
+        "starlodge",
+        "guest-1",
+    )
+    assert transaction["initiated_by"] == "rideco"
+    assert reply.body["balance"]["available"] == 400
+    assert balance(starlodge, "guest-1") == 400
+    # And both partners see the transaction; it is in the guest's history at starlodge
+    assert starlodge.get(f"/v1/transactions/{transaction['transaction_id']}").status == 200
+    assert rideco.get(f"/v1/transactions/{transaction['transaction_id']}").status == 200
+    history = starlodge.get("/v1/members/guest-1/transactions").body["items"]
+    assert [item["reference"] for item in history] == ["ride-1"]
+    # And rideco owes starlodge 400 x 0.0025 = 1.0000 USD
+    [owed] = obligations()
+    assert (owed.terms.payer, owed.terms.payee, owed.terms.program) == (
+        "rideco",
+        "starlodge",
+        "STAR",
+    )
+    assert (owed.terms.points, owed.terms.amount) == (400, Decimal("1.0000"))
+    assert owed.transaction_id == transaction["transaction_id"]
+    assert ledger_ok()
+
+
+def test_reversing_a_cross_partner_earn_reverses_the_obligation(
+    starlodge: SignedCaller, rideco: SignedCaller, linked: str
+) -> None:
+    earn = rideco.earn("rider-1", 400, "ride-1", program="STAR").body["transaction"]
+    # When starlodge (not the earner) tries to reverse it; Then it may not
+    assert starlodge.reverse(earn["transaction_id"]).code == "conflict"
+    # When rideco reverses 100 of it
+    reversal = rideco.reverse(earn["transaction_id"], points=100)
+    assert reversal.status == 201, reversal.body
+    # Then the guest has 300 and rideco owes for 300 in all
+    assert balance(starlodge, "guest-1") == 300
+    owed = obligations()
+    assert sorted(item.terms.points for item in owed) == [-100, 400]
+    assert sum(item.terms.amount for item in owed) == Decimal("0.75")
+    assert ledger_ok()
+
+
+def test_an_unlinked_cross_partner_earn_is_not_linked(rideco: SignedCaller) -> None:
+    reply = rideco.earn("rider-1", 10, program="STAR")
+    assert (reply.status, reply.code) == (422, "not_linked")
+    assert obligations() == []
+
+
+# quotes and exchanges
+
+
+def quote(
+    caller: SignedCaller, member_id: str, from_program: str, to_program: str, points: int
+) -> Any:
+    return caller.call(
+        "POST",
+        "/v1/quotes",
+        {
+            "member_id": member_id,
+            "from_program": from_program,
+            "to_program": to_program,
+            "points": points,
+        },
+    )
+
+
+def test_the_published_rate_is_the_latest_in_force(rideco: SignedCaller, rates: None) -> None:
+    # Given STAR->RIDE at 0.25 from 2020, 0.5 from 2021, and 9 from 2999
+    set_rate("STAR", "RIDE", "0.5", effective_from=datetime(2021, 1, 1, tzinfo=UTC))
+    set_rate("STAR", "RIDE", "9", effective_from=datetime(2999, 1, 1, tzinfo=UTC))
+    # When a partner asks for the rate; Then it is 2021's, with its start
+    reply = rideco.get("/v1/rates", **{"from": "STAR", "to": "RIDE"})
+    assert reply.status == 200, reply.body
+    assert (reply.body["from"], reply.body["to"], reply.body["rate"]) == ("STAR", "RIDE", "0.5")
+    assert reply.body["effective_from"] == "2021-01-01T00:00:00.000000Z"
+    missing = rideco.get("/v1/rates", **{"from": "STAR", "to": "CAFE"})
+    assert (missing.status, missing.code) == (404, "not_found")
+
+
+def test_a_guest_converts_hotel_points_into_ride_points(
+    starlodge: SignedCaller, rideco: SignedCaller, linked: str, rates: None
+) -> None:
+    # Given guest-1 holds 1000 STAR
+    starlodge.earn("guest-1", 1000, "stay-1")
+    # When starlodge quotes 30 STAR to RIDE for her
+    offer = quote(starlodge, "guest-1", "STAR", "RIDE", 30)
+    # Then 30 x 0.25 = 7.5 rounds down to 7 RIDE
+    assert offer.status == 201, offer.body
+    assert (offer.body["points_out"], offer.body["points_in"], offer.body["rate"]) == (
+        30,
+        7,
+        "0.25",
+    )
+    # When the exchange executes
+    done = starlodge.call("POST", "/v1/exchanges", {"quote_id": offer.body["quote_id"]})
+    assert done.status == 201, done.body
+    # Then 30 STAR left guest-1 and 7 RIDE reached rider-1, in one exchange
+    assert done.body["debit"]["points"] == 30 and done.body["credit"]["points"] == 7
+    assert done.body["balances"]["from"]["available"] == 970
+    assert done.body["balances"]["to"]["available"] == 7
+    assert balance(starlodge, "guest-1") == 970
+    assert balance(rideco, "rider-1") == 7
+    # And starlodge owes rideco 7 x 0.01 = 0.07 USD
+    [owed] = obligations()
+    assert (owed.terms.payer, owed.terms.payee, owed.terms.points) == ("starlodge", "rideco", 7)
+    assert owed.terms.amount == Decimal("0.07")
+    assert ledger_ok()
+
+
+def test_a_quote_moves_points_at_most_once(
+    starlodge: SignedCaller, rideco: SignedCaller, linked: str, rates: None
+) -> None:
+    starlodge.earn("guest-1", 1000)
+    quote_id = quote(starlodge, "guest-1", "STAR", "RIDE", 40).body["quote_id"]
+    first = starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id}, idempotency_key="X-1")
+    replay = starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id}, idempotency_key="X-1")
+    again = starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id}, idempotency_key="X-2")
+    assert first.status == 201
+    assert (replay.status, replay.body) == (201, first.body)
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    assert (again.status, again.code) == (409, "conflict")
+    assert balance(starlodge, "guest-1") == 960
+    assert balance(rideco, "rider-1") == 10
+    assert len(obligations()) == 1
+
+
+def snapshot() -> tuple[int, int, list[Obligation]]:
+    return (len(entries()), 0, obligations())
+
+
+def test_an_exchange_short_of_points_leaves_nothing_behind(
+    starlodge: SignedCaller, rideco: SignedCaller, linked: str, rates: None
+) -> None:
+    starlodge.earn("guest-1", 20)
+    quote_id = quote(starlodge, "guest-1", "STAR", "RIDE", 40).body["quote_id"]
+    before = snapshot()
+    reply = starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id})
+    assert (reply.status, reply.code) == (409, "insufficient_points")
+    assert snapshot() == before
+    assert balance(rideco, "rider-1") == 0
+    # And the quote is still usable once the points are there
+    starlodge.earn("guest-1", 20)
+    assert starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id}).status == 201
+
+
+def test_an_expired_quote_leaves_nothing_behind(
+    network: DemoNetwork, starlodge: SignedCaller, linked: str, rates: None
+) -> None:
+    starlodge.earn("guest-1", 100)
+    offer = quote(starlodge, "guest-1", "STAR", "RIDE", 40).body
+    later = datetime.now(UTC) + timedelta(seconds=get_settings().quote_ttl_seconds + 1)
+    app = create_partner_app(
+        exchanges=lambda: Exchanges(
+            ledger=Ledger(
+                default_ledger().store,
+                default_network_store(),
+                default_exchanges().pricing,
+                clock=lambda: later,
+            ),
+            network=default_network_store(),
+            rates=default_rates(),
+            pricing=default_exchanges().pricing,
+            quote_ttl=timedelta(seconds=60),
+        ),
+        keys=default_key_resolver,
+    )
+    late = SignedCaller(lambda event, _: app.resolve(event, LambdaContextStub()), network.starlodge)
+    before = snapshot()
+    reply = late.call("POST", "/v1/exchanges", {"quote_id": offer["quote_id"]})
+    assert (reply.status, reply.code) == (410, "quote_expired")
+    assert snapshot() == before
+
+
+def test_an_exchange_over_a_revoked_link_leaves_nothing_behind(
+    starlodge: SignedCaller, rideco: SignedCaller, linked: str, rates: None
+) -> None:
+    starlodge.earn("guest-1", 100)
+    quote_id = quote(starlodge, "guest-1", "STAR", "RIDE", 40).body["quote_id"]
+    rideco.call("DELETE", f"/v1/links/{linked}")
+    before = snapshot()
+    reply = starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id})
+    assert (reply.status, reply.code) == (422, "not_linked")
+    assert snapshot() == before
+    assert balance(starlodge, "guest-1") == 100
+
+
+def test_an_unlinked_quote_is_not_linked(starlodge: SignedCaller, rates: None) -> None:
+    starlodge.earn("guest-1", 100)
+    reply = quote(starlodge, "guest-1", "STAR", "RIDE", 40)
+    assert (reply.status, reply.code) == (422, "not_linked")
+
+
+def test_too_few_points_for_one_point_is_a_validation_error(
+    starlodge: SignedCaller, linked: str, rates: None
+) -> None:
+    starlodge.earn("guest-1", 100)
+    reply = quote(starlodge, "guest-1", "STAR", "RIDE", 3)
+    assert (reply.status, reply.code) == (422, "validation_error")
+
+
+def test_a_quote_for_another_partners_quote_id_is_not_found(
+    starlodge: SignedCaller, rideco: SignedCaller, linked: str, rates: None
+) -> None:
+    starlodge.earn("guest-1", 100)
+    quote_id = quote(starlodge, "guest-1", "STAR", "RIDE", 40).body["quote_id"]
+    reply = rideco.call("POST", "/v1/exchanges", {"quote_id": quote_id})
+    assert (reply.status, reply.code) == (404, "not_found")
+
+
+def test_a_pair_price_sets_the_money_side(
+    starlodge: SignedCaller, linked: str, rates: None
+) -> None:
+    set_rate("STAR", "RIDE", "0.25", price="0.002")
+    starlodge.earn("guest-1", 1000)
+    quote_id = quote(starlodge, "guest-1", "STAR", "RIDE", 30).body["quote_id"]
+    assert starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id}).status == 201
+    [owed] = obligations()
+    assert (owed.terms.program, owed.terms.points, owed.terms.amount) == (
+        "STAR",
+        30,
+        Decimal("0.060"),
+    )
