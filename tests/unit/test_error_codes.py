@@ -1,0 +1,45 @@
+"""Every error code of the public contract maps to its status, in one place."""
+
+from __future__ import annotations
+
+import inspect
+
+from pointsnet import errors
+from pointsnet.api.errors import STATUS_BY_CODE
+
+# API.md's error table, copied as the contract states it.
+CONTRACT = {
+    "invalid_json": 400,
+    "missing_idempotency_key": 400,
+    "missing_credentials": 401,
+    "unknown_key": 401,
+    "invalid_signature": 401,
+    "stale_timestamp": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "route_not_found": 404,
+    "insufficient_points": 409,
+    "request_in_progress": 409,
+    "conflict": 409,
+    "quote_expired": 410,
+    "payload_too_large": 413,
+    "validation_error": 422,
+    "idempotency_key_reused": 422,
+    "not_linked": 422,
+    "rate_limited": 429,
+    "internal_error": 500,
+}
+
+
+def test_the_status_table_is_the_contracts() -> None:
+    assert STATUS_BY_CODE == CONTRACT
+
+
+def test_every_domain_error_has_a_contract_code() -> None:
+    domain_errors = [
+        cls
+        for _, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, errors.PointsNetError)
+    ]
+    assert len(domain_errors) >= len(CONTRACT)
+    assert {cls.code for cls in domain_errors} <= set(CONTRACT)
