@@ -73,6 +73,11 @@ e2e: dev
 bench: dev
 	$(BIN)/python -m bench
 
+.PHONY: openapi
+# Regenerate the committed copy of the document GET /v1/openapi.json serves.
+openapi: dev
+	$(BIN)/python -m pointsnet.api.openapi docs/openapi.json
+
 soak: dev
 	$(BIN)/pytest -m slow
 

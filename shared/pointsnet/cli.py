@@ -1,14 +1,16 @@
-"""The `pointsnet` command line: the partner SDK behind argparse subcommands.
+"""The `pointsnet` command line: the SDK behind argparse subcommands.
 
-Each command is one registrar in `COMMANDS`: it adds a subparser through `Commands.add` and
-names a handler that calls the client and returns a `CommandOutput`. Rendering (table or
-JSON), credentials and error reporting live in `main`, so a new command group is a new
-registrar and touches nothing else.
+Each command is one registrar in `COMMANDS`: it adds a subparser through `Commands.add` (or a
+group of them through `Commands.group`, as `pointsnet keys issue`) and names a handler that
+calls the client and returns a `CommandOutput`. Rendering (table or JSON), credentials and
+error reporting live in `main`, so a new command group is a new registrar and touches
+nothing else. `pointsnet configure` writes profiles like `aws configure`.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -17,7 +19,13 @@ from decimal import Decimal
 from typing import Any
 
 from pointsnet.client import USER_AGENT, PointsNetClient, PointsNetError
-from pointsnet.credentials import CredentialsError, resolve_credentials
+from pointsnet.credentials import (
+    CredentialsError,
+    default_config_file,
+    read_profile,
+    resolve_credentials,
+    save_profile,
+)
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1
@@ -38,6 +46,8 @@ class GlobalOptions:
     partner: str | None = None
     role: str | None = None
     output: str = "table"
+    # The role whose key to take from .pointsnet/local.json when none is asked for.
+    local_role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,7 @@ class CommandOutput:
 
 
 Handler = Callable[[PointsNetClient, argparse.Namespace], CommandOutput]
+LocalHandler = Callable[[argparse.Namespace, GlobalOptions], CommandOutput]
 ClientFactory = Callable[[GlobalOptions], PointsNetClient]
 
 
@@ -68,14 +79,38 @@ class Commands:
         parser.set_defaults(handler=handler)
         return parser
 
+    def add_local(self, name: str, handler: LocalHandler, help: str) -> argparse.ArgumentParser:
+        """A command that calls no API, so needs no credentials."""
+        parser = self.subparsers.add_parser(
+            name, help=help, description=help, parents=[self.common]
+        )
+        parser.set_defaults(local_handler=handler)
+        return parser
+
+    def group(self, name: str, help: str, *, local_role: str | None = None) -> Commands:
+        """A command with subcommands; `local_role` picks the local key its calls need."""
+        parser = self.subparsers.add_parser(
+            name, help=help, description=help, parents=[self.common]
+        )
+        parser.set_defaults(usage_parser=parser, local_role=local_role)
+        subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+        return Commands(subparsers=subparsers, common=self.common)
+
 
 CommandRegistrar = Callable[[Commands], None]
+
+
+class CommandFailed(Exception):
+    """A command that calls no API failed; the message says why."""
 
 
 def default_client_factory(options: GlobalOptions) -> PointsNetClient:
     """A client for the credentials that `resolve_credentials` picks for these options."""
     credentials = resolve_credentials(
-        profile=options.profile, partner=options.partner, role=options.role
+        profile=options.profile,
+        partner=options.partner,
+        role=options.role,
+        local_role=options.local_role,
     )
     return PointsNetClient.from_credentials(credentials)
 
@@ -88,19 +123,29 @@ def main(argv: list[str] | None = None, *, client_factory: ClientFactory | None 
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE_OR_CREDENTIALS
     handler: Handler | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help(sys.stderr)
+    local_handler: LocalHandler | None = getattr(args, "local_handler", None)
+    if handler is None and local_handler is None:
+        (getattr(args, "usage_parser", None) or parser).print_help(sys.stderr)
         return EXIT_USAGE_OR_CREDENTIALS
 
     options = GlobalOptions(
-        profile=args.profile, partner=args.partner, role=args.role, output=args.output
+        profile=args.profile,
+        partner=args.partner,
+        role=args.role,
+        output=args.output,
+        local_role=getattr(args, "local_role", None),
     )
     try:
-        client = (client_factory or default_client_factory)(options)
-        result = handler(client, args)
+        if local_handler is not None:
+            result = local_handler(args, options)
+        elif handler is not None:
+            result = handler((client_factory or default_client_factory)(options), args)
     except CredentialsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE_OR_CREDENTIALS
+    except CommandFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_API_ERROR
     except PointsNetError as exc:
         print(format_api_error(exc), file=sys.stderr)
         return EXIT_API_ERROR
@@ -375,12 +420,258 @@ def _run_reverse(client: PointsNetClient, args: argparse.Namespace) -> CommandOu
     return CommandOutput(data=data, rows=[data], columns=TRANSACTION_COLUMNS)
 
 
+# -- admin commands -----------------------------------------------------------------------------
+
+PARTNER_COLUMNS: tuple[Column, ...] = (
+    "partner_id",
+    "name",
+    "program",
+    "point_value",
+    "currency",
+    "created_at",
+)
+KEY_COLUMNS: tuple[Column, ...] = (
+    "key_id",
+    "partner_id",
+    "role",
+    "status",
+    "created_at",
+    "revoked_at",
+)
+ISSUED_KEY_COLUMNS: tuple[Column, ...] = ("key_id", "partner_id", "role", "secret")
+KEY_ROLES = ("partner", "finance", "admin")
+
+
+def _add_partners(commands: Commands) -> None:
+    partners = commands.group(
+        "partners", "Add and list the network's partners (admin key).", local_role="admin"
+    )
+    create = partners.add("create", _run_create_partner, "Add a partner and its program.")
+    create.add_argument("partner_id", metavar="PARTNER_ID", help="[a-z0-9-]{2,40}")
+    create.add_argument("--name", required=True, help="display name")
+    create.add_argument("--program", required=True, help="program code, e.g. STAR")
+    create.add_argument("--point-value", required=True, help="what one point is worth, e.g. 0.0025")
+    create.add_argument("--currency", help="ISO 4217 settlement currency (API default USD)")
+    _add_idempotency_argument(create)
+    partners.add("list", _run_list_partners, "List every partner.")
+
+
+def _run_create_partner(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    data = client.create_partner(
+        args.partner_id,
+        args.name,
+        args.program,
+        args.point_value,
+        currency=args.currency,
+        idempotency_key=args.idempotency_key,
+    )
+    return CommandOutput(data=data, rows=[data], columns=PARTNER_COLUMNS)
+
+
+def _run_list_partners(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    items = client.list_partners()
+    return CommandOutput(data={"items": items}, rows=items, columns=PARTNER_COLUMNS)
+
+
+def _add_keys(commands: Commands) -> None:
+    keys = commands.group(
+        "keys", "Issue, list and revoke partners' API keys (admin key).", local_role="admin"
+    )
+    issue = keys.add("issue", _run_issue_key, "Issue a key; its secret is shown this once only.")
+    issue.add_argument("partner_id", metavar="PARTNER_ID")
+    issue.add_argument(
+        "--key-role",
+        choices=KEY_ROLES,
+        default="partner",
+        dest="key_role",
+        help="what the new key may call (default partner)",
+    )
+    _add_idempotency_argument(issue)
+    listing = keys.add("list", _run_list_keys, "List a partner's keys (never their secrets).")
+    listing.add_argument("partner_id", metavar="PARTNER_ID")
+    revoke = keys.add("revoke", _run_revoke_key, "Revoke a key.")
+    revoke.add_argument("partner_id", metavar="PARTNER_ID")
+    revoke.add_argument("key_id", metavar="KEY_ID")
+
+
+def _run_issue_key(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    data = client.issue_key(args.partner_id, args.key_role, idempotency_key=args.idempotency_key)
+    return CommandOutput(
+        data=data,
+        rows=[data],
+        columns=ISSUED_KEY_COLUMNS,
+        footer="Store the secret now: it is not shown again.",
+    )
+
+
+def _run_list_keys(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    items = client.list_keys(args.partner_id)
+    return CommandOutput(data={"items": items}, rows=items, columns=KEY_COLUMNS)
+
+
+def _run_revoke_key(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    data = client.revoke_key(args.partner_id, args.key_id)
+    return CommandOutput(
+        data=data,
+        rows=[data],
+        columns=KEY_COLUMNS,
+        footer="Refused everywhere within the network's KeyCacheSeconds (30 s by default).",
+    )
+
+
+# -- configure ----------------------------------------------------------------------------------
+
+CONFIGURE_FIELDS = (
+    ("base_url", "API base URL (e.g. https://abc123.execute-api.us-east-1.amazonaws.com)"),
+    ("key_id", "API key id"),
+    ("secret", "API key secret"),
+    ("partner_id", "Partner id (optional)"),
+    ("role", "Key role (optional: partner, finance or admin)"),
+)
+
+
+def _add_configure(commands: Commands) -> None:
+    parser = commands.add_local(
+        "configure",
+        _run_configure,
+        "Save a base URL and API key as a profile in ~/.pointsnet/config "
+        "(--profile NAME; POINTSNET_CONFIG_FILE moves the file). Prompts for what is not "
+        "given, keeping the current value on Enter; a piped stdin answers the prompts.",
+    )
+    parser.add_argument("--base-url", help="the API's base URL, stage included")
+    parser.add_argument("--key-id", help="the API key's id")
+    parser.add_argument("--partner-id", help="the key's partner (lets --partner select it)")
+    parser.add_argument(
+        "--key-role", choices=KEY_ROLES, help="the key's role (lets --role select it)"
+    )
+
+
+def _run_configure(args: argparse.Namespace, options: GlobalOptions) -> CommandOutput:
+    config_file = default_config_file()
+    current = read_profile(options.profile, config_file)
+    given = {
+        "base_url": args.base_url,
+        "key_id": args.key_id,
+        "partner_id": args.partner_id,
+        "role": args.key_role,
+    }
+    values: dict[str, str | None] = {}
+    for field, label in CONFIGURE_FIELDS:
+        values[field] = given.get(field) or _prompt(
+            label, current.get(field), secret=field == "secret"
+        )
+    missing = [field for field in ("base_url", "key_id", "secret") if not values[field]]
+    if missing:
+        raise CredentialsError(f"a profile needs {', '.join(missing)}")
+    base_url = values["base_url"] or ""
+    if not base_url.startswith(("https://", "http://")):
+        raise CredentialsError(
+            f"the base URL must start with https:// or http://, not {base_url!r}"
+        )
+    path = save_profile(options.profile, values, config_file)
+    profile = options.profile or "default"
+    data = {
+        "profile": profile,
+        "config_file": str(path),
+        "base_url": base_url,
+        "key_id": values["key_id"],
+        "partner_id": values["partner_id"],
+        "role": values["role"],
+    }
+    return CommandOutput(
+        data=data,
+        rows=[data],
+        columns=("profile", "base_url", "key_id", "partner_id", "role"),
+        footer=f"Saved to {path}",
+    )
+
+
+def _add_bootstrap(commands: Commands) -> None:
+    parser = commands.add_local(
+        "bootstrap",
+        _run_bootstrap,
+        "Issue the network operator's first admin key straight into a deployed stack's tables, "
+        "with your AWS credentials, and save it as a profile. The values are the stack's "
+        "outputs DirectoryTableName, KeySecretPrefix and ApiUrl.",
+    )
+    parser.add_argument("--directory-table", required=True, help="the DirectoryTableName output")
+    parser.add_argument("--key-secret-prefix", required=True, help="the KeySecretPrefix output")
+    parser.add_argument(
+        "--base-url", help="the ApiUrl output: saves the key as --profile (default: default)"
+    )
+
+
+def _run_bootstrap(args: argparse.Namespace, options: GlobalOptions) -> CommandOutput:
+    # Imported here: the rest of the command line needs no AWS SDK.
+    from botocore.exceptions import BotoCoreError
+
+    from pointsnet import errors
+    from pointsnet.partners.service import PartnerDirectory
+    from pointsnet.store.directory_store import DirectoryStore
+    from pointsnet.store.key_secrets import KeySecrets
+
+    directory = PartnerDirectory(
+        DirectoryStore(args.directory_table), KeySecrets(args.key_secret_prefix)
+    )
+    try:
+        issued = directory.bootstrap_operator()
+    except (errors.PointsNetError, BotoCoreError) as exc:
+        raise CommandFailed(f"could not bootstrap with your AWS credentials: {exc}") from exc
+    data: dict[str, Any] = {
+        "key_id": issued.key_id,
+        "partner_id": issued.partner_id,
+        "role": str(issued.role),
+    }
+    if not args.base_url:
+        data["secret"] = issued.secret
+        return CommandOutput(
+            data=data,
+            rows=[data],
+            columns=("key_id", "partner_id", "role", "secret"),
+            footer="Store the secret now: it is not shown again.",
+        )
+    path = save_profile(
+        options.profile,
+        {
+            "base_url": args.base_url,
+            "key_id": issued.key_id,
+            "secret": issued.secret,
+            "partner_id": issued.partner_id,
+            "role": str(issued.role),
+        },
+    )
+    data |= {"profile": options.profile or "default", "config_file": str(path)}
+    return CommandOutput(
+        data=data,
+        rows=[data],
+        columns=("key_id", "partner_id", "role", "profile"),
+        footer=f"Saved to {path}",
+    )
+
+
+def _prompt(label: str, current: str | None, *, secret: bool) -> str | None:
+    """Ask on stderr; Enter (or the end of a piped stdin) keeps the current value."""
+    shown = ("****" + current[-4:] if secret else current) if current else "None"
+    question = f"{label} [{shown}]: "
+    if secret and sys.stdin.isatty():
+        answer = getpass.getpass(question, stream=sys.stderr)
+    else:
+        sys.stderr.write(question)
+        sys.stderr.flush()
+        answer = sys.stdin.readline()
+    return answer.strip() or current
+
+
 COMMANDS: tuple[CommandRegistrar, ...] = (
     _add_earn,
     _add_burn,
     _add_balance,
     _add_history,
     _add_reverse,
+    _add_partners,
+    _add_keys,
+    _add_configure,
+    _add_bootstrap,
 )
 
 

@@ -1,7 +1,10 @@
-"""The PointsNet partner SDK: signed HTTP calls to the public API, standard library only.
+"""The PointsNet SDK: signed HTTP calls to the public API, standard library only.
 
     client = PointsNetClient("https://api.example.com/Prod", key_id, secret)
     client.earn("m-1", 100, "order-1")
+
+A partner key calls the partner endpoints; an admin key the admin ones (`create_partner`,
+`list_partners`, `issue_key`, `list_keys`, `revoke_key`).
 
 Every POST carries an `Idempotency-Key`, generated per call unless given, and the same key is
 sent again on the client's own retries so a retried call never posts twice.
@@ -18,8 +21,9 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 from urllib.parse import quote, urlsplit
 
 from pointsnet import signing
@@ -46,6 +50,34 @@ def _sdk_version() -> str:
 
 
 USER_AGENT = f"pointsnet-python/{_sdk_version()}"
+
+
+class Partner(TypedDict):
+    """A partner of the network, as the admin API answers it."""
+
+    partner_id: str
+    name: str
+    program: NotRequired[str]
+    point_value: NotRequired[str]  # a decimal string, never a float
+    currency: str
+    created_at: str
+
+
+class ApiKey(TypedDict):
+    """An API key as listed: never its secret."""
+
+    key_id: str
+    partner_id: str
+    role: str
+    status: str
+    created_at: str
+    revoked_at: NotRequired[str | None]
+
+
+class IssuedKey(ApiKey):
+    """A new API key with its secret, which the API shows this once only."""
+
+    secret: str
 
 
 class PointsNetError(Exception):
@@ -299,6 +331,53 @@ class PointsNetClient:
             f"/v1/transactions/{_segment(transaction_id)}/reverse", body, idempotency_key
         )
 
+    # -- admin endpoints (role admin) -------------------------------------------------------
+
+    def create_partner(
+        self,
+        partner_id: str,
+        name: str,
+        program: str,
+        point_value: Decimal | str,
+        *,
+        currency: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Partner:
+        """Add a partner and its program; `point_value` is what one point is worth."""
+        body = _without_none(
+            partner_id=partner_id,
+            name=name,
+            program=program,
+            point_value=_decimal_text(point_value),
+            currency=currency,
+        )
+        return cast(Partner, self._post("/v1/partners", body, idempotency_key))
+
+    def list_partners(self) -> list[Partner]:
+        """Every partner of the network."""
+        return cast(list[Partner], _object(self.request("GET", "/v1/partners")).get("items", []))
+
+    def issue_key(
+        self, partner_id: str, role: str = "partner", *, idempotency_key: str | None = None
+    ) -> IssuedKey:
+        """Issue a key of `role` to a partner; the answer holds its secret, shown only this once.
+
+        A retry with the same idempotency key after the secret was created raises
+        `PointsNetError` with code `conflict` rather than showing the secret again.
+        """
+        path = f"/v1/partners/{_segment(partner_id)}/keys"
+        return cast(IssuedKey, self._post(path, {"role": role}, idempotency_key))
+
+    def list_keys(self, partner_id: str) -> list[ApiKey]:
+        """A partner's keys, revoked ones included, without secrets."""
+        response = self.request("GET", f"/v1/partners/{_segment(partner_id)}/keys")
+        return cast(list[ApiKey], _object(response).get("items", []))
+
+    def revoke_key(self, partner_id: str, key_id: str) -> ApiKey:
+        """Revoke a key; it is refused within the network's KeyCacheSeconds (30 s by default)."""
+        path = f"/v1/partners/{_segment(partner_id)}/keys/{_segment(key_id)}"
+        return cast(ApiKey, _object(self.request("DELETE", path)))
+
     def health(self) -> dict[str, Any]:
         """The unsigned health check."""
         return _object(self.request("GET", "/v1/health", signed=False))
@@ -334,6 +413,12 @@ def _query_text(value: QueryValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _decimal_text(value: Decimal | str) -> str:
+    if isinstance(value, float):
+        raise TypeError("money is a Decimal or a decimal string, never a float")
+    return format(value, "f") if isinstance(value, Decimal) else value
 
 
 def _without_none(**fields: Any) -> dict[str, Any]:

@@ -11,14 +11,20 @@ Looked up in this order, the first that fits wins:
 
 As with the AWS CLI, an explicit `profile` argument beats the credential variables in the
 environment. `partner` and `role` are selectors: a source that declares another partner or
-role (or, for the first two, declares none) does not fit and the next one is tried.
+role (or, for the first two, declares none) does not fit and the next one is tried. With no
+selector, the local file's key is the one of `local_role` (the `partner` key by default).
+
+`save_profile` writes a profile the way `pointsnet configure` does: `[default]` or
+`[profile NAME]` sections, the file readable by its owner only.
 """
 
 from __future__ import annotations
 
 import configparser
+import io
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -84,6 +90,7 @@ def resolve_credentials(
     env: Mapping[str, str] = os.environ,
     local_file: Path | None = None,
     config_file: Path | None = None,
+    local_role: str | None = None,
 ) -> Credentials:
     """The credentials to use, by the precedence in this module's docstring.
 
@@ -102,7 +109,69 @@ def resolve_credentials(
     if from_profile is not None:
         return from_profile
 
-    return _from_local_file(local_file, partner, role, looked_at)
+    return _from_local_file(local_file, partner, role, looked_at, local_role)
+
+
+def read_profile(
+    profile: str | None = None, config_file: Path | None = None, env: Mapping[str, str] = os.environ
+) -> dict[str, str]:
+    """The values of one profile (`[default]` when None); empty when it does not exist yet."""
+    path = config_file or default_config_file(env)
+    parser = _read_config(path) if path.is_file() else configparser.ConfigParser()
+    section = _section_name(profile)
+    if not parser.has_section(section):
+        return {}
+    return {key: parser.get(section, key) for key in parser.options(section)}
+
+
+def save_profile(
+    profile: str | None,
+    values: Mapping[str, str | None],
+    config_file: Path | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> Path:
+    """Write one profile, keeping the file's other profiles; returns the file's path.
+
+    Empty values are left out. The folder is made readable by its owner only, like
+    `~/.aws`, and the file is replaced whole so a crash never leaves half a profile.
+    """
+    path = config_file or default_config_file(env)
+    parser = _read_config(path) if path.is_file() else configparser.ConfigParser(interpolation=None)
+    section = _section_name(profile)
+    if parser.has_section(section):
+        parser.remove_section(section)
+    parser.add_section(section)
+    for key in (*_REQUIRED_FIELDS, *_OPTIONAL_FIELDS):
+        value = values.get(key)
+        if value:
+            parser.set(section, key, value)
+    text = io.StringIO()
+    parser.write(text)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text.getvalue())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _section_name(profile: str | None) -> str:
+    return DEFAULT_PROFILE if profile in (None, DEFAULT_PROFILE) else f"profile {profile}"
+
+
+def _read_config(config_file: Path) -> configparser.ConfigParser:
+    # No interpolation: a secret may well contain a '%'.
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(config_file, encoding="utf-8")
+    except configparser.Error as exc:
+        raise CredentialsError(f"{config_file} is not a valid INI file: {exc}") from exc
+    return parser
 
 
 def _from_environment(
@@ -143,13 +212,7 @@ def _from_profile(
         looked_at.append(f"{config_file}: not found")
         return None
 
-    # No interpolation: a secret may well contain a '%'.
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read(config_file, encoding="utf-8")
-    except configparser.Error as exc:
-        raise CredentialsError(f"{config_file} is not a valid INI file: {exc}") from exc
-
+    parser = _read_config(config_file)
     sections = _profile_sections(parser)
     wanted = named_profile or DEFAULT_PROFILE
     section = sections.get(wanted)
@@ -195,7 +258,11 @@ def _profile_sections(parser: configparser.ConfigParser) -> dict[str, str]:
 
 
 def _from_local_file(
-    local_file: Path | None, partner: str | None, role: str | None, looked_at: list[str]
+    local_file: Path | None,
+    partner: str | None,
+    role: str | None,
+    looked_at: list[str],
+    local_role: str | None = None,
 ) -> Credentials:
     path = local_file or find_local_file()
     if path is None:
@@ -207,7 +274,7 @@ def _from_local_file(
 
     document = _read_local_file(path)
     keys = [key for key in document["keys"] if isinstance(key, dict)]
-    wanted_role = role or (None if partner else DEFAULT_LOCAL_ROLE)
+    wanted_role = role or local_role or (None if partner else DEFAULT_LOCAL_ROLE)
     for key in keys:
         if partner is not None and key.get("partner_id") != partner:
             continue

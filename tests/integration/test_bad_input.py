@@ -17,8 +17,16 @@ def assert_nothing_posted(caller: SignedCaller) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    [b"{not json", b"[1, 2]", b'"text"', b"\xff\xfe\x00", b"[" * 5000 + b"]" * 5000, b"NaN"],
-    ids=["broken", "array", "string", "not-utf8", "deeply-nested", "nan"],
+    [
+        b"{not json",
+        b"[1, 2]",
+        b'"text"',
+        b"\xff\xfe\x00",
+        b"[" * 5000 + b"]" * 5000,
+        b"NaN",
+        b'{"points": 1, "reference": "\\ud800"}',
+    ],
+    ids=["broken", "array", "string", "not-utf8", "deeply-nested", "nan", "lone-surrogate"],
 )
 def test_a_body_that_is_not_a_json_object_is_invalid_json(
     starlodge: SignedCaller, raw: bytes

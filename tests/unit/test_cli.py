@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 from collections import deque
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import pytest
 from pointsnet import cli
 from pointsnet.cli import CommandOutput, Commands, GlobalOptions, main, render_table
 from pointsnet.client import ApiResponse, PointsNetClient, PointsNetError
-from pointsnet.credentials import CredentialsError
+from pointsnet.credentials import CredentialsError, resolve_credentials
 
 
 @dataclass
@@ -418,3 +419,266 @@ def test_given_rows_of_mixed_values_when_rendering_then_columns_align_and_number
 def test_given_no_rows_when_rendering_then_headers_and_none_are_printed():
     """Given an empty list, then the header is still printed, followed by (none)."""
     assert render_table([], ["id", "points"]) == "id  points\n--  ------\n(none)\n"
+
+
+# -- admin commands ------------------------------------------------------------------------------
+
+PARTNER = {
+    "partner_id": "beancafe",
+    "name": "Bean Cafe",
+    "program": "BEAN",
+    "point_value": "0.004",
+    "currency": "USD",
+    "created_at": "2026-01-01T00:00:00Z",
+}
+KEY = {
+    "key_id": "pnk_1",
+    "partner_id": "beancafe",
+    "role": "partner",
+    "status": "active",
+    "created_at": "2026-01-01T00:00:00Z",
+}
+
+
+def test_given_partners_create_when_run_then_it_posts_the_partner_with_an_admin_key(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+):
+    """Given the admin command, then the body maps the options and the admin key is asked for."""
+    harness.client.answers.append(PARTNER)
+
+    code = harness.run(
+        "partners",
+        "create",
+        "beancafe",
+        "--name",
+        "Bean Cafe",
+        "--program",
+        "BEAN",
+        "--point-value",
+        "0.004",
+        "--idempotency-key",
+        "onboard-1",
+    )
+
+    assert code == 0
+    (call,) = harness.client.calls
+    assert (call.method, call.path, call.idempotency_key) == ("POST", "/v1/partners", "onboard-1")
+    assert call.json_body == {
+        "partner_id": "beancafe",
+        "name": "Bean Cafe",
+        "program": "BEAN",
+        "point_value": "0.004",
+    }
+    assert harness.options[0].local_role == "admin"
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == [
+        "partner_id",
+        "name",
+        "program",
+        "point_value",
+        "currency",
+        "created_at",
+    ]
+    assert out[2].split() == [
+        "beancafe",
+        "Bean",
+        "Cafe",
+        "BEAN",
+        "0.004",
+        "USD",
+        PARTNER["created_at"],
+    ]
+
+
+def test_given_partners_list_with_json_output_when_run_then_the_items_are_printed(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+):
+    harness.client.answers.append({"items": [PARTNER]})
+
+    assert harness.run("partners", "list", "-o", "json") == 0
+
+    assert json.loads(capsys.readouterr().out) == {"items": [PARTNER]}
+    assert (harness.client.calls[0].method, harness.client.calls[0].path) == ("GET", "/v1/partners")
+
+
+def test_given_keys_issue_when_run_then_the_secret_is_shown_once_with_a_warning(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+):
+    harness.client.answers.append(KEY | {"role": "finance", "secret": "pns_shown_once"})
+
+    assert harness.run("keys", "issue", "network", "--key-role", "finance") == 0
+
+    (call,) = harness.client.calls
+    assert (call.method, call.path, call.json_body) == (
+        "POST",
+        "/v1/partners/network/keys",
+        {"role": "finance"},
+    )
+    out = capsys.readouterr().out
+    assert "pns_shown_once" in out
+    assert out.rstrip().endswith("Store the secret now: it is not shown again.")
+
+
+def test_given_keys_list_and_revoke_when_run_then_get_and_delete_are_called(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+):
+    harness.client.answers.extend(
+        [{"items": [KEY]}, KEY | {"status": "revoked", "revoked_at": "2026-01-02T00:00:00Z"}]
+    )
+
+    assert harness.run("keys", "list", "beancafe") == 0
+    assert harness.run("keys", "revoke", "beancafe", "pnk_1", "--output", "json") == 0
+
+    assert [(call.method, call.path) for call in harness.client.calls] == [
+        ("GET", "/v1/partners/beancafe/keys"),
+        ("DELETE", "/v1/partners/beancafe/keys/pnk_1"),
+    ]
+    out = capsys.readouterr().out
+    assert "pnk_1   beancafe    partner  active" in out
+    assert '"status": "revoked"' in out
+
+
+def test_given_a_group_without_a_subcommand_when_run_then_its_usage_is_printed(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+):
+    assert harness.run("keys") == 2
+    assert "issue" in capsys.readouterr().err
+    assert harness.client.calls == []
+
+
+def test_given_the_default_factory_for_an_admin_command_then_the_local_admin_key_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    local = tmp_path / ".pointsnet" / "local.json"
+    local.parent.mkdir()
+    local.write_text(
+        json.dumps(
+            {
+                "base_url": "http://127.0.0.1:3999",
+                "keys": [
+                    {"partner_id": "starlodge", "role": "partner", "key_id": "k-s", "secret": "s"},
+                    {"partner_id": "network", "role": "finance", "key_id": "k-f", "secret": "f"},
+                    {"partner_id": "network", "role": "admin", "key_id": "k-a", "secret": "a"},
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    for name in ("POINTSNET_BASE_URL", "POINTSNET_KEY_ID", "POINTSNET_SECRET", "POINTSNET_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("POINTSNET_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.chdir(tmp_path)
+
+    admin = cli.default_client_factory(GlobalOptions(local_role="admin"))
+    partner = cli.default_client_factory(GlobalOptions())
+
+    assert (admin.key_id, partner.key_id) == ("k-a", "k-s")
+
+
+# -- configure -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "home" / ".pointsnet" / "config"
+    monkeypatch.setenv("POINTSNET_CONFIG_FILE", str(path))
+    return path
+
+
+def answer_prompts(monkeypatch: pytest.MonkeyPatch, *lines: str) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(f"{line}\n" for line in lines)))
+
+
+def test_given_configure_answers_when_run_then_a_private_default_profile_is_written(
+    harness: Harness,
+    config_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):
+    """Given the answers on a piped stdin, then ~/.pointsnet/config gets [default], 0600."""
+    answer_prompts(monkeypatch, "https://api.example.com/Prod", "pnk_1", "pns_secret", "", "")
+
+    code = harness.run("configure", "--output", "json")
+
+    assert code == 0
+    assert harness.options == []  # configure needs no credentials and calls no API
+    assert config_file.read_text(encoding="utf-8") == (
+        "[default]\nbase_url = https://api.example.com/Prod\nkey_id = pnk_1\n"
+        "secret = pns_secret\n\n"
+    )
+    assert config_file.stat().st_mode & 0o777 == 0o600
+    assert config_file.parent.stat().st_mode & 0o777 == 0o700
+    captured = capsys.readouterr()
+    assert "pns_secret" not in captured.out
+    assert json.loads(captured.out)["profile"] == "default"
+    assert "API key secret [None]: " in captured.err
+
+
+def test_given_a_named_profile_when_configured_then_others_are_kept_and_it_resolves(
+    harness: Harness, config_file: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Given a default profile, when --profile staging is configured with flags, then both exist
+    and the new one is what resolve_credentials finds."""
+    answer_prompts(monkeypatch, "https://api.example.com/Prod", "pnk_1", "pns_1", "", "")
+    harness.run("configure")
+    answer_prompts(monkeypatch, "pns_staging")
+    harness.run(
+        "configure",
+        "--profile",
+        "staging",
+        "--base-url",
+        "https://staging.example.com/Stage",
+        "--key-id",
+        "pnk_2",
+        "--partner-id",
+        "network",
+        "--key-role",
+        "admin",
+    )
+
+    text = config_file.read_text(encoding="utf-8")
+    assert "[default]" in text and "[profile staging]" in text
+    staging = resolve_credentials(profile="staging", env={}, config_file=config_file)
+    assert (staging.base_url, staging.key_id, staging.secret.get_secret_value()) == (
+        "https://staging.example.com/Stage",
+        "pnk_2",
+        "pns_staging",
+    )
+    assert (staging.partner_id, staging.role) == ("network", "admin")
+
+
+def test_given_an_existing_profile_when_enter_is_pressed_then_current_values_are_kept(
+    harness: Harness,
+    config_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):
+    answer_prompts(monkeypatch, "https://api.example.com/Prod", "pnk_1", "pns_secret1234", "", "")
+    harness.run("configure")
+    answer_prompts(monkeypatch, "", "pnk_2", "", "", "")
+
+    harness.run("configure")
+
+    values = resolve_credentials(env={}, config_file=config_file)
+    assert (values.base_url, values.key_id, values.secret.get_secret_value()) == (
+        "https://api.example.com/Prod",
+        "pnk_2",
+        "pns_secret1234",
+    )
+    # And the secret prompt shows only its last four characters
+    assert "API key secret [****1234]: " in capsys.readouterr().err
+
+
+def test_given_no_secret_when_configuring_then_nothing_is_written_and_exit_code_is_2(
+    harness: Harness,
+    config_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):
+    answer_prompts(monkeypatch)
+
+    code = harness.run("configure", "--base-url", "https://api.example.com", "--key-id", "k")
+
+    assert code == 2
+    assert "needs secret" in capsys.readouterr().err
+    assert not config_file.exists()

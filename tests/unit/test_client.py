@@ -9,6 +9,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -470,3 +471,118 @@ def test_given_a_bad_base_url_when_building_a_client_then_value_error(base_url: 
     """Given a base URL that is not plain http(s), then the constructor refuses it."""
     with pytest.raises(ValueError, match="base_url"):
         PointsNetClient(base_url, KEY_ID, SECRET)
+
+
+# -- admin endpoints ----------------------------------------------------------------------------
+
+PARTNER = {
+    "partner_id": "beancafe",
+    "name": "Bean Cafe",
+    "program": "BEAN",
+    "point_value": "0.004",
+    "currency": "USD",
+    "created_at": "2026-01-01T00:00:00Z",
+}
+KEY = {
+    "key_id": "pnk_1",
+    "partner_id": "beancafe",
+    "role": "partner",
+    "status": "active",
+    "created_at": "2026-01-01T00:00:00Z",
+}
+
+
+def test_given_a_decimal_point_value_when_creating_a_partner_then_it_is_sent_as_a_string(
+    api: FakeApi, client: PointsNetClient
+):
+    """Given Decimal("4E-3"), then the body carries "0.004": money is never a JSON number."""
+    api.answer(201, PARTNER)
+
+    result = client.create_partner(
+        "beancafe", "Bean Cafe", "BEAN", Decimal("4E-3"), idempotency_key="onboard-1"
+    )
+
+    (seen,) = api.seen
+    assert (seen.method, seen.path, seen.signature_ok) == ("POST", "/v1/partners", True)
+    assert seen.json == {
+        "partner_id": "beancafe",
+        "name": "Bean Cafe",
+        "program": "BEAN",
+        "point_value": "0.004",
+    }
+    assert seen.headers["idempotency-key"] == "onboard-1"
+    assert result == PARTNER
+
+
+def test_given_a_currency_when_creating_a_partner_then_it_is_sent(
+    api: FakeApi, client: PointsNetClient
+):
+    api.answer(201, PARTNER | {"currency": "EUR"})
+    client.create_partner("beancafe", "Bean Cafe", "BEAN", "0.004", currency="EUR")
+    assert api.seen[0].json["currency"] == "EUR"
+    assert api.seen[0].json["point_value"] == "0.004"
+
+
+def test_given_a_float_point_value_when_creating_a_partner_then_nothing_is_sent(
+    api: FakeApi, client: PointsNetClient
+):
+    with pytest.raises(TypeError, match="never a float"):
+        client.create_partner("beancafe", "Bean Cafe", "BEAN", 0.004)  # type: ignore[arg-type]
+    assert api.seen == []
+
+
+def test_given_partners_when_listing_then_the_items_are_returned(
+    api: FakeApi, client: PointsNetClient
+):
+    api.answer(200, {"items": [PARTNER]})
+    assert client.list_partners() == [PARTNER]
+    assert (api.seen[0].method, api.seen[0].path) == ("GET", "/v1/partners")
+    assert api.seen[0].signature_ok
+
+
+def test_given_a_role_when_issuing_a_key_then_it_is_posted_with_an_idempotency_key(
+    api: FakeApi, client: PointsNetClient
+):
+    api.answer(201, KEY | {"role": "finance", "secret": "pns_x"})
+
+    issued = client.issue_key("network", "finance")
+
+    (seen,) = api.seen
+    assert (seen.method, seen.path, seen.json) == (
+        "POST",
+        "/v1/partners/network/keys",
+        {"role": "finance"},
+    )
+    assert uuid.UUID(seen.headers["idempotency-key"])
+    assert issued["secret"] == "pns_x"
+
+
+def test_given_a_replayed_issuance_when_issuing_then_the_conflict_is_raised_not_retried(
+    api: FakeApi, client: PointsNetClient, sleeps: list[float]
+):
+    """Given the API refuses to show a secret twice (409 conflict), then the SDK raises it."""
+    api.answer(409, {"error": {"code": "conflict", "message": "key pnk_1 already issued"}})
+
+    with pytest.raises(PointsNetError) as excinfo:
+        client.issue_key("beancafe", idempotency_key="rotate-1")
+
+    assert (excinfo.value.status, excinfo.value.code) == (409, "conflict")
+    assert len(api.seen) == 1 and sleeps == []
+
+
+def test_given_keys_when_listing_and_revoking_then_get_and_delete_are_signed(
+    api: FakeApi, client: PointsNetClient
+):
+    api.answer(200, {"items": [KEY]})
+    api.answer(200, KEY | {"status": "revoked", "revoked_at": "2026-01-02T00:00:00Z"})
+
+    listed = client.list_keys("beancafe")
+    revoked = client.revoke_key("beancafe", "pnk_1")
+
+    listing, deletion = api.seen
+    assert (listing.method, listing.path) == ("GET", "/v1/partners/beancafe/keys")
+    assert (deletion.method, deletion.path) == ("DELETE", "/v1/partners/beancafe/keys/pnk_1")
+    assert listing.signature_ok and deletion.signature_ok
+    assert deletion.body == b"" and "idempotency-key" not in deletion.headers
+    assert listed == [KEY]
+    assert revoked["status"] == "revoked"

@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -65,13 +66,11 @@ class PointsNetResolver(APIGatewayHttpResolver):
 
     @property
     def caller(self) -> Caller:
-        caller: Caller = self.context["caller"]
-        return caller
+        return _caller(self.context)
 
     @property
     def idempotent_request(self) -> IdempotentRequest:
-        request: IdempotentRequest = self.context["idempotent_request"]
-        return request
+        return _idempotent_request(self.context)
 
     # admission
 
@@ -182,6 +181,31 @@ class PointsNetResolver(APIGatewayHttpResolver):
         return self._error_response(InternalError("an internal error occurred"))
 
 
+class PointsNetRouter(Router):
+    """A group of routes that a PointsNetResolver takes in with `include_router`.
+
+    Its routes read the admitted caller and Idempotency-Key as the resolver's own do.
+    """
+
+    @property
+    def caller(self) -> Caller:
+        return _caller(self.context)
+
+    @property
+    def idempotent_request(self) -> IdempotentRequest:
+        return _idempotent_request(self.context)
+
+
+def _caller(context: Mapping[str, Any]) -> Caller:
+    caller: Caller = context["caller"]
+    return caller
+
+
+def _idempotent_request(context: Mapping[str, Any]) -> IdempotentRequest:
+    request: IdempotentRequest = context["idempotent_request"]
+    return request
+
+
 def _request_id(event: Mapping[str, Any]) -> str:
     request_id = (event.get("requestContext") or {}).get("requestId")
     return str(request_id) if request_id else str(uuid.uuid4())
@@ -209,6 +233,11 @@ def _json_object(body: bytes) -> dict[str, Any]:
         raise InvalidJson("the body is not valid JSON") from exc
     if not isinstance(parsed, dict):
         raise InvalidJson("the body must be a JSON object")
+    try:
+        # An escaped lone surrogate ("\ud800") parses, but is text no store can encode.
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidJson("the body holds an unpaired surrogate escape") from exc
     return parsed
 
 

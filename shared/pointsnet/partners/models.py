@@ -49,4 +49,6 @@ class IssuedKey(BaseModel):
     key_id: str
     partner_id: str
     role: Role
-    secret: str
+    secret: str = Field(repr=False, description="Shown only in this response, once")
+    status: KeyStatus = KeyStatus.ACTIVE
+    created_at: str | None = None

@@ -1,17 +1,24 @@
 """The directory table: partners, their programs and their API keys (never the secrets).
 
-| item     | pk                 | sk       |
-| -------- | ------------------ | -------- |
-| partner  | PARTNER#<id>       | PROFILE  |
-| program  | PROGRAM#<code>     | OWNER    |  (makes program codes unique)
-| key      | KEY#<key_id>       | KEY      |
+| item     | pk              | sk           | why                                         |
+| -------- | --------------- | ------------ | ------------------------------------------- |
+| partner  | PARTNER#<id>    | PROFILE      |                                             |
+| program  | PROGRAM#<code>  | OWNER        | makes program codes unique                  |
+| key      | KEY#<key_id>    | KEY          | the one item a key's status lives on        |
+| key ref  | PARTNER#<id>    | KEY#<key_id> | lists a partner's keys; never changes       |
+| request  | REQUEST#<id>    | REQUEST      | an admin POST's idempotency record          |
+
+An admin POST writes its request record in the same transaction as what it creates, so a
+retry finds either both or neither.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict
 
 from pointsnet.errors import Conflict, NotFound
 from pointsnet.partners.models import ApiKey, Partner
@@ -23,6 +30,28 @@ from pointsnet.store.dynamo import (
     translate_client_error,
 )
 
+# BatchGetItem reads at most this many items per call.
+BATCH_GET_LIMIT = 100
+
+
+class RecordedRequest(BaseModel):
+    """The first answer to an admin POST, kept under the caller's Idempotency-Key."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    request_id: str
+    fingerprint: str
+    response: str  # the JSON body first answered (never a secret)
+    created_at: str
+
+
+class RequestRecorded(Exception):
+    """The request's idempotency record already exists: this is a retry or a reuse."""
+
+    def __init__(self, existing: RecordedRequest) -> None:
+        super().__init__(f"request {existing.request_id} is already recorded")
+        self.existing = existing
+
 
 class DirectoryStore:
     def __init__(self, table_name: str, client: Any = None) -> None:
@@ -33,7 +62,7 @@ class DirectoryStore:
     def client(self) -> Any:
         return self._client or dynamodb_client()
 
-    def create_partner(self, partner: Partner) -> None:
+    def create_partner(self, partner: Partner, request: RecordedRequest | None = None) -> None:
         """The partner and its program code are claimed together, or not at all."""
         actions: list[dict[str, Any]] = [
             {
@@ -63,14 +92,11 @@ class DirectoryStore:
                     }
                 }
             )
-        try:
-            self.client.transact_write_items(TransactItems=actions)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                raise Conflict(
-                    f"partner {partner.partner_id} or program {partner.program} already exists"
-                ) from exc
-            raise translate_client_error(exc) from exc
+        self._transact_with_request(
+            actions,
+            request,
+            f"partner {partner.partner_id} or program {partner.program} already exists",
+        )
 
     def get_partner(self, partner_id: str) -> Partner | None:
         item = self._get(f"PARTNER#{partner_id}", "PROFILE")
@@ -97,17 +123,47 @@ class DirectoryStore:
             raise translate_client_error(exc) from exc
         return sorted(partners, key=lambda partner: partner.partner_id)
 
-    def put_key(self, key: ApiKey) -> None:
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=to_item(
-                    {"pk": f"KEY#{key.key_id}", "sk": "KEY"} | key.model_dump(mode="json")
-                ),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            raise translate_client_error(exc) from exc
+    def create_key(self, key: ApiKey, request: RecordedRequest | None = None) -> None:
+        """The key and the reference that lists it under its partner, written together."""
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": to_item(
+                        {"pk": f"KEY#{key.key_id}", "sk": "KEY"} | key.model_dump(mode="json")
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": to_item(
+                        {
+                            "pk": f"PARTNER#{key.partner_id}",
+                            "sk": f"KEY#{key.key_id}",
+                            "key_id": key.key_id,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        self._transact_with_request(actions, request, f"key {key.key_id} already exists")
+
+    def list_keys(self, partner_id: str) -> list[ApiKey]:
+        """A partner's keys, oldest first, revoked ones included."""
+        key_ids = [
+            str(item["key_id"])
+            for item in self._query_prefix(f"PARTNER#{partner_id}", "KEY#")
+            if "key_id" in item
+        ]
+        keys = [ApiKey.model_validate(item) for item in self._batch_get_keys(key_ids)]
+        return sorted(keys, key=lambda key: (key.created_at, key.key_id))
+
+    def get_request(self, request_id: str) -> RecordedRequest | None:
+        item = self._get(f"REQUEST#{request_id}", "REQUEST")
+        return RecordedRequest.model_validate(item) if item else None
 
     def get_key(self, key_id: str) -> ApiKey | None:
         item = self._get(f"KEY#{key_id}", "KEY")
@@ -143,3 +199,86 @@ class DirectoryStore:
             raise translate_client_error(exc) from exc
         item = response.get("Item")
         return from_item(item) if item else None
+
+    def _query_prefix(self, pk: str, sk_prefix: str) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": to_values({":pk": pk, ":prefix": sk_prefix}),
+            "ConsistentRead": True,
+        }
+        try:
+            while True:
+                page = self.client.query(**kwargs)
+                yield from (from_item(item) for item in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    return
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except ClientError as exc:
+            raise translate_client_error(exc) from exc
+
+    def _batch_get_keys(self, key_ids: list[str]) -> Iterator[dict[str, Any]]:
+        for start in range(0, len(key_ids), BATCH_GET_LIMIT):
+            pending: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": [
+                        to_item({"pk": f"KEY#{key_id}", "sk": "KEY"})
+                        for key_id in key_ids[start : start + BATCH_GET_LIMIT]
+                    ],
+                    "ConsistentRead": True,
+                }
+            }
+            while pending:
+                try:
+                    response = self.client.batch_get_item(RequestItems=pending)
+                except ClientError as exc:
+                    raise translate_client_error(exc) from exc
+                yield from (
+                    from_item(item)
+                    for item in response.get("Responses", {}).get(self.table_name, [])
+                )
+                pending = response.get("UnprocessedKeys") or {}
+
+    def _transact_with_request(
+        self, actions: list[dict[str, Any]], request: RecordedRequest | None, conflict: str
+    ) -> None:
+        """Write `actions`, and the request record first when there is one."""
+        if request is not None:
+            actions = [
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": to_item(
+                            {"pk": f"REQUEST#{request.request_id}", "sk": "REQUEST"}
+                            | request.model_dump(mode="json")
+                        ),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                },
+                *actions,
+            ]
+        try:
+            self.client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise translate_client_error(exc) from exc
+            reasons = exc.response.get("CancellationReasons") or []
+            if (
+                request is not None
+                and reasons
+                and reasons[0].get("Code") == "ConditionalCheckFailed"
+            ):
+                raise RequestRecorded(self._recorded(request.request_id, reasons[0])) from exc
+            if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
+                raise Conflict(conflict) from exc
+            raise translate_client_error(exc) from exc
+
+    def _recorded(self, request_id: str, reason: Mapping[str, Any]) -> RecordedRequest:
+        item = reason.get("Item")
+        if item:
+            return RecordedRequest.model_validate(from_item(item))
+        existing = self.get_request(request_id)
+        if existing is None:
+            raise Conflict(f"request {request_id} changed while it was being recorded")
+        return existing

@@ -16,6 +16,10 @@ from pointsnet.store.dynamo import translate_client_error
 SECRET_CACHE_SECONDS = 900
 
 
+class SecretExists(Exception):
+    """A secret for this key id was already created: it must not be created or shown again."""
+
+
 @cache
 def secretsmanager_client() -> Any:
     return boto3.client("secretsmanager")
@@ -35,11 +39,14 @@ class KeySecrets:
         return f"{self.prefix}{key_id}"
 
     def create(self, key_id: str, secret: str, description: str) -> None:
+        """Store a new key's secret; `SecretExists` when one was already stored for `key_id`."""
         try:
             self.client.create_secret(
                 Name=self.name(key_id), SecretString=secret, Description=description
             )
         except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceExistsException":
+                raise SecretExists(f"a secret for key {key_id} already exists") from exc
             raise translate_client_error(exc) from exc
 
     def get(self, key_id: str) -> str | None:

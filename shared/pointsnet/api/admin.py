@@ -1,0 +1,125 @@
+"""Admin API routes: partners and their keys, for keys of role `admin`.
+
+The admin function is one PointsNetResolver made of route groups (Powertools routers). Partners
+and keys are the first group; another group (rates, settlement runs) is a `PointsNetRouter`
+factory added to `ADMIN_ROUTERS`, and joins the function and the OpenAPI document unchanged.
+
+Idempotency: `POST /v1/partners` replays its first response for a repeated Idempotency-Key.
+`POST /v1/partners/{partner_id}/keys` never shows a secret twice: a repeated Idempotency-Key
+whose key already has its secret answers `409 conflict` naming the key (revoke it and issue
+another if the secret was lost); see `pointsnet.partners.service`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
+
+from pointsnet.api.errors import ERROR_RESPONSES
+from pointsnet.api.resolver import PointsNetResolver, PointsNetRouter
+from pointsnet.auth.caller import Role
+from pointsnet.auth.keys import KeyResolver
+from pointsnet.idempotency import REPLAYED_HEADER
+from pointsnet.partners.commands import CreatePartnerCommand, IssueKeyCommand
+from pointsnet.partners.models import ApiKey, IssuedKey, Partner
+from pointsnet.partners.service import PartnerDirectory, default_partner_directory
+
+PartnerIdPath = Annotated[str, Path(pattern=r"^[a-z0-9-]{2,40}$", description="The partner's id")]
+KeyIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The key's id")]
+
+
+class PartnerList(BaseModel):
+    items: list[Partner]
+
+
+class KeyList(BaseModel):
+    items: list[ApiKey]
+
+
+def partners_router(
+    directory: Callable[[], PartnerDirectory] = default_partner_directory,
+) -> PointsNetRouter:
+    router = PointsNetRouter()
+
+    @router.post(
+        "/v1/partners",
+        summary="Add a partner and its program",
+        tags=["admin"],
+        responses={201: OpenAPIResponse(description="The partner"), **ERROR_RESPONSES},
+    )
+    def create_partner(command: Annotated[CreatePartnerCommand, Body()]) -> Response[Partner]:
+        created = directory().register_partner(router.caller, command, router.idempotent_request)
+        return _created(
+            created.partner.model_dump(mode="json", exclude_none=True), created.replayed
+        )
+
+    @router.get("/v1/partners", summary="Every partner", tags=["admin"], responses=ERROR_RESPONSES)
+    def list_partners() -> PartnerList:
+        return PartnerList(items=directory().list_partners())
+
+    @router.post(
+        "/v1/partners/<partner_id>/keys",
+        summary="Issue an API key; its secret is in this response only",
+        tags=["admin"],
+        responses={
+            201: OpenAPIResponse(description="The key with its secret"),
+            **ERROR_RESPONSES,
+        },
+    )
+    def issue_key(
+        partner_id: PartnerIdPath, command: Annotated[IssueKeyCommand, Body()]
+    ) -> Response[IssuedKey]:
+        issued = directory().issue_key_for_request(
+            router.caller, partner_id, command, router.idempotent_request
+        )
+        return _created(issued.model_dump(mode="json", exclude_none=True), replayed=False)
+
+    @router.get(
+        "/v1/partners/<partner_id>/keys",
+        summary="A partner's keys, without secrets",
+        tags=["admin"],
+        responses=ERROR_RESPONSES,
+    )
+    def list_keys(partner_id: PartnerIdPath) -> KeyList:
+        return KeyList(items=directory().list_keys(partner_id))
+
+    @router.delete(
+        "/v1/partners/<partner_id>/keys/<key_id>",
+        summary="Revoke a key; it is refused within KeyCacheSeconds",
+        tags=["admin"],
+        responses=ERROR_RESPONSES,
+    )
+    def revoke_key(partner_id: PartnerIdPath, key_id: KeyIdPath) -> ApiKey:
+        return directory().revoke_key(partner_id, key_id)
+
+    return router
+
+
+# The admin function's other route groups, each a factory of a PointsNetRouter.
+ADMIN_ROUTERS: tuple[Callable[[], Router], ...] = ()
+
+
+def create_admin_app(
+    directory: Callable[[], PartnerDirectory] = default_partner_directory,
+    keys: Callable[[], KeyResolver] | None = None,
+    routers: Iterable[Router] | None = None,
+) -> PointsNetResolver:
+    """The admin function's app; `routers` replaces the groups of `ADMIN_ROUTERS`."""
+    from pointsnet.api.wiring import default_key_resolver
+
+    app = PointsNetResolver(roles={Role.ADMIN}, keys=keys or default_key_resolver)
+    app.include_router(partners_router(directory))
+    for router in routers if routers is not None else (factory() for factory in ADMIN_ROUTERS):
+        app.include_router(router)
+    return app
+
+
+def _created(body: dict[str, Any], replayed: bool) -> Response[Any]:
+    headers = {REPLAYED_HEADER: "true"} if replayed else {}
+    return Response(status_code=201, content_type="application/json", body=body, headers=headers)

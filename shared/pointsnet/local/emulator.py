@@ -1,0 +1,228 @@
+"""The embedded AWS emulator (moto's server) and the resources template.yaml declares on it.
+
+moto runs in a child process of its own: its backends are process-wide state that a test's
+`mock_aws` would reset under a running local API, and its CPU stays off the HTTP front's GIL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+from collections.abc import Mapping
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from pointsnet.local.template import LocalStack, bucket_names, functions, table_definitions
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+# Variables of the caller's shell that would point a boto3 client at a real account or endpoint.
+SHADOWING_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
+DYNAMODB_ENDPOINT_VARIABLE = "POINTSNET_DYNAMODB_ENDPOINT"
+STARTUP_TIMEOUT_SECONDS = 30.0
+
+
+class EmulatorError(RuntimeError):
+    """The emulator could not be started."""
+
+
+class Emulator:
+    """moto's ThreadedMotoServer on loopback, in a child process, with its access log kept quiet.
+
+    `log_path` receives moto's per-request log; None drops it.
+    """
+
+    def __init__(self, port: int = 0, log_path: Path | None = None) -> None:
+        self.port = port
+        self.log_path = log_path
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._control: Connection | None = None
+        self._endpoint_url: str | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._endpoint_url is None:
+            raise EmulatorError("the emulator is not running")
+        return self._endpoint_url
+
+    def start(self) -> str:
+        """Start the server and return its endpoint URL."""
+        from pointsnet.local.server import start_process
+
+        if self._process is not None:
+            return self.endpoint_url
+        context = multiprocessing.get_context("spawn")
+        parent_end, child_end = context.Pipe()
+        process = context.Process(
+            target=_serve_emulator,
+            args=(self.port, str(self.log_path) if self.log_path else None, child_end),
+            name="pointsnet-emulator",
+            daemon=True,
+        )
+        start_process(process)
+        child_end.close()
+        self._process, self._control = process, parent_end
+        if not parent_end.poll(STARTUP_TIMEOUT_SECONDS):
+            self.stop()
+            raise EmulatorError(f"moto did not start within {STARTUP_TIMEOUT_SECONDS:.0f} s")
+        try:
+            status, detail = parent_end.recv()
+        except EOFError:
+            status, detail = "error", f"the emulator process exited ({process.exitcode})"
+        if status != "ok":
+            self.stop()
+            raise EmulatorError(f"moto could not start on 127.0.0.1:{self.port}: {detail}")
+        self._endpoint_url = f"http://127.0.0.1:{detail}"
+        return self._endpoint_url
+
+    def stop(self) -> None:
+        process, control = self._process, self._control
+        self._process = self._control = None
+        self._endpoint_url = None
+        if control is not None:
+            with contextlib.suppress(OSError):  # the process is already gone
+                control.send("stop")
+        if process is not None:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=5)
+        if control is not None:
+            control.close()
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def _serve_emulator(port: int, log_path: str | None, control: Connection) -> None:
+    """Child process: run moto until the parent says stop or goes away."""
+    _quiet_access_log(Path(log_path) if log_path else None)
+    try:
+        from moto.server import ThreadedMotoServer
+
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+    except Exception as exc:
+        control.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    control.send(("ok", server.get_host_and_port()[1]))
+    with contextlib.suppress(EOFError, OSError):  # a parent that died means stop too
+        control.recv()
+    server.stop()
+
+
+def _quiet_access_log(log_path: Path | None) -> None:
+    # werkzeug adds a stderr handler only when its logger has none; give it ours first.
+    access_log = logging.getLogger("werkzeug")
+    access_log.setLevel(logging.INFO)
+    access_log.propagate = False
+    handler: logging.Handler
+    if log_path is None:
+        handler = logging.NullHandler()
+    else:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    access_log.addHandler(handler)
+
+
+def aws_environment(
+    endpoint_url: str, dynamodb_endpoint_url: str | None = None, region: str | None = None
+) -> dict[str, str]:
+    """What points boto3 at the emulator: endpoints, region and fake credentials."""
+    region = region or LocalStack().region
+    environment = {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        **FAKE_CREDENTIALS,
+    }
+    if dynamodb_endpoint_url:
+        environment["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_endpoint_url
+    return environment
+
+
+def aws_client(service: str, environment: Mapping[str, str]) -> Any:
+    """A boto3 client configured from `environment` only, whatever the process's own variables."""
+    import boto3
+
+    session = boto3.session.Session(
+        aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=environment.get("AWS_SESSION_TOKEN"),
+        region_name=environment["AWS_DEFAULT_REGION"],
+    )
+    service_variable = f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}"
+    endpoint = environment.get(service_variable) or environment["AWS_ENDPOINT_URL"]
+    return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+
+
+def provision(
+    template: Mapping[str, Any],
+    stack: LocalStack,
+    endpoint_url: str,
+    dynamodb_endpoint_url: str | None = None,
+    *,
+    log_level: str = "WARNING",
+) -> dict[str, dict[str, str]]:
+    """Create the template's tables and buckets (those that exist are kept as they are).
+
+    Returns, by function logical id, the environment that function runs with: the
+    template's resolved variables, pointed at the emulator, with local observability.
+    """
+    from botocore.exceptions import ClientError
+
+    aws = aws_environment(endpoint_url, dynamodb_endpoint_url, stack.region)
+    dynamodb = aws_client("dynamodb", aws)
+    for definition in table_definitions(template, stack).values():
+        try:
+            dynamodb.create_table(**definition)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
+                raise
+        dynamodb.get_waiter("table_exists").wait(
+            TableName=definition["TableName"], WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )
+
+    buckets = bucket_names(template, stack)
+    if buckets:
+        s3 = aws_client("s3", aws)
+        for bucket in buckets.values():
+            try:
+                s3.create_bucket(Bucket=bucket)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+                    raise
+
+    local_observability = {
+        # No X-Ray daemon and no CloudWatch here: EMF lines would only clutter the terminal.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": log_level,
+    }
+    return {
+        logical_id: {
+            **spec.environment,
+            **aws,
+            **local_observability,
+            "AWS_LAMBDA_FUNCTION_NAME": stack.physical_name(logical_id),
+        }
+        for logical_id, spec in functions(template, stack).items()
+    }
