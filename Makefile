@@ -73,6 +73,11 @@ e2e: dev
 bench: dev
 	$(BIN)/python -m bench
 
+.PHONY: event-schemas
+# Regenerate the committed JSON Schemas of the events (docs/events/).
+event-schemas: dev
+	$(BIN)/python -m pointsnet.events.schemas docs/events
+
 .PHONY: openapi
 # Regenerate the committed copy of the document GET /v1/openapi.json serves.
 openapi: dev

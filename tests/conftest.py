@@ -9,12 +9,15 @@ from moto import mock_aws
 
 from pointsnet.api.wiring import clear_caches
 from pointsnet.local.template import functions, load_handler
+from pointsnet.observability import metrics
+from pointsnet.settlement.wiring import clear_caches as clear_settlement_caches
 from tests.helpers import (
     PARTNER_FUNCTION_ENV,
     STACK,
     TEMPLATE,
     DemoNetwork,
     SignedCaller,
+    create_buckets,
     create_tables,
     partner_directory,
     seed_partners,
@@ -34,6 +37,7 @@ FAKE_AWS = {
 
 def _clear_caches() -> None:
     clear_caches()
+    clear_settlement_caches()
 
 
 @pytest.fixture
@@ -43,9 +47,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(name, raising=False)
     for name, value in (FAKE_AWS | PARTNER_FUNCTION_ENV).items():
         monkeypatch.setenv(name, value)
+    # Powertools read its namespace when pointsnet.observability was imported, before this ran.
+    monkeypatch.setattr(metrics, "namespace", FAKE_AWS["POWERTOOLS_METRICS_NAMESPACE"])
     _clear_caches()
     with mock_aws():
         create_tables()
+        create_buckets()
         yield
     _clear_caches()
 

@@ -18,6 +18,7 @@ from pointsnet.auth.caller import Role
 from pointsnet.local.events import http_api_event
 from pointsnet.local.template import (
     LocalStack,
+    bucket_names,
     find_route,
     functions,
     http_routes,
@@ -38,6 +39,12 @@ def create_tables() -> None:
     client = boto3.client("dynamodb")
     for definition in table_definitions(TEMPLATE, STACK).values():
         client.create_table(**definition)
+
+
+def create_buckets() -> None:
+    client = boto3.client("s3")
+    for bucket in bucket_names(TEMPLATE, STACK).values():
+        client.create_bucket(Bucket=bucket)
 
 
 def partner_directory() -> PartnerDirectory:

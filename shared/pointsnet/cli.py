@@ -13,6 +13,9 @@ import argparse
 import getpass
 import json
 import sys
+import threading
+import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -420,6 +423,142 @@ def _run_reverse(client: PointsNetClient, args: argparse.Namespace) -> CommandOu
     return CommandOutput(data=data, rows=[data], columns=TRANSACTION_COLUMNS)
 
 
+# -- network commands ---------------------------------------------------------------------------
+
+LINK_COLUMNS: tuple[Column, ...] = (
+    "link_id",
+    "status",
+    ("member", "proposer.member_id"),
+    ("program", "proposer.program"),
+    ("partner_member", "counterparty.member_id"),
+    ("partner_program", "counterparty.program"),
+    "expires_at",
+)
+RATE_COLUMNS: tuple[Column, ...] = ("from", "to", "rate", "price", "effective_from")
+QUOTE_COLUMNS: tuple[Column, ...] = (
+    "quote_id",
+    "from_program",
+    "to_program",
+    "rate",
+    "points_out",
+    "points_in",
+    "expires_at",
+)
+EXCHANGE_COLUMNS: tuple[Column, ...] = (
+    "exchange_id",
+    "rate",
+    "points_out",
+    "points_in",
+    ("from_available", "balances.from.available"),
+    ("to_available", "balances.to.available"),
+)
+
+
+def _add_link(commands: Commands) -> None:
+    link = commands.group("link", "Propose, confirm, show or revoke a linked account.")
+    propose = link.add("propose", _run_propose_link, "Link your member to a member elsewhere.")
+    propose.add_argument("member_id", metavar="MEMBER", help="your own member id")
+    propose.add_argument("partner_program", metavar="PROGRAM", help="the other program's code")
+    propose.add_argument("partner_member_id", metavar="PARTNER_MEMBER")
+    _add_idempotency_argument(propose)
+    confirm = link.add("confirm", _run_confirm_link, "Confirm a link the other partner proposed.")
+    confirm.add_argument("link_id", metavar="LINK_ID")
+    _add_idempotency_argument(confirm)
+    link.add("show", _run_show_link, "Show a link.").add_argument("link_id", metavar="LINK_ID")
+    link.add("revoke", _run_revoke_link, "Revoke a link.").add_argument(
+        "link_id", metavar="LINK_ID"
+    )
+
+
+def _link_output(data: dict[str, Any]) -> CommandOutput:
+    return CommandOutput(data=data, rows=[data], columns=LINK_COLUMNS)
+
+
+def _run_propose_link(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    return _link_output(
+        client.propose_link(
+            args.member_id,
+            args.partner_program,
+            args.partner_member_id,
+            idempotency_key=args.idempotency_key,
+        )
+    )
+
+
+def _run_confirm_link(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    return _link_output(client.confirm_link(args.link_id, idempotency_key=args.idempotency_key))
+
+
+def _run_show_link(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    return _link_output(client.get_link(args.link_id))
+
+
+def _run_revoke_link(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    return _link_output(client.revoke_link(args.link_id))
+
+
+def _add_rates(commands: Commands) -> None:
+    rates = commands.group("rates", "Show, or publish (admin key), exchange rates.")
+    show = rates.add("show", _run_show_rate, "The rate in force.")
+    show.add_argument("from_program", metavar="FROM")
+    show.add_argument("to_program", metavar="TO")
+    publish = rates.add("set", _run_set_rate, "Publish a rate; earlier rates stay in history.")
+    # Publishing needs the admin key; showing uses your partner key.
+    publish.set_defaults(local_role="admin")
+    publish.add_argument("from_program", metavar="FROM")
+    publish.add_argument("to_program", metavar="TO")
+    publish.add_argument("rate", metavar="RATE", help="points of TO per point of FROM, e.g. 0.25")
+    publish.add_argument("--price", help="money per point of FROM, if not the point values")
+    publish.add_argument("--effective-from", help="RFC 3339 time it takes effect (default now)")
+
+
+def _run_show_rate(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    data = client.get_rate(args.from_program, args.to_program)
+    return CommandOutput(data=data, rows=[data], columns=RATE_COLUMNS)
+
+
+def _run_set_rate(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    data = client.set_rate(
+        args.from_program,
+        args.to_program,
+        args.rate,
+        price=args.price,
+        effective_from=args.effective_from,
+    )
+    return CommandOutput(data=data, rows=[data], columns=RATE_COLUMNS)
+
+
+def _add_quote(commands: Commands) -> None:
+    parser = commands.add("quote", _run_quote, "Lock a rate to move a member's points.")
+    parser.add_argument("member_id", metavar="MEMBER", help="your own member id")
+    parser.add_argument("from_program", metavar="FROM")
+    parser.add_argument("to_program", metavar="TO")
+    parser.add_argument("points", metavar="POINTS", type=int, help="points of FROM to move")
+    _add_idempotency_argument(parser)
+
+
+def _run_quote(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    data = client.create_quote(
+        args.member_id,
+        args.from_program,
+        args.to_program,
+        args.points,
+        idempotency_key=args.idempotency_key,
+    )
+    return CommandOutput(data=data, rows=[data], columns=QUOTE_COLUMNS)
+
+
+def _add_exchange(commands: Commands) -> None:
+    parser = commands.add("exchange", _run_exchange, "Execute a quote: both legs at once.")
+    parser.add_argument("quote_id", metavar="QUOTE_ID")
+    _add_idempotency_argument(parser)
+
+
+def _run_exchange(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    data = client.exchange(args.quote_id, idempotency_key=args.idempotency_key)
+    return CommandOutput(data=data, rows=[data], columns=EXCHANGE_COLUMNS)
+
+
 # -- admin commands -----------------------------------------------------------------------------
 
 PARTNER_COLUMNS: tuple[Column, ...] = (
@@ -517,6 +656,232 @@ def _run_revoke_key(client: PointsNetClient, args: argparse.Namespace) -> Comman
         columns=KEY_COLUMNS,
         footer="Refused everywhere within the network's KeyCacheSeconds (30 s by default).",
     )
+
+
+# -- finance commands ---------------------------------------------------------------------------
+
+SETTLEMENT_COLUMNS: tuple[Column, ...] = (
+    "settlement_id",
+    "kind",
+    "period_start",
+    "period_end",
+    "status",
+    "currency",
+    "settled_total",
+    "checks_failed",
+    "updated_at",
+)
+LINE_COLUMNS: tuple[Column, ...] = (
+    "payer",
+    "payee",
+    "program",
+    "points",
+    "exact_amount",
+    "amount",
+)
+REPORT_FORMATS = ("csv", "json", "html")
+SETTLEMENT_STATUSES = ("draft", "needs_review", "approved", "disputed", "paid")
+# How long `pointsnet settle` waits in all, and between tries while another run holds the period.
+SETTLE_WAIT_SECONDS = 900.0
+SETTLE_BUSY_PAUSE_SECONDS = 2.0
+
+
+def _add_settlements(commands: Commands) -> None:
+    settlements = commands.group(
+        "settlements", "Review, approve and pay settlements (finance key).", local_role="finance"
+    )
+    listing = settlements.add("list", _run_list_settlements, "List settlements by period.")
+    listing.add_argument("--status", choices=SETTLEMENT_STATUSES)
+    listing.add_argument("--period-start", help="periods starting on or after YYYY-MM-DD")
+    listing.add_argument("--period-end", help="periods ending on or before YYYY-MM-DD")
+    show = settlements.add("show", _run_show_settlement, "Show a settlement's lines and checks.")
+    show.add_argument("settlement_id", metavar="SETTLEMENT_ID")
+    report = settlements.add("report", _run_settlement_report, "Save a settlement's report.")
+    report.add_argument("settlement_id", metavar="SETTLEMENT_ID")
+    report.add_argument("--format", choices=REPORT_FORMATS, default="html", dest="report_format")
+    report.add_argument("--out", help="file to write (default SETTLEMENT_ID.FORMAT)")
+    approve = settlements.add("approve", _run_approve_settlement, "Approve a settlement.")
+    approve.add_argument("settlement_id", metavar="SETTLEMENT_ID")
+    approve.add_argument("--reason", help="a note for the audit trail")
+    _add_idempotency_argument(approve)
+    dispute = settlements.add("dispute", _run_dispute_settlement, "Dispute a settlement.")
+    dispute.add_argument("settlement_id", metavar="SETTLEMENT_ID")
+    dispute.add_argument("--reason", required=True, help="what is contested")
+    _add_idempotency_argument(dispute)
+    paid = settlements.add("mark-paid", _run_mark_settlement_paid, "Record a settlement's payment.")
+    paid.add_argument("settlement_id", metavar="SETTLEMENT_ID")
+    paid.add_argument("--payment-reference", required=True, help="the transfer's reference")
+    paid.add_argument("--reason", help="a note for the audit trail")
+    _add_idempotency_argument(paid)
+
+
+def _run_list_settlements(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    items = client.list_settlements(
+        status=args.status, period_start=args.period_start, period_end=args.period_end
+    )
+    return CommandOutput(data={"items": items}, rows=items, columns=SETTLEMENT_COLUMNS)
+
+
+def _settlement_output(data: dict[str, Any]) -> CommandOutput:
+    """The lines as the table; status, net positions, rounding and checks beneath."""
+    positions = ", ".join(
+        f"{item['partner_id']} {item['amount']}" for item in data.get("net_positions", [])
+    )
+    rounding = data.get("rounding", {})
+    failed = [item for item in data.get("checks", []) if not item.get("ok")]
+    footer = [
+        f"{data.get('settlement_id')}: {data.get('status')}, {data.get('kind')}, "
+        f"{data.get('period_start')}..{data.get('period_end')}, version {data.get('version')}",
+        f"net positions ({data.get('currency')}, + receives): {positions or 'none'}",
+        f"rounding residual {rounding.get('residual')} "
+        f"(exact {rounding.get('exact_total')}, settled {rounding.get('settled_total')})",
+    ]
+    if not failed:
+        footer.append("checks: all passed")
+    for item in failed:
+        named = ", ".join(detail["id"] for detail in item.get("details", []))
+        footer.append(f"check FAILED {item['name']}: {item.get('offending')} ({named})")
+    return CommandOutput(
+        data=data, rows=data.get("lines", []), columns=LINE_COLUMNS, footer="\n".join(footer)
+    )
+
+
+def _run_show_settlement(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    return _settlement_output(client.get_settlement(args.settlement_id))
+
+
+def _run_settlement_report(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    text = client.settlement_report(args.settlement_id, args.report_format)
+    out = args.out or f"{args.settlement_id}.{args.report_format}"
+    # newline="": the CSV's own CRLF line ends are written as they are.
+    with open(out, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    data = {
+        "settlement_id": args.settlement_id,
+        "format": args.report_format,
+        "file": out,
+        "characters": len(text),
+    }
+    return CommandOutput(data=data, rows=[data], columns=("settlement_id", "format", "file"))
+
+
+def _run_approve_settlement(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    return _settlement_output(
+        client.approve_settlement(
+            args.settlement_id, reason=args.reason, idempotency_key=args.idempotency_key
+        )
+    )
+
+
+def _run_dispute_settlement(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    return _settlement_output(
+        client.dispute_settlement(
+            args.settlement_id, args.reason, idempotency_key=args.idempotency_key
+        )
+    )
+
+
+def _run_mark_settlement_paid(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    return _settlement_output(
+        client.mark_settlement_paid(
+            args.settlement_id,
+            args.payment_reference,
+            reason=args.reason,
+            idempotency_key=args.idempotency_key,
+        )
+    )
+
+
+def _add_settle(commands: Commands) -> None:
+    parser = commands.add(
+        "settle",
+        _run_settle,
+        "Reconcile and settle a period now (admin key), showing progress until it is done.",
+    )
+    parser.set_defaults(local_role="admin")
+    parser.add_argument("--period-start", required=True, help="first UTC day, YYYY-MM-DD")
+    parser.add_argument("--period-end", required=True, help="last UTC day, YYYY-MM-DD")
+    parser.add_argument("--reason", help="why the run is started, kept in the audit trail")
+    _add_idempotency_argument(parser)
+
+
+def _run_settle(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    # One key for every request of the run: a repeat carries the same run on, never a new one.
+    key = args.idempotency_key or str(uuid.uuid4())
+    label = f"settling {args.period_start}..{args.period_end}"
+    with Progress(label) as progress:
+        while True:
+            try:
+                response = client.start_settlement_run(
+                    args.period_start, args.period_end, reason=args.reason, idempotency_key=key
+                )
+            except PointsNetError as exc:
+                if exc.code != "request_in_progress" or progress.elapsed() > SETTLE_WAIT_SECONDS:
+                    raise
+                progress.update("another run holds the period; waiting")
+                time.sleep(SETTLE_BUSY_PAUSE_SECONDS)
+                continue
+            if response.status != 202:
+                return _settlement_output(response.body)
+            if progress.elapsed() > SETTLE_WAIT_SECONDS:
+                raise CommandFailed(
+                    f"the run is not finished after {SETTLE_WAIT_SECONDS:.0f} s; it kept its "
+                    f"progress: run the same command with --idempotency-key {key} to go on"
+                )
+            step = response.body
+            progress.update(
+                f"{step.get('phase')}: {step.get('transactions', 0):,} transactions, "
+                f"{step.get('obligations', 0):,} obligations, "
+                f"{step.get('accounts_checked', 0):,} accounts"
+            )
+
+
+class Progress:
+    """A spinner with the elapsed time on a terminal's stderr; one line per update otherwise."""
+
+    FRAMES = "|/-\\"
+
+    def __init__(self, label: str, stream: Any = None, interval: float = 0.1) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.interval = interval
+        self.detail = "starting"
+        self.started = time.monotonic()
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+
+    def __enter__(self) -> Progress:
+        if self.live:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self.live:
+            self._thread.join()
+            self.stream.write("\r\033[K")
+        self.stream.write(f"{self.label}: done in {self.elapsed():.1f} s\n")
+        self.stream.flush()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def update(self, detail: str) -> None:
+        self.detail = detail
+        if not self.live:
+            self.stream.write(f"{self.label}: {detail} ({self.elapsed():.1f} s)\n")
+            self.stream.flush()
+
+    def _spin(self) -> None:
+        frame = 0
+        while not self._stop.wait(self.interval):
+            self.stream.write(
+                f"\r\033[K{self.FRAMES[frame % len(self.FRAMES)]} {self.label}  "
+                f"{self.elapsed():5.1f} s  {self.detail}"
+            )
+            self.stream.flush()
+            frame += 1
 
 
 # -- configure ----------------------------------------------------------------------------------
@@ -662,14 +1027,161 @@ def _prompt(label: str, current: str | None, *, secret: bool) -> str | None:
     return answer.strip() or current
 
 
+# -- holds (partner) ---------------------------------------------------------------------------
+
+
+def _add_holds(commands: Commands) -> None:
+    capture = commands.add(
+        "capture", _run_capture, "Make a hold's points available (earn --pending made it)."
+    )
+    capture.add_argument("hold_id", metavar="HOLD_ID", help="the hold's transaction id")
+    capture.add_argument(
+        "--points", type=int, help="capture only these; the rest is released (default: all)"
+    )
+    _add_idempotency_argument(capture)
+    void = commands.add("void", _run_void, "Release every point of a hold.")
+    void.add_argument("hold_id", metavar="HOLD_ID", help="the hold's transaction id")
+    void.add_argument("--reason", help="why, kept on the void transaction")
+    _add_idempotency_argument(void)
+
+
+def _run_capture(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    data = client.capture(args.hold_id, points=args.points, idempotency_key=args.idempotency_key)
+    return CommandOutput(data=data, rows=[data], columns=POSTED_COLUMNS)
+
+
+def _run_void(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    data = client.void(args.hold_id, reason=args.reason, idempotency_key=args.idempotency_key)
+    return CommandOutput(data=data, rows=[data], columns=POSTED_COLUMNS)
+
+
+# -- program policy (admin) -------------------------------------------------------------------
+
+POLICY_COLUMNS: tuple[Column, ...] = ("partner_id", "expiry", "tiers", "hold_timeout_days")
+
+
+def _add_policy(commands: Commands) -> None:
+    policy = commands.group(
+        "policy",
+        "Show or set a program's policy: expiry, tiers, hold timeout (admin key).",
+        local_role="admin",
+    )
+    policy.add("show", _run_show_policy, "A program's policy.").add_argument(
+        "partner_id", metavar="PARTNER"
+    )
+    update = policy.add(
+        "set",
+        _run_set_policy,
+        "Change a program's policy; what you do not mention stays as it is.",
+    )
+    update.add_argument("partner_id", metavar="PARTNER")
+    update.add_argument("--file", help="a JSON policy replacing the whole policy")
+    update.add_argument(
+        "--expiry",
+        choices=("after_earning", "after_inactivity", "none"),
+        help="after_earning: each month's points expire MONTHS later; after_inactivity: the "
+        "balance expires MONTHS after the last activity; none: points never expire",
+    )
+    update.add_argument("--months", type=int, help="months points live (with --expiry)")
+    update.add_argument("--notice-days", type=int, help="days ahead points.expiring is sent")
+    update.add_argument(
+        "--tiers",
+        help='tiers by points earned in 12 months, lowest first: "member:0,silver:1000"; '
+        '"none" for no tiers',
+    )
+    update.add_argument("--hold-timeout-days", type=int, help="days before a hold is voided")
+
+
+def _run_show_policy(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    data = client.get_policy(args.partner_id)
+    return CommandOutput(data=data, rows=[_policy_row(data)], columns=POLICY_COLUMNS)
+
+
+def _run_set_policy(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    data = client.set_policy(args.partner_id, _policy_from_args(client, args))
+    return CommandOutput(data=data, rows=[_policy_row(data)], columns=POLICY_COLUMNS)
+
+
+def _policy_from_args(client: PointsNetClient, args: argparse.Namespace) -> dict[str, Any]:
+    if args.file:
+        try:
+            with open(args.file, encoding="utf-8") as handle:
+                loaded = json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise CommandFailed(f"cannot read a JSON policy from {args.file}: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise CommandFailed(f"{args.file} does not hold a JSON object")
+        return loaded
+    current = client.get_policy(args.partner_id)
+    policy: dict[str, Any] = {
+        "expiry": current.get("expiry"),
+        "tiers": current.get("tiers", []),
+        "hold_timeout_days": current.get("hold_timeout_days"),
+    }
+    if args.expiry == "none":
+        policy["expiry"] = None
+    elif args.expiry or args.months is not None or args.notice_days is not None:
+        expiry = dict(policy["expiry"] or {})
+        for name, value in (
+            ("kind", args.expiry),
+            ("months", args.months),
+            ("notice_days", args.notice_days),
+        ):
+            if value is not None:
+                expiry[name] = value
+        if "kind" not in expiry or "months" not in expiry:
+            raise CommandFailed("a new expiry needs --expiry and --months")
+        policy["expiry"] = expiry
+    if args.tiers is not None:
+        policy["tiers"] = _parse_tiers(args.tiers)
+    if args.hold_timeout_days is not None:
+        policy["hold_timeout_days"] = args.hold_timeout_days
+    return {name: value for name, value in policy.items() if value is not None}
+
+
+def _parse_tiers(text: str) -> list[dict[str, Any]]:
+    if text.strip().lower() == "none":
+        return []
+    tiers = []
+    for part in text.split(","):
+        name, _, points = part.strip().partition(":")
+        if not name or not points.strip().isdigit():
+            raise CommandFailed(f'a tier is NAME:POINTS, such as "silver:1000", not "{part}"')
+        tiers.append({"name": name.strip(), "min_points": int(points)})
+    return tiers
+
+
+def _policy_row(policy: Mapping[str, Any]) -> dict[str, Any]:
+    expiry = policy.get("expiry")
+    return {
+        "partner_id": policy.get("partner_id"),
+        "expiry": (
+            f"{expiry['kind']} {expiry['months']} months, notice {expiry['notice_days']} days"
+            if expiry
+            else "never"
+        ),
+        "tiers": " ".join(f"{tier['name']}:{tier['min_points']}" for tier in policy["tiers"])
+        or "none",
+        "hold_timeout_days": policy.get("hold_timeout_days"),
+    }
+
+
 COMMANDS: tuple[CommandRegistrar, ...] = (
     _add_earn,
     _add_burn,
     _add_balance,
     _add_history,
     _add_reverse,
+    _add_holds,
+    _add_link,
+    _add_rates,
+    _add_quote,
+    _add_exchange,
     _add_partners,
     _add_keys,
+    _add_settle,
+    _add_settlements,
+    _add_policy,
     _add_configure,
     _add_bootstrap,
 )

@@ -21,6 +21,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
@@ -331,6 +332,81 @@ class PointsNetClient:
             f"/v1/transactions/{_segment(transaction_id)}/reverse", body, idempotency_key
         )
 
+    def capture(
+        self,
+        hold_id: str,
+        *,
+        points: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Make a hold's points available, all or `points` of them (the rest is released)."""
+        body = _without_none(points=points)
+        return self._post(f"/v1/transactions/{_segment(hold_id)}/capture", body, idempotency_key)
+
+    def void(
+        self, hold_id: str, *, reason: str | None = None, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Release every point of a hold."""
+        body = _without_none(reason=reason)
+        return self._post(f"/v1/transactions/{_segment(hold_id)}/void", body, idempotency_key)
+
+    # -- network endpoints (role partner) ---------------------------------------------------
+
+    def propose_link(
+        self,
+        member_id: str,
+        partner_program: str,
+        partner_member_id: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Propose linking your member to a member of another program; it starts `pending`."""
+        body = {
+            "member_id": member_id,
+            "partner_program": partner_program,
+            "partner_member_id": partner_member_id,
+        }
+        return self._post("/v1/links", body, idempotency_key)
+
+    def confirm_link(self, link_id: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Confirm a link the other partner proposed; it becomes `active`."""
+        return self._post(f"/v1/links/{_segment(link_id)}/confirm", {}, idempotency_key)
+
+    def revoke_link(self, link_id: str) -> dict[str, Any]:
+        """Revoke a link (either side may); it becomes `revoked`."""
+        return _object(self.request("DELETE", f"/v1/links/{_segment(link_id)}"))
+
+    def get_link(self, link_id: str) -> dict[str, Any]:
+        return _object(self.request("GET", f"/v1/links/{_segment(link_id)}"))
+
+    def get_rate(self, from_program: str, to_program: str) -> dict[str, Any]:
+        """The rate in force: points of `to` per point of `from`, a decimal string."""
+        return _object(
+            self.request("GET", "/v1/rates", query={"from": from_program, "to": to_program})
+        )
+
+    def create_quote(
+        self,
+        member_id: str,
+        from_program: str,
+        to_program: str,
+        points: int,
+        *,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Lock the rate for an exchange: `points_out`, `points_in`, `expires_at`."""
+        body = {
+            "member_id": member_id,
+            "from_program": from_program,
+            "to_program": to_program,
+            "points": points,
+        }
+        return self._post("/v1/quotes", body, idempotency_key)
+
+    def exchange(self, quote_id: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Move the quoted points between programs, both legs at once."""
+        return self._post("/v1/exchanges", {"quote_id": quote_id}, idempotency_key)
+
     # -- admin endpoints (role admin) -------------------------------------------------------
 
     def create_partner(
@@ -377,6 +453,123 @@ class PointsNetClient:
         """Revoke a key; it is refused within the network's KeyCacheSeconds (30 s by default)."""
         path = f"/v1/partners/{_segment(partner_id)}/keys/{_segment(key_id)}"
         return cast(ApiKey, _object(self.request("DELETE", path)))
+
+    def set_rate(
+        self,
+        from_program: str,
+        to_program: str,
+        rate: Decimal | str,
+        *,
+        price: Decimal | str | None = None,
+        effective_from: str | None = None,
+    ) -> dict[str, Any]:
+        """Publish a rate (admin); earlier rates stay in history."""
+        body = _without_none(
+            rate=_decimal_text(rate),
+            price=_decimal_text(price) if price is not None else None,
+            effective_from=effective_from,
+        )
+        return _object(
+            self.request(
+                "PUT",
+                f"/v1/rates/{_segment(from_program)}/{_segment(to_program)}",
+                json_body=body,
+            )
+        )
+
+    def start_settlement_run(
+        self,
+        period_start: date | str,
+        period_end: date | str,
+        *,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ApiResponse:
+        """Reconcile and settle the UTC days `period_start`..`period_end` (admin).
+
+        201: the body is the settlement. 202: the run kept its progress (the body) and needs
+        the same call again, with the same `idempotency_key`, to carry on.
+        """
+        body = _without_none(
+            period_start=str(period_start), period_end=str(period_end), reason=reason
+        )
+        return self.request(
+            "POST", "/v1/settlement-runs", json_body=body, idempotency_key=idempotency_key
+        )
+
+    # -- finance endpoints (role finance) ---------------------------------------------------
+
+    def list_settlements(
+        self,
+        *,
+        status: str | None = None,
+        period_start: date | str | None = None,
+        period_end: date | str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Settlements, oldest period first; periods starting on or after `period_start` and
+        ending on or before `period_end`."""
+        query = {
+            "status": status,
+            "period_start": str(period_start) if period_start else None,
+            "period_end": str(period_end) if period_end else None,
+        }
+        items = _object(self.request("GET", "/v1/settlements", query=query)).get("items", [])
+        return list(items)
+
+    def get_settlement(self, settlement_id: str) -> dict[str, Any]:
+        """A settlement: lines, bilateral netting, net positions, checks and audit trail."""
+        return _object(self.request("GET", f"/v1/settlements/{_segment(settlement_id)}"))
+
+    def settlement_report(self, settlement_id: str, report_format: str = "json") -> str:
+        """The report's text: `csv`, `json` or `html`."""
+        response = self.request(
+            "GET",
+            f"/v1/settlements/{_segment(settlement_id)}/report",
+            query={"format": report_format},
+        )
+        if isinstance(response.body, str):
+            return response.body
+        return json.dumps(response.body, indent=2, ensure_ascii=False) + "\n"
+
+    def approve_settlement(
+        self,
+        settlement_id: str,
+        *,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Approve a `draft` or `needs_review` settlement; its figures never change again."""
+        path = f"/v1/settlements/{_segment(settlement_id)}/approve"
+        return self._post(path, _without_none(reason=reason), idempotency_key)
+
+    def dispute_settlement(
+        self, settlement_id: str, reason: str, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Dispute a `draft` or `needs_review` settlement; the next run of its period redoes it."""
+        path = f"/v1/settlements/{_segment(settlement_id)}/dispute"
+        return self._post(path, {"reason": reason}, idempotency_key)
+
+    def mark_settlement_paid(
+        self,
+        settlement_id: str,
+        payment_reference: str,
+        *,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Record the payment of an `approved` settlement."""
+        path = f"/v1/settlements/{_segment(settlement_id)}/mark-paid"
+        body = _without_none(payment_reference=payment_reference, reason=reason)
+        return self._post(path, body, idempotency_key)
+
+    def set_policy(self, partner_id: str, policy: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace a program's policy (admin): `expiry`, `tiers`, `hold_timeout_days`."""
+        path = f"/v1/partners/{_segment(partner_id)}/policy"
+        return _object(self.request("PUT", path, json_body=dict(policy)))
+
+    def get_policy(self, partner_id: str) -> dict[str, Any]:
+        """A program's policy (admin); the default when none was set."""
+        return _object(self.request("GET", f"/v1/partners/{_segment(partner_id)}/policy"))
 
     def health(self) -> dict[str, Any]:
         """The unsigned health check."""

@@ -20,6 +20,12 @@ class Settings(BaseModel):
     )
     # How long a quote holds its rate.
     quote_ttl_seconds: int = Field(default=60, ge=1, le=3600, validation_alias="QUOTE_TTL_SECONDS")
+    # Upper bound on how long a changed program policy takes to apply to postings.
+    policy_cache_seconds: int = Field(
+        default=30, ge=0, le=300, validation_alias="POLICY_CACHE_SECONDS"
+    )
+    # Where points.*, member.* and settlement.* events are published.
+    event_bus_name: str | None = Field(default=None, validation_alias="EVENT_BUS_NAME")
 
 
 @lru_cache(maxsize=1)

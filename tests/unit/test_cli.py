@@ -378,17 +378,17 @@ def test_given_a_new_registrar_when_building_the_parser_then_it_joins_without_ot
 ):
     """Given an extra command registrar, then it parses with the global options like the rest."""
 
-    def run_rates(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    def run_sample(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
         return CommandOutput(
             data={"from": args.source}, rows=[{"from": args.source}], columns=["from"]
         )
 
-    def add_rates(commands: Commands) -> None:
-        parser = commands.add("rates", run_rates, "Show a rate.")
+    def add_sample(commands: Commands) -> None:
+        parser = commands.add("sample", run_sample, "Show a rate.")
         parser.add_argument("source")
 
-    parser = cli.build_parser([*cli.COMMANDS, add_rates])
-    args = parser.parse_args(["rates", "STAR", "-o", "json", "--partner", "rideco"])
+    parser = cli.build_parser([*cli.COMMANDS, add_sample])
+    args = parser.parse_args(["sample", "STAR", "-o", "json", "--partner", "rideco"])
 
     assert (args.source, args.output, args.partner, args.profile) == (
         "STAR",

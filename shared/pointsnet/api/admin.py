@@ -22,7 +22,10 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from pointsnet.api.errors import ERROR_RESPONSES
+from pointsnet.api.policy_admin import policy_router
+from pointsnet.api.rates_admin import rates_router
 from pointsnet.api.resolver import PointsNetResolver, PointsNetRouter
+from pointsnet.api.settlement_runs import settlement_runs_router
 from pointsnet.auth.caller import Role
 from pointsnet.auth.keys import KeyResolver
 from pointsnet.idempotency import REPLAYED_HEADER
@@ -102,7 +105,11 @@ def partners_router(
 
 
 # The admin function's other route groups, each a factory of a PointsNetRouter.
-ADMIN_ROUTERS: tuple[Callable[[], Router], ...] = ()
+ADMIN_ROUTERS: tuple[Callable[[], Router], ...] = (
+    rates_router,
+    settlement_runs_router,
+    policy_router,
+)
 
 
 def create_admin_app(

@@ -1,4 +1,5 @@
-"""Partner API routes: earn, burn, the member view, history, transactions and reversals."""
+"""Partner API routes: earn (and holds), burn, the member view, history, transactions,
+reversals, captures and voids."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from pointsnet.api.network import add_network_routes
 from pointsnet.api.openapi import serve_openapi
 from pointsnet.api.resolver import PointsNetResolver
 from pointsnet.api.schemas import (
+    ExpiringPointsResponse,
     HealthResponse,
     HistoryResponse,
+    HoldDetail,
     MemberResponse,
     PostingResponse,
+    TierProgress,
     TransactionDetail,
 )
 from pointsnet.auth.caller import Role
@@ -26,11 +30,13 @@ from pointsnet.idempotency import REPLAYED_HEADER
 from pointsnet.ledger.commands import (
     MEMBER_ID_PATTERN,
     BurnCommand,
+    CaptureCommand,
     EarnCommand,
     ReverseCommand,
+    VoidCommand,
 )
-from pointsnet.ledger.models import Transaction
-from pointsnet.ledger.service import Ledger, PostingResult, default_ledger
+from pointsnet.ledger.models import HoldState, Transaction
+from pointsnet.ledger.service import Ledger, MemberView, PostingResult, default_ledger
 from pointsnet.network.exchanges import Exchanges
 from pointsnet.network.links import Links
 from pointsnet.network.rates import Rates
@@ -64,7 +70,7 @@ def create_partner_app(
 
     @app.post(
         "/v1/members/<member_id>/earn",
-        summary="Give a member points",
+        summary="Give a member points, or hold them as pending with `pending: true`",
         tags=["members"],
         responses={201: OpenAPIResponse(description="Posted"), **ERROR_RESPONSES},
     )
@@ -91,13 +97,7 @@ def create_partner_app(
         responses=ERROR_RESPONSES,
     )
     def get_member(member_id: MemberId) -> MemberResponse:
-        view = ledger().member(app.caller, member_id)
-        return MemberResponse(
-            member_id=view.member_id,
-            program=view.program,
-            balance=view.balance,
-            links=list(view.links),
-        )
+        return _member_response(ledger().member(app.caller, member_id))
 
     @app.get(
         "/v1/members/<member_id>/transactions",
@@ -122,7 +122,9 @@ def create_partner_app(
     def get_transaction(transaction_id: TransactionId) -> TransactionDetail:
         view = ledger().transaction(app.caller, transaction_id)
         return TransactionDetail(
-            **view.transaction.model_dump(), points_reversed=view.points_reversed
+            **view.transaction.model_dump(),
+            points_reversed=view.points_reversed,
+            hold=_hold_detail(view.hold) if view.hold else None,
         )
 
     @app.post(
@@ -137,7 +139,65 @@ def create_partner_app(
         result = ledger().reverse(app.caller, transaction_id, command, app.idempotent_request)
         return _created(result.transaction.model_dump(mode="json", exclude_none=True), result)
 
+    @app.post(
+        "/v1/transactions/<transaction_id>/capture",
+        summary="Make a hold's points available: all, or part with the rest released",
+        tags=["transactions"],
+        responses={201: OpenAPIResponse(description="The capture"), **ERROR_RESPONSES},
+    )
+    def capture(
+        transaction_id: TransactionId, command: Annotated[CaptureCommand, Body()]
+    ) -> Response[PostingResponse]:
+        return _posted(
+            ledger().capture(app.caller, transaction_id, command, app.idempotent_request)
+        )
+
+    @app.post(
+        "/v1/transactions/<transaction_id>/void",
+        summary="Release every point of a hold",
+        tags=["transactions"],
+        responses={201: OpenAPIResponse(description="The void"), **ERROR_RESPONSES},
+    )
+    def void(
+        transaction_id: TransactionId, command: Annotated[VoidCommand, Body()]
+    ) -> Response[PostingResponse]:
+        return _posted(ledger().void(app.caller, transaction_id, command, app.idempotent_request))
+
     return app
+
+
+def _member_response(view: MemberView) -> MemberResponse:
+    tier = view.tier
+    return MemberResponse(
+        member_id=view.member_id,
+        program=view.program,
+        balance=view.balance,
+        tier=tier.tier if tier else None,
+        tier_progress=TierProgress(
+            points_earned=tier.points_earned,
+            window_start=tier.window_start,
+            next_tier=tier.next_tier,
+            points_to_next_tier=tier.points_to_next_tier,
+        )
+        if tier
+        else None,
+        expiring=[
+            ExpiringPointsResponse(points=point.points, expires_at=point.expires_at)
+            for point in view.expiring
+        ],
+        links=list(view.links),
+    )
+
+
+def _hold_detail(hold: HoldState) -> HoldDetail:
+    return HoldDetail(
+        status=hold.status,
+        points_held=hold.points,
+        void_after=hold.void_after,
+        points_captured=hold.points_captured,
+        resolved_by=hold.resolved_by,
+        resolved_at=hold.resolved_at,
+    )
 
 
 def _posted(result: PostingResult) -> Response[PostingResponse]:

@@ -38,6 +38,7 @@ from pointsnet.ledger.commands import IdempotentRequest
 from pointsnet.observability import logger
 
 MAX_BODY_BYTES = 16 * 1024
+MAX_JSON_DEPTH = 32
 PUBLIC_ROUTES = frozenset({("GET", "/v1/health"), ("GET", "/v1/openapi.json")})
 
 
@@ -233,12 +234,27 @@ def _json_object(body: bytes) -> dict[str, Any]:
         raise InvalidJson("the body is not valid JSON") from exc
     if not isinstance(parsed, dict):
         raise InvalidJson("the body must be a JSON object")
+    if _depth(parsed) > MAX_JSON_DEPTH:
+        # No request nests this deep; refusing it keeps later parsers far from recursion limits.
+        raise InvalidJson(f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         # An escaped lone surrogate ("\ud800") parses, but is text no store can encode.
         json.dumps(parsed, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InvalidJson("the body holds an unpaired surrogate escape") from exc
     return parsed
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a parsed JSON value, without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        current, level = pending.pop()
+        if isinstance(current, dict | list):
+            deepest = max(deepest, level)
+            children = current.values() if isinstance(current, dict) else current
+            pending.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _reject_constant(name: str) -> Any:

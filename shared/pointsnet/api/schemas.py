@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pointsnet.ledger.models import Balance, Transaction, UtcTime
+from pointsnet.ledger.models import Balance, HoldStatus, Transaction, UtcTime
 from pointsnet.network.models import Link, LinkedAccount
 
 
@@ -15,16 +16,59 @@ class PostingResponse(BaseModel):
     balance: Balance = Field(description="The member's balance right after this transaction")
 
 
+class HoldDetail(BaseModel):
+    status: HoldStatus = Field(description="`open` until captured or voided, once")
+    points_held: int
+    void_after: UtcTime = Field(description="When the network voids it unless captured")
+    points_captured: int | None = Field(default=None, description="Once captured")
+    resolved_by: str | None = Field(
+        default=None, description="The capture or void transaction that resolved it"
+    )
+    resolved_at: UtcTime | None = None
+
+
 class TransactionDetail(Transaction):
     points_reversed: int | None = Field(
-        default=None, description="For an earn or burn: points reversed so far"
+        default=None, description="For an earn, burn or capture: points reversed so far"
     )
+    hold: HoldDetail | None = Field(
+        default=None, description="For a hold: what has become of it (the entry stays pending)"
+    )
+
+
+class TierProgress(BaseModel):
+    points_earned: int = Field(description="Points earned in the rolling 12-month window")
+    window_start: date = Field(description="First day of the window: this month and the 11 before")
+    next_tier: str | None = Field(default=None, description="Absent at the top tier")
+    points_to_next_tier: int | None = Field(
+        default=None, description="Points still to earn in the window to reach `next_tier`"
+    )
+
+
+class ExpiringPointsResponse(BaseModel):
+    points: int
+    expires_at: UtcTime
 
 
 class MemberResponse(BaseModel):
     member_id: str
     program: str
     balance: Balance
+    tier: str | None = Field(
+        default=None,
+        description="The member's tier, as member.tier_changed last announced it; "
+        "present when the program has tiers",
+        exclude_if=lambda tier: tier is None,
+    )
+    tier_progress: TierProgress | None = Field(
+        default=None,
+        description="Where the member stands in the rolling window; present with `tier`",
+        exclude_if=lambda progress: progress is None,
+    )
+    expiring: list[ExpiringPointsResponse] = Field(
+        default_factory=list,
+        description="Points that will expire, soonest first, under the program's expiry policy",
+    )
     links: list[LinkedAccount] = Field(
         default_factory=list, description="Active links: the member at each other program"
     )

@@ -60,7 +60,10 @@ def default_exchanges() -> Exchanges:
 
 def clear_caches() -> None:
     """Forget every built dependency: tests that change the environment call this."""
+    from pointsnet.events.outbox import default_outbox
+
     for factory in (
+        default_outbox,
         get_settings,
         default_ledger,
         default_key_resolver,

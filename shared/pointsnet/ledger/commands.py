@@ -49,6 +49,18 @@ class ReverseCommand(_Command):
     reason: Description | None = None
 
 
+class CaptureCommand(_Command):
+    points: Points | None = Field(
+        default=None,
+        description="Points to make available, at most those held; all by default. "
+        "The rest are released in the same transaction",
+    )
+
+
+class VoidCommand(_Command):
+    reason: Description | None = None
+
+
 class IdempotentRequest(BaseModel):
     """The partner's Idempotency-Key and the fingerprint of the request it names."""
 

@@ -1,8 +1,8 @@
-"""Ledger values: postings, transactions and balances."""
+"""Ledger values: postings, transactions, balances, holds, lots and tier changes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -33,10 +33,21 @@ class TransactionType(StrEnum):
     BURN = "burn"
     REVERSAL = "reversal"
     EXCHANGE = "exchange"
+    HOLD = "hold"
+    CAPTURE = "capture"
+    VOID = "void"
+    EXPIRY = "expiry"
 
 
 class TransactionStatus(StrEnum):
     POSTED = "posted"
+    PENDING = "pending"
+
+
+class HoldStatus(StrEnum):
+    OPEN = "open"
+    CAPTURED = "captured"
+    VOIDED = "voided"
 
 
 class Posting(BaseModel):
@@ -97,6 +108,12 @@ class Transaction(BaseModel):
     obligation: ObligationTerms | None = Field(
         default=None, description="For a cross-partner transaction: the money it creates"
     )
+    hold_id: str | None = Field(
+        default=None, description="For a capture or void: the hold it resolves"
+    )
+    expires_at: UtcTime | None = Field(
+        default=None, description="For a hold: when the network voids it unless captured"
+    )
     created_at: UtcTime
     postings: tuple[Posting, ...]
 
@@ -110,6 +127,78 @@ class Transaction(BaseModel):
 
     def member_delta(self, account: str) -> int:
         return sum(posting.points for posting in self.postings if posting.account == account)
+
+
+class LotMove(BaseModel):
+    """Points into (positive) or out of (negative) one expiry lot of a member.
+
+    `lot` is the lot's expiry date, which is also its id; None stands for points that never
+    expire (earned under no expiry policy). A transaction's moves, in order, are what a
+    reversal undoes.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    lot: str | None
+    points: int
+
+
+class HoldState(BaseModel):
+    """What is left to decide about a hold: it is captured or voided at most once."""
+
+    model_config = ConfigDict(frozen=True)
+
+    hold_id: str
+    status: HoldStatus
+    points: int
+    account: str
+    program: str
+    partner_id: str
+    member_id: str
+    initiated_by: str
+    void_after: UtcTime
+    obligation: ObligationTerms | None = Field(
+        default=None, description="For a cross-partner hold: what a capture will owe per point"
+    )
+    resolved_by: str | None = None
+    resolved_at: UtcTime | None = None
+    points_captured: int | None = None
+
+
+class TierChange(BaseModel):
+    """A member moved from one tier to another; written once, published once."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account: str
+    partner_id: str
+    member_id: str
+    program: str
+    from_tier: str
+    to_tier: str
+    direction: str = Field(description="`up` or `down`")
+    points_earned: int
+    window_start: date
+    changed_at: UtcTime
+    version: int = Field(description="The member balance's version the change was made at")
+    transaction_id: str | None = Field(
+        default=None, description="The posting that caused it; None when time passing did"
+    )
+
+
+class ExpiringNotice(BaseModel):
+    """Points a member will lose on `expires_at` unless spent (or, on inactivity, kept active)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account: str
+    partner_id: str
+    member_id: str
+    program: str
+    points: int
+    expires_at: UtcTime
+    lot: str | None = Field(default=None, description="The lot; None when the balance lapses")
+    noticed_at: UtcTime
 
 
 def utc_now() -> datetime:

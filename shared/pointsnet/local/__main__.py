@@ -1,7 +1,7 @@
 """`python -m pointsnet.local` (what `make run` starts): the whole API on 127.0.0.1:$PORT."""
 
-from pointsnet.local.runtime import main
-
-# Worker processes started with `spawn` import this module too; only the real main runs.
+# Worker processes started with `spawn` import this module too: they must get nothing from it.
 if __name__ == "__main__":
+    from pointsnet.local.runtime import main
+
     raise SystemExit(main())

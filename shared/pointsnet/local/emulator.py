@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import threading
 from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -113,19 +114,43 @@ class Emulator:
 
 def _serve_emulator(port: int, log_path: str | None, control: Connection) -> None:
     """Child process: run moto until the parent says stop or goes away."""
+    from pointsnet.local.server import exit_process, ignore_terminal_interrupts
+
+    ignore_terminal_interrupts()
     _quiet_access_log(Path(log_path) if log_path else None)
     try:
-        from moto.server import ThreadedMotoServer
-
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
+        server = _moto_server(port)
     except Exception as exc:
         control.send(("error", f"{type(exc).__name__}: {exc}"))
         return
-    control.send(("ok", server.get_host_and_port()[1]))
+    threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
+    control.send(("ok", server.server_address[1]))
     with contextlib.suppress(EOFError, OSError):  # a parent that died means stop too
         control.recv()
-    server.stop()
+    # moto's state lives only in this process: ending it is the whole clean-up.
+    exit_process()
+
+
+def _moto_server(port: int) -> Any:
+    """moto's threaded server, with DynamoDB requests taken one at a time.
+
+    DynamoDB applies each request atomically; moto's backend does not lock, so two
+    concurrent conditional transactions could both pass their checks. One lock around
+    DynamoDB restores the guarantee the ledger relies on; other services stay concurrent.
+    """
+    from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    application = DomainDispatcherApplication(create_backend_app)
+    dynamodb_lock = threading.Lock()
+
+    def serialised(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            with dynamodb_lock:
+                return list(application(environ, start_response))
+        return application(environ, start_response)
+
+    return make_server("127.0.0.1", port, serialised, True, request_handler=MotoRequestHandler)
 
 
 def _quiet_access_log(log_path: Path | None) -> None:
@@ -163,7 +188,8 @@ def aws_client(service: str, environment: Mapping[str, str]) -> Any:
     """A boto3 client configured from `environment` only, whatever the process's own variables."""
     import boto3
 
-    session = boto3.session.Session(
+    # Typed loosely: boto3-stubs only type `client()` for literal service names.
+    session: Any = boto3.session.Session(
         aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
         aws_session_token=environment.get("AWS_SESSION_TOKEN"),
@@ -171,7 +197,7 @@ def aws_client(service: str, environment: Mapping[str, str]) -> Any:
     )
     service_variable = f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}"
     endpoint = environment.get(service_variable) or environment["AWS_ENDPOINT_URL"]
-    return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+    return session.client(service, endpoint_url=endpoint)
 
 
 def provision(
@@ -218,11 +244,6 @@ def provision(
         "POWERTOOLS_LOG_LEVEL": log_level,
     }
     return {
-        logical_id: {
-            **spec.environment,
-            **aws,
-            **local_observability,
-            "AWS_LAMBDA_FUNCTION_NAME": stack.physical_name(logical_id),
-        }
+        logical_id: {**spec.environment, **aws, **local_observability}
         for logical_id, spec in functions(template, stack).items()
     }

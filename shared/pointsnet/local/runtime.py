@@ -32,6 +32,7 @@ from pointsnet.local.template import REPO_ROOT, TEMPLATE_PATH, LocalStack, load_
 
 if TYPE_CHECKING:
     from pointsnet.client import PointsNetClient
+    from pointsnet.network.rates import Rates
     from pointsnet.partners.service import PartnerDirectory
 
 STATE_DIR = REPO_ROOT / ".pointsnet"
@@ -73,11 +74,15 @@ def local_network(
     template_path: Path = TEMPLATE_PATH,
     emulator_log: Path | None = None,
     log_level: str = "WARNING",
+    warm_workers: int = 1,
 ) -> Iterator[LocalNetwork]:
     """Emulator, tables, demo network and local API, torn down on exit.
 
-    The credentials file is written only when `credentials_path` is given; `workers=None`
-    reads POINTSNET_LOCAL_WORKERS. POINTSNET_DYNAMODB_ENDPOINT sends DynamoDB elsewhere.
+    The credentials file is written only when `credentials_path` is given. Each function
+    gets up to `workers` processes (None: POINTSNET_LOCAL_WORKERS, default 4; 0: in this
+    process), `warm_workers` of them started up front. POINTSNET_DYNAMODB_ENDPOINT sends
+    DynamoDB elsewhere. Workers start with `spawn`: a script calling this needs the
+    `if __name__ == "__main__":` guard.
     """
     template = load_template(template_path)
     stack = LocalStack()
@@ -89,8 +94,19 @@ def local_network(
         environments = provision(
             template, stack, endpoint_url, dynamodb_endpoint, log_level=log_level
         )
-        credentials = seed_demo_network(partner_directory(environments)) if seed else []
-        api = LocalApi(template, environments, stack=stack, port=port, workers=workers)
+        credentials = (
+            seed_demo_network(partner_directory(environments), network_rates(environments))
+            if seed
+            else []
+        )
+        api = LocalApi(
+            template,
+            environments,
+            stack=stack,
+            port=port,
+            workers=workers,
+            warm_workers=warm_workers,
+        )
         base_url = api.start()
         if credentials_path is not None:
             write_credentials(credentials_path, base_url, credentials)
@@ -128,6 +144,24 @@ def partner_directory(environments: Mapping[str, Mapping[str, str]]) -> PartnerD
             ),
         )
     raise LookupError("no function of the template has the directory settings to seed")
+
+
+def network_rates(environments: Mapping[str, Mapping[str, str]]) -> Rates:
+    """The rate book the functions read, reached with their own settings."""
+    from pydantic import ValidationError
+
+    from pointsnet.network.rates import Rates
+    from pointsnet.settings import Settings
+    from pointsnet.store.network_store import NetworkStore
+
+    for environment in environments.values():
+        try:
+            settings = Settings.model_validate(dict(environment))
+        except ValidationError:
+            continue
+        client = aws_client("dynamodb", environment)
+        return Rates(NetworkStore(settings.ledger_table, settings.directory_table, client=client))
+    raise LookupError("no function of the template has the network settings to seed")
 
 
 # -- the command ------------------------------------------------------------------------------

@@ -11,8 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pointsnet.auth.caller import Role
+from pointsnet.auth.caller import Caller, Role
 from pointsnet.errors import Conflict
+from pointsnet.network.commands import SetRate
+from pointsnet.network.rates import Rates
 from pointsnet.partners.models import NETWORK_PARTNER_ID
 from pointsnet.partners.service import PartnerDirectory
 
@@ -34,8 +36,15 @@ DEMO_PARTNERS = (
 )
 
 
-def seed_demo_network(directory: PartnerDirectory) -> list[dict[str, str]]:
-    """Create the demo partners (keeping any that exist) and issue fresh keys.
+# A rate each way between the demo programs, at the parity of their point values.
+DEMO_RATES = (("STAR", "RIDE", "0.25"), ("RIDE", "STAR", "4"))
+OPERATOR = Caller(partner_id=NETWORK_PARTNER_ID, key_id="seed", role=Role.ADMIN)
+
+
+def seed_demo_network(
+    directory: PartnerDirectory, rates: Rates | None = None
+) -> list[dict[str, str]]:
+    """Create the demo partners (keeping any that exist), their rates, and fresh keys.
 
     Returns the key entries of the credentials file, secrets included.
     """
@@ -55,6 +64,11 @@ def seed_demo_network(directory: PartnerDirectory) -> list[dict[str, str]]:
                 entry["program"] = demo.program
             entry |= {"role": str(issued.role), "key_id": issued.key_id, "secret": issued.secret}
             keys.append(entry)
+    if rates is not None:
+        for from_program, to_program, rate in DEMO_RATES:
+            rates.set_rate(
+                OPERATOR, from_program, to_program, SetRate.model_validate({"rate": rate})
+            )
     return keys
 
 

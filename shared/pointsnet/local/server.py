@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 from urllib.parse import unquote, urlsplit
 
 from pointsnet.errors import PayloadTooLarge, PointsNetError, RateLimited, RouteNotFound
@@ -160,6 +160,15 @@ def lambda_context(runtime: FunctionRuntime, event: Mapping[str, Any]) -> LocalL
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
+def lambda_variables(runtime: FunctionRuntime) -> dict[str, str]:
+    """The variables Lambda itself sets in an execution environment."""
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": runtime.function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(runtime.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+    }
+
+
 def enter_function_environment(runtime: FunctionRuntime) -> None:
     """Make this process look like the function's execution environment."""
     from pointsnet.local.emulator import SHADOWING_VARIABLES
@@ -170,8 +179,7 @@ def enter_function_environment(runtime: FunctionRuntime) -> None:
         if name not in runtime.environment:
             del os.environ[name]
     os.environ.update(runtime.environment)
-    os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = str(runtime.memory_mb)
-    os.environ["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST"
+    os.environ.update(lambda_variables(runtime))
     for path in reversed(runtime.import_paths):
         if path not in sys.path:
             sys.path.insert(0, path)
@@ -193,28 +201,43 @@ class NoCapacity(Exception):
 class FunctionInvoker(Protocol):
     def start(self) -> None: ...
 
+    def wait_started(self) -> None: ...
+
     def invoke(self, event: dict[str, Any], wait_seconds: float) -> Any: ...
 
     def stop(self) -> None: ...
 
 
 def start_process(process: BaseProcess) -> None:
-    """Start a child that ignores the terminal's Ctrl-C: the parent decides when it stops."""
-    if threading.current_thread() is not threading.main_thread():
-        process.start()
-        return
-    # A spawned interpreter keeps SIGINT ignored if it starts that way, so it never prints a
-    # KeyboardInterrupt traceback while the parent shuts down.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Start a child that ignores the terminal's Ctrl-C: the parent decides when it stops.
+
+    The child must call `ignore_terminal_interrupts` first thing.
+    """
+    # A signal mask survives fork and exec: the child starts with SIGINT blocked, so a Ctrl-C
+    # during its start-up cannot print a KeyboardInterrupt traceback from it.
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         process.start()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def ignore_terminal_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def exit_process() -> NoReturn:
+    """Leave a child at once: its state is disposable, and interpreter teardown is slow."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _worker_main(runtime: FunctionRuntime, connection: Connection) -> None:
     """A worker process: load the function once, then serve one event at a time."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_terminal_interrupts()
     enter_function_environment(runtime)
     handler, init_error = _initialise(runtime)
     connection.send(("ready", init_error))
@@ -222,9 +245,9 @@ def _worker_main(runtime: FunctionRuntime, connection: Connection) -> None:
         try:
             event = connection.recv()
         except (EOFError, OSError):
-            return  # the parent went away
+            exit_process()  # the parent went away
         if event is None:
-            return
+            exit_process()
         if handler is None:
             # Lambda retries a failed init on the next invoke; so do we.
             handler, init_error = _initialise(runtime)
@@ -258,13 +281,18 @@ class _Worker:
 
 
 class WorkerPool:
-    """Execution environments of one function, as worker processes started with `spawn`."""
+    """Execution environments of one function: up to `size` worker processes (`spawn`).
 
-    def __init__(self, runtime: FunctionRuntime, size: int) -> None:
+    `warm` of them start with the pool; the others start when every started one is busy,
+    as Lambda cold-starts a new environment for a concurrent request.
+    """
+
+    def __init__(self, runtime: FunctionRuntime, size: int, warm: int = 1) -> None:
         if size < 1:
             raise ValueError("a worker pool needs at least one worker")
         self.runtime = runtime
         self.size = size
+        self.warm = max(0, min(warm, size))
         self._context = multiprocessing.get_context("spawn")
         # Last in, first out: the warmest environment takes the next request, as in Lambda.
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
@@ -273,16 +301,18 @@ class WorkerPool:
         self._closed = False
 
     def start(self) -> None:
-        started = [self._spawn() for _ in range(self.size)]
-        for worker in started:
-            self._await_ready(worker)
-            self._idle.put(worker)
+        for _ in range(self.warm):
+            self._idle.put(self._spawn())
+
+    def wait_started(self) -> None:
+        with self._lock:
+            workers = list(self._workers)
+        for worker in workers:
+            if not worker.ready:
+                self._await_ready(worker)
 
     def invoke(self, event: dict[str, Any], wait_seconds: float) -> Any:
-        try:
-            worker = self._idle.get(timeout=wait_seconds)
-        except queue.Empty:
-            raise NoCapacity(f"no free worker for {self.runtime.logical_id}") from None
+        worker = self._acquire(wait_seconds)
         reusable = False
         try:
             if not worker.ready:
@@ -302,7 +332,7 @@ class WorkerPool:
             if reusable:
                 self._release(worker)
             else:
-                self._replace(worker)
+                self._discard(worker)
         if kind != "result":
             raise InvocationFailed(str(payload))
         return payload
@@ -318,10 +348,21 @@ class WorkerPool:
         deadline = time.monotonic() + 5
         for worker in workers:
             worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
-            if worker.process.is_alive():
-                worker.process.kill()
-                worker.process.join(timeout=2)
-            worker.connection.close()
+            self._retire(worker)
+
+    def _acquire(self, wait_seconds: float) -> _Worker:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            grow = not self._closed and len(self._workers) < self.size
+        if grow:
+            return self._spawn()
+        try:
+            return self._idle.get(timeout=wait_seconds)
+        except queue.Empty:
+            raise NoCapacity(f"no free worker for {self.runtime.logical_id}") from None
 
     def _spawn(self) -> _Worker:
         parent_end, child_end = self._context.Pipe()
@@ -331,11 +372,11 @@ class WorkerPool:
             name=f"pointsnet-{self.runtime.logical_id}",
             daemon=True,
         )
-        start_process(process)
-        child_end.close()
         worker = _Worker(process=process, connection=parent_end)
         with self._lock:
             self._workers.add(worker)
+        start_process(process)
+        child_end.close()
         return worker
 
     def _await_ready(self, worker: _Worker) -> None:
@@ -354,16 +395,11 @@ class WorkerPool:
         else:
             self._idle.put(worker)
 
-    def _replace(self, worker: _Worker) -> None:
-        self._retire(worker)
+    def _discard(self, worker: _Worker) -> None:
+        # The next request that finds no idle worker starts a fresh one in its place.
         with self._lock:
-            if self._closed:
-                return
             self._workers.discard(worker)
-        try:
-            self._idle.put(self._spawn())
-        except Exception:
-            logger.exception("could not replace a worker of %s", self.runtime.logical_id)
+        self._retire(worker)
 
     def _retire(self, worker: _Worker) -> None:
         if worker.process.is_alive():
@@ -384,6 +420,9 @@ class InProcessFunction:
         with self._lock:
             enter_function_environment(self.runtime)
             self._handler = load_handler(self.runtime.spec)
+
+    def wait_started(self) -> None:
+        pass  # start() loads the handler before it returns
 
     def invoke(self, event: dict[str, Any], wait_seconds: float) -> Any:
         if not self._lock.acquire(timeout=wait_seconds):
@@ -468,10 +507,11 @@ def proxy_result_to_http(result: Any, request_id: str, *, close: bool = False) -
 
 
 class LocalApi:
-    """The template's HTTP API on 127.0.0.1:`port`, its functions in `workers` processes each.
+    """The template's HTTP API on 127.0.0.1:`port`, each function in up to `workers` processes.
 
-    `workers=0` runs every function in this process, one request at a time, for debuggers;
-    None reads POINTSNET_LOCAL_WORKERS (default 4).
+    `warm_workers` of each function start with the API, the rest on demand. `workers=0` runs
+    every function in this process, one request at a time, for debuggers; None reads
+    POINTSNET_LOCAL_WORKERS (default 4).
     """
 
     def __init__(
@@ -483,12 +523,14 @@ class LocalApi:
         host: str = "127.0.0.1",
         port: int = 3000,
         workers: int | None = None,
+        warm_workers: int = 1,
     ) -> None:
         self.routes = http_routes(template)
         self.runtimes = function_runtimes(template, environments, stack)
         self.host = host
         self.port = port
         self.workers = default_workers() if workers is None else workers
+        self.warm_workers = warm_workers
         if self.workers < 0:
             raise ValueError("workers must be 0 (in-process) or more")
         self._invokers: dict[str, FunctionInvoker] = {}
@@ -597,7 +639,7 @@ class LocalApi:
             }
         else:
             invokers = {
-                logical_id: WorkerPool(runtime, self.workers)
+                logical_id: WorkerPool(runtime, self.workers, self.warm_workers)
                 for logical_id, runtime in self.runtimes.items()
             }
         served = {route.function for route in self.routes}
@@ -606,6 +648,9 @@ class LocalApi:
                 continue  # no HTTP route reaches it: nothing to start for the API
             self._invokers[logical_id] = invoker
             invoker.start()
+        # Every function's workers import at once rather than one function after another.
+        for invoker in self._invokers.values():
+            invoker.wait_started()
 
     def _save_environment(self) -> None:
         from pointsnet.local.emulator import SHADOWING_VARIABLES
@@ -613,7 +658,7 @@ class LocalApi:
         names = {name for runtime in self.runtimes.values() for name in runtime.environment}
         names |= set(SHADOWING_VARIABLES)
         names |= {name for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")}
-        names |= {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION"}
+        names |= {name for runtime in self.runtimes.values() for name in lambda_variables(runtime)}
         self._saved_environment = {name: os.environ.get(name) for name in names}
 
     def _restore_environment(self) -> None:

@@ -81,19 +81,29 @@ class LocalStack:
         for name, parameter in template.get("Parameters", {}).items():
             if "Default" in parameter:
                 refs[name] = str(parameter["Default"])
-        for logical_id in template.get("Resources", {}):
-            refs.setdefault(logical_id, self.physical_name(logical_id))
+        for logical_id, resource in template.get("Resources", {}).items():
+            name = self.physical_name(logical_id)
+            # S3 bucket names are lower case; a Ref to a bucket is its name.
+            if resource.get("Type") == "AWS::S3::Bucket":
+                name = name.lower()
+            refs.setdefault(logical_id, name)
         return refs
 
     def resolve(self, value: Any, template: Mapping[str, Any]) -> Any:
         """Resolve Ref, Fn::Sub and Fn::GetAtt ...Arn against this local stack."""
         refs = self.references(template)
-        return _resolve(value, refs, self)
+        types = {
+            logical_id: str(resource.get("Type", ""))
+            for logical_id, resource in template.get("Resources", {}).items()
+        }
+        return _resolve(value, refs, self, types)
 
 
-def _resolve(value: Any, refs: Mapping[str, str], stack: LocalStack) -> Any:
+def _resolve(
+    value: Any, refs: Mapping[str, str], stack: LocalStack, types: Mapping[str, str]
+) -> Any:
     if isinstance(value, list):
-        return [_resolve(item, refs, stack) for item in value]
+        return [_resolve(item, refs, stack, types) for item in value]
     if not isinstance(value, dict):
         return value
     if set(value) == {"Ref"}:
@@ -107,20 +117,24 @@ def _resolve(value: Any, refs: Mapping[str, str], stack: LocalStack) -> Any:
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
             if name in extra:
-                return str(_resolve(extra[name], refs, stack))
+                return str(_resolve(extra[name], refs, stack, types))
             if "." in name:
-                return _get_att(name.split(".", 1), refs, stack)
+                return _get_att(name.split(".", 1), refs, stack, types)
             return refs[name]
 
         return re.sub(r"\$\{([^}!]+)\}", substitute, text)
     if set(value) == {"Fn::GetAtt"}:
-        return _get_att(value["Fn::GetAtt"], refs, stack)
-    return {key: _resolve(item, refs, stack) for key, item in value.items()}
+        return _get_att(value["Fn::GetAtt"], refs, stack, types)
+    return {key: _resolve(item, refs, stack, types) for key, item in value.items()}
 
 
-def _get_att(parts: list[str], refs: Mapping[str, str], stack: LocalStack) -> str:
+def _get_att(
+    parts: list[str], refs: Mapping[str, str], stack: LocalStack, types: Mapping[str, str]
+) -> str:
     logical_id, attribute = parts
     if attribute == "Arn":
+        if types.get(logical_id) == "AWS::S3::Bucket":
+            return f"arn:aws:s3:::{refs[logical_id]}"
         return f"arn:aws:dynamodb:{stack.region}:{stack.account}:table/{refs[logical_id]}"
     return refs[logical_id]
 
@@ -144,7 +158,8 @@ def table_definitions(
         if props.get("LocalSecondaryIndexes"):
             kwargs["LocalSecondaryIndexes"] = props["LocalSecondaryIndexes"]
         if props.get("StreamSpecification"):
-            kwargs["StreamSpecification"] = props["StreamSpecification"]
+            # CloudFormation's spec has no StreamEnabled; CreateTable requires it.
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         definitions[logical_id] = kwargs
     return definitions
 

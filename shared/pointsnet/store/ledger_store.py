@@ -1,31 +1,58 @@
-"""The ledger table: immutable entries, member balances and reversal counters.
+"""The ledger table: immutable entries, member balances, and what moves with them.
 
-Item layout (one table, `pk`/`sk`, plus the `ByAccount` index):
+Item layout (one table, `pk`/`sk`, plus the `ByAccount` and `ByDue` indexes):
 
-| item            | pk                | sk        | notes                                      |
-| --------------- | ----------------- | --------- | ------------------------------------------ |
-| entry           | TXN#<id>          | ENTRY     | written once; gsi1 = member account, time  |
-| reversal state  | TXN#<id>          | REVERSAL  | points of <id> not yet reversed            |
-| member balance  | ACCT#<account>    | BALANCE   | available, pending, version                |
+| item            | pk             | sk                          | notes                         |
+| --------------- | -------------- | --------------------------- | ----------------------------- |
+| entry           | TXN#<id>       | ENTRY                       | written once; gsi1 = account  |
+| reversal state  | TXN#<id>       | REVERSAL                    | points not yet reversed       |
+| hold state      | TXN#<id>       | HOLD                        | open until captured or voided |
+| member balance  | ACCT#<account> | BALANCE                     | available, pending, version   |
+| expiry lot      | ACCT#<account> | LOT#<expiry date>           | remaining, version            |
+| tier change     | ACCT#<account> | TIER#<time>#<version>       | written once                  |
+| expiring notice | ACCT#<account> | NOTICE#<lot or lapse>#<day> | expires by TTL                |
 
 The transaction id is derived from the partner and its Idempotency-Key, so the
 entry's `attribute_not_exists` condition is what makes a request post once.
+
+`ByDue` is a sparse, keys-only index of what the scheduled sweeps must look at: an open hold
+(at its timeout), a lot (at its notice, then its expiry) and a balance (at its review). Its
+partition is `DUE#<kind>#<shard>`, its sort key the due time: a sweep asks each shard for
+everything due by now, however late it runs, and the shards spread the writes of a busy day.
+A hold leaves the index when it is resolved, a lot when it is emptied.
+
+Entries, tier changes and notices are the outbox: the events function publishes them from
+the table's stream, so an event can be late but never lost after its write committed.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from pointsnet.errors import ValidationFailed
-from pointsnet.ledger.models import AS_STORED, Balance, Transaction, rfc3339
+from pointsnet.ledger.lifecycle import AccountLifecycle
+from pointsnet.ledger.lots import Lot, lot_expires_at
+from pointsnet.ledger.models import (
+    AS_STORED,
+    Balance,
+    ExpiringNotice,
+    HoldState,
+    HoldStatus,
+    LotMove,
+    TierChange,
+    Transaction,
+    rfc3339,
+)
 from pointsnet.store.dynamo import (
     dynamodb_client,
     from_item,
@@ -35,9 +62,17 @@ from pointsnet.store.dynamo import (
 )
 
 HISTORY_INDEX = "ByAccount"
+DUE_INDEX = "ByDue"
 ENTRY_SK = "ENTRY"
 REVERSAL_SK = "REVERSAL"
+HOLD_SK = "HOLD"
 BALANCE_SK = "BALANCE"
+LOT_PREFIX = "LOT#"
+TIER_PREFIX = "TIER#"
+NOTICE_PREFIX = "NOTICE#"
+DUE_SHARDS = 16
+# Notices are only an outbox: kept a while after the expiry they announce, then dropped.
+NOTICE_KEPT = timedelta(days=90)
 
 
 def entry_pk(transaction_id: str) -> str:
@@ -48,6 +83,11 @@ def account_pk(account: str) -> str:
     return f"ACCT#{account}"
 
 
+def due_pk(kind: str, pk: str) -> str:
+    shard = hashlib.sha256(pk.encode()).digest()[0] % DUE_SHARDS
+    return f"DUE#{kind}#{shard:02d}"
+
+
 class StoredEntry(BaseModel):
     """A transaction as stored, with what its first response needs to be replayed exactly."""
 
@@ -55,6 +95,7 @@ class StoredEntry(BaseModel):
     balance_after: Balance
     fingerprint: str
     account: str
+    lots: tuple[LotMove, ...] = ()
 
 
 class StoredBalance(BaseModel):
@@ -63,6 +104,29 @@ class StoredBalance(BaseModel):
     available: int
     pending: int = 0
     version: int
+    partner_id: str | None = None
+    member_id: str | None = None
+    lotted: int = 0
+    lifecycle: AccountLifecycle = Field(default_factory=AccountLifecycle)
+
+
+class StoredLot(BaseModel):
+    account: str
+    lot_id: str
+    remaining: int
+    version: int
+    program: str
+    partner_id: str
+    member_id: str
+    notice_at: datetime | None = None
+    noticed: bool = False
+
+    @property
+    def expires_at(self) -> datetime:
+        return lot_expires_at(self.lot_id)
+
+    def as_lot(self) -> Lot:
+        return Lot(lot_id=self.lot_id, remaining=self.remaining, version=self.version)
 
 
 @dataclass(frozen=True)
@@ -76,6 +140,8 @@ class BalanceUpdate:
     expected_version: int  # 0: the balance item must not exist yet
     available_delta: int
     pending_delta: int = 0
+    lotted_delta: int = 0
+    lifecycle: AccountLifecycle | None = None  # None: left as it is
 
 
 @dataclass(frozen=True)
@@ -85,6 +151,52 @@ class ReversalUpdate:
     transaction_id: str
     expected_version: int  # 0: nothing reversed yet
     remaining_after: int
+
+
+@dataclass(frozen=True)
+class LotCredit:
+    """Add points to a lot, creating it if need be; the balance's version orders credits."""
+
+    account: str
+    lot_id: str
+    points: int
+    program: str
+    partner_id: str
+    member_id: str
+    notice_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LotDebit:
+    """Take points out of a lot read at a known version; an emptied lot is deleted."""
+
+    account: str
+    lot_id: str
+    expected_version: int
+    remaining_after: int
+
+
+@dataclass(frozen=True)
+class LotNoticed:
+    """Its points.expiring is recorded: the lot is next due at its expiry."""
+
+    account: str
+    lot_id: str
+    expected_version: int
+
+
+LotChange = LotCredit | LotDebit | LotNoticed
+
+
+@dataclass(frozen=True)
+class HoldResolution:
+    """An open hold captured or voided, at most once."""
+
+    hold_id: str
+    status: HoldStatus
+    resolved_by: str
+    resolved_at: datetime
+    points_captured: int
 
 
 @dataclass(frozen=True)
@@ -101,6 +213,10 @@ class LedgerWrite:
     balances: tuple[BalanceUpdate, ...]
     reversal: ReversalUpdate | None = None
     guards: tuple[Guard, ...] = ()
+    lots: tuple[LotChange, ...] = ()
+    hold: HoldState | HoldResolution | None = None  # a new hold, or one being resolved
+    tier_changes: tuple[TierChange, ...] = ()
+    notices: tuple[ExpiringNotice, ...] = field(default_factory=tuple)
 
 
 class GuardFailed(Exception):
@@ -131,10 +247,43 @@ class ReversalMoved(Exception):
         self.version = version
 
 
+class LotMoved(Exception):
+    """A lot changed since it was read."""
+
+
+class HoldMoved(Exception):
+    """The hold was resolved (or changed) since it was read."""
+
+
 @dataclass(frozen=True)
 class ReversalState:
     remaining: int
     version: int
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """An item the `ByDue` index says needs a sweep's attention by now."""
+
+    kind: str
+    pk: str
+    sk: str
+    due_at: str
+
+    @property
+    def account(self) -> str:
+        return self.pk.removeprefix("ACCT#")
+
+    @property
+    def transaction_id(self) -> str:
+        return self.pk.removeprefix("TXN#")
+
+    @property
+    def lot_id(self) -> str:
+        return self.sk.removeprefix(LOT_PREFIX)
+
+
+OutboxItem = StoredEntry | TierChange | ExpiringNotice
 
 
 class LedgerStore:
@@ -162,6 +311,40 @@ class LedgerStore:
             return None
         return ReversalState(remaining=int(item["remaining"]), version=int(item["version"]))
 
+    def get_hold(self, hold_id: str) -> HoldState | None:
+        item = self._get(entry_pk(hold_id), HOLD_SK)
+        return _hold_from_item(item) if item else None
+
+    def lots(self, account: str) -> list[StoredLot]:
+        """The member's open lots, soonest-expiring first (a few dozen at most)."""
+        return [
+            _lot_from_item(item)
+            for item in self._query(
+                {
+                    "KeyConditionExpression": "pk = :pk AND begins_with(sk, :lot)",
+                    "ExpressionAttributeValues": to_values(
+                        {":pk": account_pk(account), ":lot": LOT_PREFIX}
+                    ),
+                    "ConsistentRead": True,
+                }
+            )
+        ]
+
+    def due(self, kind: str, until: datetime) -> Iterator[DueItem]:
+        """Every item of `kind` due by `until`, shard by shard, earliest first in each."""
+        bound = rfc3339(until) + "~"  # after every key of that instant
+        for shard in range(DUE_SHARDS):
+            for item in self._query(
+                {
+                    "IndexName": DUE_INDEX,
+                    "KeyConditionExpression": "gsi2pk = :pk AND gsi2sk <= :until",
+                    "ExpressionAttributeValues": to_values(
+                        {":pk": f"DUE#{kind}#{shard:02d}", ":until": bound}
+                    ),
+                }
+            ):
+                yield DueItem(kind=kind, pk=item["pk"], sk=item["sk"], due_at=item["gsi2sk"])
+
     def history(
         self, account: str, limit: int, cursor: str | None = None
     ) -> tuple[list[StoredEntry], str | None]:
@@ -184,13 +367,25 @@ class LedgerStore:
         last = page.get("LastEvaluatedKey")
         return entries, (_encode_cursor(from_item(last)) if last else None)
 
-    def scan(self) -> Iterator[StoredEntry | StoredBalance]:
-        """Every entry and balance, page by page: memory stays flat however large the table."""
+    def scan(
+        self, *, lots_and_holds: bool = False
+    ) -> Iterator[StoredEntry | StoredBalance | StoredLot | HoldState]:
+        """Every entry and balance (and lot and hold), page by page: memory stays flat."""
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "FilterExpression": "sk IN (:entry, :balance)",
             "ExpressionAttributeValues": to_values({":entry": ENTRY_SK, ":balance": BALANCE_SK}),
         }
+        if lots_and_holds:
+            kwargs["FilterExpression"] = "sk IN (:entry, :balance, :hold) OR begins_with(sk, :lot)"
+            kwargs["ExpressionAttributeValues"] = to_values(
+                {
+                    ":entry": ENTRY_SK,
+                    ":balance": BALANCE_SK,
+                    ":hold": HOLD_SK,
+                    ":lot": LOT_PREFIX,
+                }
+            )
         while True:
             try:
                 page = self.client.scan(**kwargs)
@@ -200,20 +395,37 @@ class LedgerStore:
                 item = from_item(raw)
                 if item["sk"] == ENTRY_SK:
                     yield _entry_from_item(item)
-                else:
+                elif item["sk"] == BALANCE_SK:
                     yield _balance_from_item(item)
+                elif item["sk"] == HOLD_SK:
+                    yield _hold_from_item(item)
+                else:
+                    yield _lot_from_item(item)
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    @staticmethod
+    def outbox_item(new_image: Mapping[str, Any]) -> OutboxItem | None:
+        """What a stream record's new image holds, if it is something to publish."""
+        item = from_item(new_image)
+        sk = str(item.get("sk", ""))
+        if sk == ENTRY_SK:
+            return _entry_from_item(item)
+        if sk.startswith(TIER_PREFIX):
+            return TierChange.model_validate(item["change"])
+        if sk.startswith(NOTICE_PREFIX):
+            return ExpiringNotice.model_validate(item["notice"])
+        return None
+
     # the one write
 
     def commit(self, write: LedgerWrite) -> None:
-        """Write every entry, balance change, reversal counter and guard atomically, or nothing.
+        """Write every entry, balance change, lot, hold, counter and guard atomically, or nothing.
 
         Raises EntryExists when a transaction id was already posted (an
-        idempotent retry), BalanceMoved or ReversalMoved when a concurrent
-        request changed them first, GuardFailed when a guard's condition fails.
+        idempotent retry), BalanceMoved, ReversalMoved, LotMoved or HoldMoved when a
+        concurrent request changed them first, GuardFailed when a guard's condition fails.
         """
         actions: list[dict[str, Any]] = []
         slots: list[tuple[str, Any]] = []
@@ -229,6 +441,18 @@ class LedgerStore:
         for guard in write.guards:
             actions.append(guard.action)
             slots.append(("guard", guard))
+        for change in write.lots:
+            actions.append(self._lot_action(change))
+            slots.append(("lot", change))
+        if write.hold is not None:
+            actions.append(self._hold_action(write.hold))
+            slots.append(("hold", write.hold))
+        for tier_change in write.tier_changes:
+            actions.append({"Put": self._tier_change_put(tier_change)})
+            slots.append(("tier", tier_change))
+        for notice in write.notices:
+            actions.append({"Put": self._notice_put(notice)})
+            slots.append(("notice", notice))
         try:
             self.client.transact_write_items(TransactItems=actions)
         except ClientError as exc:
@@ -264,15 +488,19 @@ class LedgerStore:
                     int(values["remaining"]) if "remaining" in values else None,
                     int(values.get("version", 0)),
                 ) from exc
+            if kind == "hold":
+                raise HoldMoved() from exc
+            if kind == "lot":
+                raise LotMoved() from exc
         codes = [reason.get("Code", "None") for reason in reasons]
-        if "TransactionConflict" in codes:
+        if "TransactionConflict" in codes or any(kind == "tier" for kind, _, _ in failed):
             # Another transaction held one of the items: read again and retry, as for a move.
             raise BalanceMoved(None) from exc
         raise translate_client_error(exc) from exc
 
     def _entry_put(self, entry: StoredEntry) -> dict[str, Any]:
         txn = entry.transaction
-        item = {
+        item: dict[str, Any] = {
             "pk": entry_pk(txn.transaction_id),
             "sk": ENTRY_SK,
             "gsi1pk": account_pk(entry.account),
@@ -282,6 +510,8 @@ class LedgerStore:
             "balance_after": entry.balance_after.model_dump(mode="json"),
             "fingerprint": entry.fingerprint,
         }
+        if entry.lots:
+            item["lots"] = [move.model_dump(mode="json") for move in entry.lots]
         return {
             "TableName": self.table_name,
             "Item": to_item(item),
@@ -291,34 +521,62 @@ class LedgerStore:
 
     def _balance_update(self, change: BalanceUpdate) -> dict[str, Any]:
         debit = max(0, -change.available_delta)
-        values: dict[str, Any] = {
-            ":da": change.available_delta,
-            ":dp": change.pending_delta,
-            ":one": 1,
-            ":program": change.program,
-            ":partner": change.partner_id,
-            ":member": change.member_id,
-        }
+        pk = account_pk(change.account)
+        values: dict[str, Any] = {":da": change.available_delta, ":dp": change.pending_delta}
+        removes: list[str] = []
         if change.expected_version == 0:
             condition = "attribute_not_exists(pk)"
-            update = (
-                "SET available = :da, pending = :dp, version = :one, "
-                "program = :program, partner_id = :partner, member_id = :member"
-            )
+            sets = [
+                "available = :da",
+                "pending = :dp",
+                "version = :one",
+                "program = :program",
+                "partner_id = :partner",
+                "member_id = :member",
+            ]
+            values |= {
+                ":one": 1,
+                ":program": change.program,
+                ":partner": change.partner_id,
+                ":member": change.member_id,
+            }
+            if change.lotted_delta:
+                sets.append("lotted = :dl")
+                values[":dl"] = change.lotted_delta
         else:
             # The version makes the balance after the write known without reading it back;
             # the available guard is what keeps a balance from ever going negative.
             condition = "version = :expected AND available >= :debit"
-            update = (
-                "SET available = available + :da, pending = pending + :dp, version = version + :one"
-            )
-            values[":expected"] = change.expected_version
-            values[":debit"] = debit
-            for unused in (":program", ":partner", ":member"):
-                values.pop(unused)
+            sets = [
+                "available = available + :da",
+                "pending = pending + :dp",
+                "version = version + :one",
+            ]
+            values |= {":one": 1, ":expected": change.expected_version, ":debit": debit}
+            if change.lotted_delta:
+                sets.append("lotted = if_not_exists(lotted, :zero) + :dl")
+                values |= {":dl": change.lotted_delta, ":zero": 0}
+        if change.lifecycle is not None:
+            state = change.lifecycle.model_dump(mode="json")
+            for name in ("earned", "tier", "lapses_at", "review_at"):
+                if state[name] in (None, {}):
+                    removes.append(name)
+                else:
+                    sets.append(f"{name} = :{name}")
+                    values[f":{name}"] = state[name]
+            sets.append("lapse_noticed = :lapse_noticed")
+            values[":lapse_noticed"] = state["lapse_noticed"]
+            if change.lifecycle.review_at is not None:
+                sets += ["gsi2pk = :due_pk", "gsi2sk = :due_sk"]
+                values |= {":due_pk": due_pk("review", pk), ":due_sk": state["review_at"]}
+            else:
+                removes += ["gsi2pk", "gsi2sk"]
+        update = "SET " + ", ".join(sets)
+        if removes and change.expected_version != 0:
+            update += " REMOVE " + ", ".join(removes)
         return {
             "TableName": self.table_name,
-            "Key": to_item({"pk": account_pk(change.account), "sk": BALANCE_SK}),
+            "Key": to_item({"pk": pk, "sk": BALANCE_SK}),
             "UpdateExpression": update,
             "ConditionExpression": condition,
             "ExpressionAttributeValues": to_values(values),
@@ -343,6 +601,149 @@ class LedgerStore:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
 
+    def _lot_action(self, change: LotChange) -> dict[str, Any]:
+        pk = account_pk(change.account)
+        key = to_item({"pk": pk, "sk": f"{LOT_PREFIX}{change.lot_id}"})
+        if isinstance(change, LotCredit):
+            expires_at = lot_expires_at(change.lot_id)
+            first_due = change.notice_at if change.notice_at is not None else expires_at
+            sets = [
+                "remaining = if_not_exists(remaining, :zero) + :points",
+                "version = if_not_exists(version, :zero) + :one",
+                "program = :program",
+                "partner_id = :partner",
+                "member_id = :member",
+                "noticed = if_not_exists(noticed, :false)",
+                "gsi2pk = :due_pk",
+                "gsi2sk = if_not_exists(gsi2sk, :due)",
+            ]
+            values: dict[str, Any] = {
+                ":zero": 0,
+                ":one": 1,
+                ":points": change.points,
+                ":program": change.program,
+                ":partner": change.partner_id,
+                ":member": change.member_id,
+                ":false": False,
+                ":due_pk": due_pk("lot", pk),
+                ":due": rfc3339(first_due),
+            }
+            if change.notice_at is not None:
+                sets.append("notice_at = if_not_exists(notice_at, :notice_at)")
+                values[":notice_at"] = rfc3339(change.notice_at)
+            return {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": key,
+                    "UpdateExpression": "SET " + ", ".join(sets),
+                    "ExpressionAttributeValues": to_values(values),
+                }
+            }
+        if isinstance(change, LotDebit) and change.remaining_after == 0:
+            return {
+                "Delete": {
+                    "TableName": self.table_name,
+                    "Key": key,
+                    "ConditionExpression": "version = :expected",
+                    "ExpressionAttributeValues": to_values({":expected": change.expected_version}),
+                }
+            }
+        if isinstance(change, LotDebit):
+            update = "SET remaining = :remaining, version = version + :one"
+            values = {":remaining": change.remaining_after, ":one": 1}
+        else:
+            update = "SET noticed = :true, gsi2sk = :due, version = version + :one"
+            values = {
+                ":true": True,
+                ":due": rfc3339(lot_expires_at(change.lot_id)),
+                ":one": 1,
+            }
+        values[":expected"] = change.expected_version
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": key,
+                "UpdateExpression": update,
+                "ConditionExpression": "version = :expected",
+                "ExpressionAttributeValues": to_values(values),
+            }
+        }
+
+    def _hold_action(self, hold: HoldState | HoldResolution) -> dict[str, Any]:
+        pk = entry_pk(hold.hold_id)
+        if isinstance(hold, HoldState):
+            item = {
+                "pk": pk,
+                "sk": HOLD_SK,
+                "hold": hold.model_dump(mode="json", exclude_none=True),
+                "status": hold.status.value,
+                "gsi2pk": due_pk("hold", pk),
+                "gsi2sk": rfc3339(hold.void_after),
+            }
+            return {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": to_item(item),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": to_item({"pk": pk, "sk": HOLD_SK}),
+                "UpdateExpression": (
+                    "SET #status = :status, #hold.#status = :status, #hold.resolved_by = :by, "
+                    "#hold.resolved_at = :at, #hold.points_captured = :captured "
+                    "REMOVE gsi2pk, gsi2sk"
+                ),
+                "ConditionExpression": "#status = :open",
+                "ExpressionAttributeNames": {"#status": "status", "#hold": "hold"},
+                "ExpressionAttributeValues": to_values(
+                    {
+                        ":status": hold.status.value,
+                        ":open": HoldStatus.OPEN.value,
+                        ":by": hold.resolved_by,
+                        ":at": rfc3339(hold.resolved_at),
+                        ":captured": hold.points_captured,
+                    }
+                ),
+            }
+        }
+
+    def _tier_change_put(self, change: TierChange) -> dict[str, Any]:
+        item = {
+            "pk": account_pk(change.account),
+            "sk": f"{TIER_PREFIX}{rfc3339(change.changed_at)}#{change.version:012d}",
+            "change": change.model_dump(mode="json", exclude_none=True),
+        }
+        return {
+            "TableName": self.table_name,
+            "Item": to_item(item),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+
+    def _notice_put(self, notice: ExpiringNotice) -> dict[str, Any]:
+        # Unconditional and the same for a repeated notice: a rewrite is no new stream insert.
+        item = {
+            "pk": account_pk(notice.account),
+            "sk": f"{NOTICE_PREFIX}{notice.lot or 'lapse'}#{notice.expires_at.date().isoformat()}",
+            "notice": notice.model_dump(mode="json", exclude_none=True),
+            "expires_ttl": int((notice.expires_at + NOTICE_KEPT).timestamp()),
+        }
+        return {"TableName": self.table_name, "Item": to_item(item)}
+
+    def _query(self, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        kwargs = {"TableName": self.table_name, **kwargs}
+        while True:
+            try:
+                page = self.client.query(**kwargs)
+            except ClientError as exc:
+                raise translate_client_error(exc) from exc
+            yield from (from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         try:
             response = self.client.get_item(
@@ -363,6 +764,16 @@ def _balance_from_item(item: dict[str, Any]) -> StoredBalance:
         available=int(item["available"]),
         pending=int(item.get("pending", 0)),
         version=int(item["version"]),
+        partner_id=item.get("partner_id"),
+        member_id=item.get("member_id"),
+        lotted=int(item.get("lotted", 0)),
+        lifecycle=AccountLifecycle(
+            earned={month: int(points) for month, points in item.get("earned", {}).items()},
+            tier=item.get("tier"),
+            lapses_at=item.get("lapses_at"),
+            lapse_noticed=bool(item.get("lapse_noticed", False)),
+            review_at=item.get("review_at"),
+        ),
     )
 
 
@@ -373,9 +784,28 @@ def _entry_from_item(item: dict[str, Any]) -> StoredEntry:
             "balance_after": item["balance_after"],
             "fingerprint": item["fingerprint"],
             "account": item["account"],
+            "lots": item.get("lots", ()),
         },
         context={AS_STORED: True},
     )
+
+
+def _lot_from_item(item: dict[str, Any]) -> StoredLot:
+    return StoredLot(
+        account=item["pk"].removeprefix("ACCT#"),
+        lot_id=item["sk"].removeprefix(LOT_PREFIX),
+        remaining=int(item["remaining"]),
+        version=int(item["version"]),
+        program=item["program"],
+        partner_id=item["partner_id"],
+        member_id=item["member_id"],
+        notice_at=item.get("notice_at"),
+        noticed=bool(item.get("noticed", False)),
+    )
+
+
+def _hold_from_item(item: dict[str, Any]) -> HoldState:
+    return HoldState.model_validate(item["hold"])
 
 
 def _encode_cursor(key: dict[str, Any]) -> str:

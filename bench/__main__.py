@@ -1,0 +1,58 @@
+"""`python -m bench`: print the benchmark table and save it as bench/results/latest.md."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from bench.report import latest_markdown, render_table
+from bench.run import Options, run
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
+
+
+def parse(argv: list[str]) -> tuple[Options, Path]:
+    defaults = Options()
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--count-requests", type=int, default=defaults.count_requests)
+    parser.add_argument("--timed-requests", type=int, default=defaults.timed_requests)
+    parser.add_argument("--cold-runs", type=int, default=defaults.cold_runs)
+    parser.add_argument("--threads", type=int, default=defaults.threads)
+    parser.add_argument("--workers", type=int, default=defaults.workers)
+    parser.add_argument("--seconds", type=float, default=defaults.seconds)
+    parser.add_argument("--no-local", action="store_true", help="skip the local stack figure")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    options = Options(
+        count_requests=args.count_requests,
+        timed_requests=args.timed_requests,
+        cold_runs=args.cold_runs,
+        threads=args.threads,
+        workers=args.workers,
+        seconds=args.seconds,
+        local=not args.no_local,
+    )
+    return options, args.output
+
+
+def main(argv: list[str] | None = None) -> int:
+    options, output = parse(sys.argv[1:] if argv is None else argv)
+    # Read-only warm-up requests publish no metric; Powertools warns about each empty flush.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    rows, notes = run(options)
+    table = render_table(rows)
+    print(table)
+    print()
+    for note in notes:
+        print(f"- {note}")
+    command = "python -m bench" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(latest_markdown(table, notes, command), encoding="utf-8")
+    print(f"\n(saved to {output})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

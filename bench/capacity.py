@@ -1,0 +1,354 @@
+"""Count DynamoDB request units from the calls a run makes, by DynamoDB's own sizing rules.
+
+moto reports no ConsumedCapacity for transactions, so the meter works it out: a botocore
+event handler on the session sees every call's parameters and response, and a separate,
+unhooked client reads each written item just before and just after the write, so that an
+update is charged on the larger of its two images, as DynamoDB charges it.
+
+Rules applied (DynamoDB developer guide, "Item sizes and formats" and capacity modes):
+- size: attribute names plus values; a number is 1 byte per two significant digits plus 1;
+  a list or map adds 3 bytes plus 1 byte per element;
+- standard write: 1 unit per KB (rounded up, at least 1) of the larger of the old and new item;
+- transactional write (TransactWriteItems, every action including ConditionCheck): 2 units
+  per KB per item;
+- a global secondary index the write touches: 1 unit per KB of the projected index entry, a
+  delete plus a put when the index key changes;
+- strongly consistent read: 1 unit per 4 KB (at least 1, also for a missing item); eventually
+  consistent reads and every index query half that; a Query or Scan is charged on the sum
+  of the items it returns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+KB = 1024
+READ_BLOCK = 4 * KB
+
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
+
+
+# -- item sizes --------------------------------------------------------------------------------
+
+
+def number_size(text: str) -> int:
+    """Bytes of a number: 1 per two significant digits, plus 1."""
+    digits = Decimal(text).normalize().as_tuple().digits
+    significant = len(digits) if any(digits) else 0
+    return math.ceil(significant / 2) + 1
+
+
+def value_size(value: Mapping[str, Any]) -> int:
+    """Bytes of one typed attribute value ({"S": ...}, {"N": ...}, {"M": {...}}...)."""
+    ((kind, content),) = value.items()
+    if kind == "S":
+        return len(str(content).encode("utf-8"))
+    if kind == "N":
+        return number_size(str(content))
+    if kind == "B":
+        return len(content)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(item.encode("utf-8")) for item in content)
+    if kind == "NS":
+        return sum(number_size(item) for item in content)
+    if kind == "BS":
+        return sum(len(item) for item in content)
+    if kind == "L":
+        return 3 + sum(1 + value_size(item) for item in content)
+    if kind == "M":
+        return 3 + sum(
+            1 + len(name.encode("utf-8")) + value_size(item) for name, item in content.items()
+        )
+    raise ValueError(f"unknown DynamoDB type {kind!r}")
+
+
+def item_size(item: Mapping[str, Any] | None) -> int:
+    """Bytes of a whole item in DynamoDB's typed form: attribute names plus values."""
+    if not item:
+        return 0
+    return sum(len(name.encode("utf-8")) + value_size(value) for name, value in item.items())
+
+
+def write_units(size: int) -> int:
+    return max(1, math.ceil(size / KB))
+
+
+def read_units(size: int, consistent: bool) -> float:
+    blocks = max(1, math.ceil(size / READ_BLOCK))
+    return float(blocks) if consistent else blocks / 2
+
+
+# -- what a run consumed -------------------------------------------------------------------------
+
+
+@dataclass
+class Consumption:
+    """Request units by kind and by item label, and the largest size seen per label."""
+
+    write_units: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    read_units: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    item_bytes: dict[str, int] = field(default_factory=dict)
+    calls: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    failed_calls: int = 0
+
+    @property
+    def total_write_units(self) -> float:
+        return sum(self.write_units.values())
+
+    @property
+    def total_read_units(self) -> float:
+        return sum(self.read_units.values())
+
+    def add_write(self, label: str, units: float, size: int) -> None:
+        self.write_units[label] += units
+        self.item_bytes[label] = max(size, self.item_bytes.get(label, 0))
+
+    def add_read(self, label: str, units: float) -> None:
+        self.read_units[label] += units
+
+    def per_request(self, requests: int) -> Consumption:
+        scaled = Consumption(item_bytes=dict(self.item_bytes), failed_calls=self.failed_calls)
+        for label, units in self.write_units.items():
+            scaled.write_units[label] = units / requests
+        for label, units in self.read_units.items():
+            scaled.read_units[label] = units / requests
+        for operation, count in self.calls.items():
+            scaled.calls[operation] = count / requests
+        return scaled
+
+
+# -- the table shapes the meter needs --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexShape:
+    name: str
+    keys: tuple[str, ...]
+    projection: str  # ALL, KEYS_ONLY or INCLUDE
+    included: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class TableShape:
+    name: str
+    keys: tuple[str, ...]
+    indexes: tuple[IndexShape, ...]
+
+    def key_of(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {name: item[name] for name in self.keys}
+
+    def projected(self, index: IndexShape, item: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The index entry an item makes, or None when it lacks the index key."""
+        if not all(name in item for name in index.keys):
+            return None
+        if index.projection == "ALL":
+            return dict(item)
+        wanted = set(index.keys) | set(self.keys)
+        if index.projection == "INCLUDE":
+            wanted |= index.included
+        return {name: value for name, value in item.items() if name in wanted}
+
+
+def describe_shape(client: Any, table_name: str) -> TableShape:
+    table = client.describe_table(TableName=table_name)["Table"]
+    indexes = tuple(
+        IndexShape(
+            name=index["IndexName"],
+            keys=tuple(key["AttributeName"] for key in index["KeySchema"]),
+            projection=index["Projection"]["ProjectionType"],
+            included=frozenset(index["Projection"].get("NonKeyAttributes", ())),
+        )
+        for index in table.get("GlobalSecondaryIndexes", [])
+    )
+    return TableShape(
+        name=table_name,
+        keys=tuple(key["AttributeName"] for key in table["KeySchema"]),
+        indexes=indexes,
+    )
+
+
+def _same_key(old: Mapping[str, Any], new: Mapping[str, Any], names: tuple[str, ...]) -> bool:
+    return all(old[name] == new[name] for name in names)
+
+
+def item_label(key: Mapping[str, Any]) -> str:
+    """A readable kind of item from its key: `TXN#abc`/`ENTRY` reads `TXN/ENTRY`."""
+    parts = []
+    for value in key.values():
+        text = str(next(iter(value.values())))
+        parts.append(text.split("#", 1)[0] if "#" in text else text)
+    return "/".join(parts)
+
+
+# -- the meter -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _PendingWrite:
+    table: str
+    key: dict[str, Any]
+    before: dict[str, Any] | None
+    transactional: bool
+
+
+class CapacityMeter:
+    """Hooks a botocore session and counts DynamoDB request units while `measuring()`.
+
+    `inspector` makes a DynamoDB client of another botocore session (so its own calls are
+    not counted) for the same endpoint; it reads item images around each write.
+    """
+
+    def __init__(self, inspector: Callable[[], Any]) -> None:
+        self._make_inspector = inspector
+        self._inspector: Any = None
+        self.consumption = Consumption()
+        self._active = False
+        self._shapes: dict[str, TableShape] = {}
+
+    def install(self, events: Any) -> None:
+        """Register on a botocore event emitter (a session's: every client made after sees it)."""
+        events.register("provide-client-params.dynamodb", self._before)
+        events.register("after-call.dynamodb", self._after)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        active, self._active = self._active, False
+        try:
+            yield
+        finally:
+            self._active = active
+
+    @contextmanager
+    def measuring(self) -> Iterator[Consumption]:
+        self.consumption = Consumption()
+        self._active = True
+        try:
+            yield self.consumption
+        finally:
+            self._active = False
+
+    # botocore handlers
+
+    def _before(
+        self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
+    ) -> None:
+        if not self._active:
+            return
+        operation = model.name
+        pending: list[_PendingWrite] = []
+        if operation == "TransactWriteItems":
+            for action in params.get("TransactItems", []):
+                ((kind, body),) = action.items()
+                key = body["Item"] if kind == "Put" else body["Key"]
+                pending.append(self._pending(body["TableName"], key, transactional=True))
+        elif operation in WRITE_OPERATIONS:
+            key = params["Item"] if operation == "PutItem" else params["Key"]
+            pending.append(self._pending(params["TableName"], key, transactional=False))
+        context["pointsnet_bench"] = (operation, dict(params), pending)
+
+    def _after(
+        self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any
+    ) -> None:
+        recorded = context.pop("pointsnet_bench", None)
+        if recorded is None or not self._active:
+            return
+        operation, params, pending = recorded
+        self.consumption.calls[operation] += 1
+        succeeded = http_response.status_code < 300
+        if not succeeded:
+            # A refused write is charged all the same; counted so a run can say how many.
+            self.consumption.failed_calls += 1
+        if operation == "TransactWriteItems":
+            actions = [next(iter(action)) for action in params.get("TransactItems", [])]
+            for kind, write in zip(actions, pending, strict=True):
+                self._charge_write(write, succeeded, condition_only=kind == "ConditionCheck")
+        elif operation in WRITE_OPERATIONS:
+            self._charge_write(pending[0], succeeded, condition_only=False)
+        elif operation == "GetItem":
+            item = parsed.get("Item")
+            label = item_label(params["Key"])
+            self.consumption.add_read(
+                label, read_units(item_size(item), bool(params.get("ConsistentRead")))
+            )
+        elif operation == "BatchGetItem":
+            for table, items in parsed.get("Responses", {}).items():
+                consistent = bool(params["RequestItems"][table].get("ConsistentRead"))
+                for item in items:
+                    label = item_label(self._shape(table).key_of(item))
+                    self.consumption.add_read(label, read_units(item_size(item), consistent))
+        elif operation == "TransactGetItems":
+            for response in parsed.get("Responses", []):
+                item = response.get("Item")
+                self.consumption.add_read("transactional", 2 * read_units(item_size(item), True))
+        elif operation in ("Query", "Scan"):
+            total = sum(item_size(item) for item in parsed.get("Items", []))
+            consistent = bool(params.get("ConsistentRead")) and "IndexName" not in params
+            where = params.get("IndexName") or params["TableName"]
+            self.consumption.add_read(f"{operation} {where}", read_units(total, consistent))
+
+    # writes
+
+    def _pending(
+        self, table: str, item_or_key: Mapping[str, Any], *, transactional: bool
+    ) -> _PendingWrite:
+        key = self._shape(table).key_of(item_or_key)
+        return _PendingWrite(table, key, self._read(table, key), transactional)
+
+    def _charge_write(self, write: _PendingWrite, succeeded: bool, *, condition_only: bool) -> None:
+        after = (
+            self._read(write.table, write.key) if succeeded and not condition_only else write.before
+        )
+        size = max(item_size(write.before), item_size(after))
+        label = item_label(write.key)
+        if condition_only:
+            label += " (condition)"
+        factor = 2 if write.transactional else 1
+        self.consumption.add_write(label, factor * write_units(size), size)
+        if succeeded and not condition_only:
+            self._charge_indexes(write.table, write.before, after)
+
+    def _charge_indexes(
+        self, table: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+    ) -> None:
+        shape = self._shape(table)
+        for index in shape.indexes:
+            old = shape.projected(index, before or {})
+            new = shape.projected(index, after or {})
+            label = f"index {index.name}"
+            if old is not None and new is not None and _same_key(old, new, index.keys):
+                if old != new:
+                    size = max(item_size(old), item_size(new))
+                    self.consumption.add_write(label, write_units(size), size)
+                continue
+            # The entry appears, disappears, or moves (a delete and a put).
+            for image in (old, new):
+                if image is not None:
+                    size = item_size(image)
+                    self.consumption.add_write(label, write_units(size), size)
+
+    # the inspector's view
+
+    @property
+    def inspector(self) -> Any:
+        if self._inspector is None:
+            self._inspector = self._make_inspector()
+        return self._inspector
+
+    def _shape(self, table: str) -> TableShape:
+        if table not in self._shapes:
+            self._shapes[table] = describe_shape(self.inspector, table)
+        return self._shapes[table]
+
+    def _read(self, table: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = self.inspector.get_item(
+            TableName=table, Key=dict(key), ConsistentRead=True
+        ).get("Item")
+        return item

@@ -1,0 +1,268 @@
+"""Run every measurement and turn the figures into the table's rows and notes."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from decimal import Decimal
+
+from bench.cold_start import measure_cold_start
+from bench.local_stack import local_runtime_available, measure_local_stack
+from bench.per_request import CapacityFigures, TimingFigures, measure_capacity, measure_timing
+from bench.prices import LIST_PRICES, CostPerMillion, cost_per_million
+from bench.report import NOT_MEASURED, Row, at_least, at_most, dollars, units
+from bench.scenarios import SCENARIOS, Scenario
+
+COLD_START_TARGET = 1.15
+LOCAL_STACK_TARGET = 0.5
+REST_SURCHARGE = LIST_PRICES.rest_api_per_million - LIST_PRICES.http_api_per_million
+
+
+@dataclass(frozen=True)
+class Options:
+    count_requests: int = 200
+    timed_requests: int = 1000
+    cold_runs: int = 7
+    threads: int = 8
+    workers: int = 4
+    seconds: float = 5.0
+    local: bool = True
+
+
+def run(options: Options) -> tuple[list[Row], list[str]]:
+    rows: list[Row] = []
+    notes: list[str] = []
+    timings: dict[str, TimingFigures] = {}
+    for scenario in SCENARIOS:
+        _progress(f"{scenario.name}: counting request units over {options.count_requests} requests")
+        capacity = measure_capacity(scenario, options.count_requests)
+        _progress(f"{scenario.name}: timing {options.timed_requests} requests")
+        timing = measure_timing(scenario, options.timed_requests)
+        timings[scenario.name] = timing
+        rows += _request_rows(scenario, capacity, timing)
+        notes += _why_units(scenario, capacity)
+        notes.append(
+            f"{scenario.name}: handler CPU {timing.mean_cpu_ms:.1f} ms per request (billed), "
+            f"wall {timing.mean_wall_ms:.1f} ms, of which {timing.mean_aws_wall_ms:.1f} ms "
+            f"inside {timing.aws_calls_per_request:g} moto calls."
+        )
+    for scenario in SCENARIOS:
+        rows.append(_cpu_row(scenario, timings[scenario.name]))
+
+    _progress(f"cold start: {options.cold_runs} fresh processes per side")
+    cold = measure_cold_start(runs=options.cold_runs)
+    rows.append(
+        Row(
+            f"cold start: {cold.function} import + clients vs bare boto3 + 1 client",
+            f"{cold.function_ms:.0f} ms vs {cold.bare_ms:.0f} ms = {cold.ratio:.2f}x",
+            f"≤ {COLD_START_TARGET}x",
+            at_most(cold.ratio, COLD_START_TARGET, "x"),
+        )
+    )
+    top = ", ".join(f"{package} {ms:.0f} ms" for package, ms in cold.imports_ms[:6])
+    notes.append(
+        f"Cold start: median of {cold.runs} fresh processes per side, timed from after "
+        "interpreter start-up, with the function's Lambda environment (LAMBDA_TASK_ROOT set, "
+        f"so Powertools' Tracer is on as deployed). Where the function's imports go "
+        f"(`-X importtime`, self time by package): {top}."
+    )
+    rows.append(_local_stack_row(options))
+    rows.append(
+        Row(
+            "reconciliation: entries/s and peak memory at 10k and 100k entries",
+            "n/a (not built yet)",
+            "peak memory grows < 10 %",
+            NOT_MEASURED,
+        )
+    )
+
+    any_timing = next(iter(timings.values()))
+    facts = any_timing.facts
+    notes += [
+        f"Prices used: {LIST_PRICES.describe()}.",
+        f"Request units are counted from every DynamoDB call of {options.count_requests} "
+        "warm requests per row on moto, by DynamoDB's item-size rules: a transactional write "
+        "costs 2 units per KB per item, an index write 1 unit per KB of the projected entry, a "
+        "strongly consistent read 1 unit per 4 KB.",
+        f"Lambda: {facts.memory_mb} MB {facts.architecture} (template.yaml), billed on the "
+        f"measured duration of {options.timed_requests} warm invocations, each rounded up to "
+        "1 ms. DynamoDB is moto in process, so moto's work stands in for DynamoDB's latency and "
+        "the duration is the handler's CPU time: wall time equals it on an idle machine, and "
+        "other processes stretch wall time only. moto copies a whole table on every "
+        "TransactWriteItems (about 0.3 ms per item here), so each request's new items are "
+        "deleted after it, untimed, to keep the table at its prepared size.",
+        "Handler CPU is process CPU time of the handler call minus the CPU time spent inside "
+        "botocore calls (from `provide-client-params` to `after-call`), per request.",
+        f"API type in template.yaml: {facts.api_type} API; the REST API figure adds "
+        f"{dollars(REST_SURCHARGE)}/M.",
+        "Key lookups are cached per function instance (directory items for KEY_CACHE_SECONDS, "
+        "the secret for 15 min): a warm request reads none, and a reload that falls inside a "
+        "run is counted where it happened (the KEY/ and PARTNER/ reads, if any).",
+    ]
+    return rows, notes
+
+
+def _request_rows(
+    scenario: Scenario, capacity: CapacityFigures, timing: TimingFigures
+) -> list[Row]:
+    consumed = capacity.per_request
+    targets = scenario.targets
+    writes = consumed.total_write_units
+    reads = consumed.total_read_units
+    breakdown = ", ".join(
+        f"{label} {units(value)}" for label, value in sorted(consumed.write_units.items())
+    )
+    read_breakdown = ", ".join(
+        f"{label} {units(value)}" for label, value in sorted(consumed.read_units.items())
+    )
+    measured = f"{units(writes)} WCU ({breakdown}); {units(reads)} RCU"
+    if read_breakdown:
+        measured += f" ({read_breakdown})"
+    sizes = ", ".join(f"{label} {size} B" for label, size in sorted(consumed.item_bytes.items()))
+    measured += f"; items {sizes}"
+    verdicts = []
+    if targets.write_units is not None:
+        verdicts.append(_unit_verdict("WCU", writes, targets.write_units))
+    if targets.read_units is not None:
+        verdicts.append(_unit_verdict("RCU", reads, targets.read_units))
+    rows = [
+        Row(
+            f"{scenario.name}: DynamoDB units per request",
+            measured,
+            _unit_target(targets.write_units, targets.read_units),
+            "; ".join(verdicts) or NOT_MEASURED,
+        )
+    ]
+    cost = cost_per_million(
+        write_units=writes,
+        read_units=reads,
+        billed_ms=timing.mean_billed_ms,
+        memory_mb=timing.facts.memory_mb,
+        architecture=timing.facts.architecture,
+        api_type="HTTP",
+    )
+    for api, total, target in (
+        ("HTTP", cost.total, targets.cost_per_million_http),
+        (
+            "REST",
+            cost.total + REST_SURCHARGE,
+            None
+            if targets.cost_per_million_http is None
+            else targets.cost_per_million_http + REST_SURCHARGE,
+        ),
+    ):
+        rows.append(
+            Row(
+                f"{scenario.name}: cost per million, {api} API",
+                f"{dollars(total)}" + (f" = {_cost_parts(cost, timing)}" if api == "HTTP" else ""),
+                f"≤ {dollars(target)}" if target is not None else NOT_MEASURED,
+                _dollar_verdict(total, target),
+            )
+        )
+    return rows
+
+
+def _why_units(scenario: Scenario, capacity: CapacityFigures) -> list[str]:
+    """Where units beyond the target come from, read off the breakdown."""
+    consumed = capacity.per_request
+    targets = scenario.targets
+    reasons = []
+    if targets.write_units is not None and consumed.total_write_units > targets.write_units:
+        extra = [
+            f"{label} {units(value)} WCU"
+            for label, value in sorted(consumed.write_units.items())
+            if label.startswith("index ")
+        ]
+        if extra:
+            reasons.append(
+                "the target counts the transactional write of its items only; the entry is "
+                "also written to " + ", ".join(extra) + " (standard writes, 1 unit per KB)"
+            )
+    if targets.read_units is not None and consumed.total_read_units > targets.read_units:
+        reads = ", ".join(
+            f"{label} {units(value)}" for label, value in sorted(consumed.read_units.items())
+        )
+        reasons.append(f"the handler reads before it writes ({reads} RCU per request)")
+    if not reasons:
+        return []
+    return [f"{scenario.name}: units over target because " + "; ".join(reasons) + "."]
+
+
+def _cpu_row(scenario: Scenario, timing: TimingFigures) -> Row:
+    targets = scenario.targets
+    measured = (
+        f"{timing.p50_ms:.3f} ms / {timing.p99_ms:.3f} ms "
+        f"(n={timing.requests}, {timing.aws_calls_per_request:g} AWS calls each)"
+    )
+    if targets.cpu_p50_ms is None or targets.cpu_p99_ms is None:
+        return Row(f"{scenario.name}: handler CPU outside AWS calls, p50 / p99", measured)
+    verdict = "; ".join(
+        f"{name} " + at_most(value, target, " ms", 3)
+        for name, value, target in (
+            ("p50", timing.p50_ms, targets.cpu_p50_ms),
+            ("p99", timing.p99_ms, targets.cpu_p99_ms),
+        )
+    )
+    return Row(
+        f"{scenario.name}: handler CPU outside AWS calls, p50 / p99",
+        measured,
+        f"≤ {targets.cpu_p50_ms} ms / ≤ {targets.cpu_p99_ms} ms",
+        verdict,
+    )
+
+
+def _local_stack_row(options: Options) -> Row:
+    figure = "local stack: signed earns/s over HTTP vs raw emulator TransactWriteItems/s"
+    target = f"≥ {LOCAL_STACK_TARGET}x"
+    if not options.local:
+        return Row(figure, "n/a (skipped with --no-local)", target)
+    if not local_runtime_available():
+        return Row(figure, "n/a (local runtime missing)", target)
+    _progress(
+        f"local stack: {options.threads} threads, {options.workers} workers, "
+        f"{options.seconds:g} s per side"
+    )
+    measured = measure_local_stack(options.threads, options.workers, options.seconds)
+    failed = f", {measured.failed_earns} earns failed" if measured.failed_earns else ""
+    return Row(
+        f"{figure} ({measured.threads} threads, {measured.workers} workers)",
+        f"{measured.earns_per_second:.1f}/s vs {measured.raw_writes_per_second:.1f}/s "
+        f"= {measured.ratio:.2f}x{failed}",
+        target,
+        at_least(measured.ratio, LOCAL_STACK_TARGET, "x"),
+    )
+
+
+def _unit_target(writes: float | None, reads: float | None) -> str:
+    parts = []
+    if writes is not None:
+        parts.append(f"{units(writes)} WCU")
+    if reads is not None:
+        parts.append(f"{units(reads)} RCU")
+    return ", ".join(parts) or NOT_MEASURED
+
+
+def _unit_verdict(name: str, value: float, target: float) -> str:
+    if value <= target:
+        return f"{name} met"
+    return f"{name} missed by +{units(value - target)}"
+
+
+def _dollar_verdict(total: Decimal, target: Decimal | None) -> str:
+    if target is None:
+        return "no target"
+    if total <= target:
+        return f"met ({dollars(target - total)} under)"
+    return f"missed by {dollars(total - target)} (+{(total - target) / target:.0%})"
+
+
+def _cost_parts(cost: CostPerMillion, timing: TimingFigures) -> str:
+    return (
+        f"DynamoDB {dollars(cost.dynamodb)} + Lambda {dollars(cost.lambda_requests)} requests "
+        f"+ {dollars(cost.lambda_duration)} duration ({timing.mean_billed_ms:.0f} ms) "
+        f"+ API {dollars(cost.api)}"
+    )
+
+
+def _progress(message: str) -> None:
+    print(f"bench: {message}...", file=sys.stderr, flush=True)

@@ -1,0 +1,273 @@
+"""Settlements as stored, shown and reported."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from pointsnet.ledger.models import UtcTime
+
+# A period longer than a year is almost certainly a typo, and reads a year of obligations.
+MAX_PERIOD_DAYS = 366
+SETTLEMENT_ID_PATTERN = r"^stl_[0-9]{8}_[0-9]{8}(_a[0-9]{1,4})?$"
+
+
+def _iso_date_only(value: object) -> object:
+    # pydantic would also take a Unix time or a datetime; a period is named by calendar days.
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or len(value) != 10:
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+
+
+class SettlementStatus(StrEnum):
+    DRAFT = "draft"
+    NEEDS_REVIEW = "needs_review"
+    APPROVED = "approved"
+    DISPUTED = "disputed"
+    PAID = "paid"
+
+
+# Figures of these never change again; a later difference becomes an adjustment.
+FROZEN_STATUSES = frozenset({SettlementStatus.APPROVED, SettlementStatus.PAID})
+
+
+class SettlementKind(StrEnum):
+    SETTLEMENT = "settlement"
+    ADJUSTMENT = "adjustment"
+
+
+class Period(BaseModel):
+    """Whole UTC days, both ends included."""
+
+    model_config = ConfigDict(frozen=True)
+
+    period_start: IsoDate
+    period_end: IsoDate
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.period_end < self.period_start:
+            raise ValueError("period_end is before period_start")
+        if (self.period_end - self.period_start).days + 1 > MAX_PERIOD_DAYS:
+            raise ValueError(f"a period is at most {MAX_PERIOD_DAYS} days")
+        return self
+
+    def days(self) -> Iterator[date]:
+        day = self.period_start
+        while day <= self.period_end:
+            yield day
+            day += timedelta(days=1)
+
+    @property
+    def first_moment(self) -> str:
+        """The period's first instant, in the ledger's fixed-width RFC 3339 form."""
+        return f"{self.period_start.isoformat()}T00:00:00.000000Z"
+
+    @property
+    def last_moment(self) -> str:
+        return f"{self.period_end.isoformat()}T23:59:59.999999Z"
+
+    @property
+    def label(self) -> str:
+        return f"{self.period_start.isoformat()}..{self.period_end.isoformat()}"
+
+    def contains(self, moment: datetime) -> bool:
+        return self.period_start <= moment.astimezone(UTC).date() <= self.period_end
+
+    def overlaps(self, other: Period) -> bool:
+        return self.period_start <= other.period_end and other.period_start <= self.period_end
+
+
+def settlement_id_for(period: Period) -> str:
+    """One settlement per period: a re-run of the period finds it again by this id."""
+    return f"stl_{period.period_start:%Y%m%d}_{period.period_end:%Y%m%d}"
+
+
+def adjustment_id_for(period: Period, sequence: int) -> str:
+    return f"{settlement_id_for(period)}_a{sequence}"
+
+
+class SettlementLine(BaseModel):
+    """What one partner owes another for the points of one program in the period."""
+
+    model_config = ConfigDict(frozen=True)
+
+    payer: str
+    payee: str
+    program: str
+    points: int = Field(description="Net points of `program` the payer pays for")
+    exact_amount: Decimal = Field(description="The exact sum of points x unit price, unrounded")
+    amount: Decimal = Field(description="`exact_amount` rounded half-even to the minor unit")
+    rounding: Decimal = Field(description="`amount` - `exact_amount`")
+    obligations: int = Field(description="Cross-partner transactions summed into this line")
+
+
+class BilateralNet(BaseModel):
+    """Two partners' lines netted into one payment, whichever way it goes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    payer: str
+    payee: str
+    amount: Decimal = Field(description="Never negative: the payer is the side that owes")
+
+
+class NetPosition(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    partner_id: str
+    amount: Decimal = Field(description="Positive when the partner receives, negative when it pays")
+
+
+class RoundingResidual(BaseModel):
+    """The one line that reconciles the exact figures with the rounded ones."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    exact_total: Decimal = Field(description="Sum of the lines' exact amounts")
+    settled_total: Decimal = Field(description="Sum of the lines' rounded amounts")
+    residual: Decimal = Field(description="`settled_total` - `exact_total`")
+
+
+class CheckFinding(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="The offending transaction, account or obligation")
+    message: str
+
+
+class Check(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    ok: bool
+    description: str
+    offending: int = Field(default=0, description="How many ids failed; `details` lists the first")
+    details: list[CheckFinding] = Field(default_factory=list)
+
+
+class AuditEntry(BaseModel):
+    """One step of a settlement's life: what happened, who did it, when and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: str = Field(description="run, approve, dispute or mark_paid")
+    from_status: SettlementStatus | None = None
+    to_status: SettlementStatus
+    at: UtcTime
+    partner_id: str
+    key_id: str | None = Field(default=None, description="The API key; none for the schedule")
+    reason: str | None = None
+    payment_reference: str | None = None
+
+
+class RunSummary(BaseModel):
+    """What the reconciliation run that produced the figures read."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    started_at: UtcTime
+    finished_at: UtcTime
+    invocations: int
+    pages: int
+    transactions: int = Field(description="Ledger transactions of the period")
+    cross_partner_transactions: int
+    obligations: int
+    accounts_checked: int
+
+
+class Settlement(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    settlement_id: str
+    kind: SettlementKind = SettlementKind.SETTLEMENT
+    adjusts: str | None = Field(
+        default=None, description="For an adjustment: the settlement whose figures it corrects"
+    )
+    period_start: date
+    period_end: date
+    currency: str
+    status: SettlementStatus
+    version: int = Field(default=1, description="Goes up by one on every change")
+    lines: list[SettlementLine]
+    bilateral: list[BilateralNet]
+    net_positions: list[NetPosition]
+    rounding: RoundingResidual
+    checks: list[Check]
+    audit: list[AuditEntry]
+    run: RunSummary
+    payment_reference: str | None = None
+    created_at: UtcTime
+    updated_at: UtcTime
+
+    @property
+    def period(self) -> Period:
+        return Period(period_start=self.period_start, period_end=self.period_end)
+
+    @property
+    def checks_failed(self) -> list[Check]:
+        return [check for check in self.checks if not check.ok]
+
+    @property
+    def frozen(self) -> bool:
+        return self.status in FROZEN_STATUSES
+
+
+class SettlementSummary(BaseModel):
+    """A settlement in a list: what finance needs to pick one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    settlement_id: str
+    kind: SettlementKind
+    adjusts: str | None = None
+    period_start: date
+    period_end: date
+    currency: str
+    status: SettlementStatus
+    version: int
+    settled_total: Decimal = Field(description="Sum of the lines' rounded amounts")
+    checks_failed: int
+    created_at: UtcTime
+    updated_at: UtcTime
+
+    @classmethod
+    def of(cls, settlement: Settlement) -> SettlementSummary:
+        return cls(
+            settlement_id=settlement.settlement_id,
+            kind=settlement.kind,
+            adjusts=settlement.adjusts,
+            period_start=settlement.period_start,
+            period_end=settlement.period_end,
+            currency=settlement.currency,
+            status=settlement.status,
+            version=settlement.version,
+            settled_total=settlement.rounding.settled_total,
+            checks_failed=len(settlement.checks_failed),
+            created_at=settlement.created_at,
+            updated_at=settlement.updated_at,
+        )
+
+
+class Actor(BaseModel):
+    """Who made something happen: a key of a partner, or the schedule (no key)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    partner_id: str
+    key_id: str | None = None
+
+
+SCHEDULER = Actor(partner_id="scheduler")

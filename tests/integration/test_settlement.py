@@ -1,0 +1,955 @@
+"""Reconciliation and settlement through the real handlers: figures, checks, workflow, roles."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from pointsnet.api.admin import create_admin_app
+from pointsnet.api.settlement_runs import settlement_runs_router
+from pointsnet.api.wiring import default_key_resolver, default_rates
+from pointsnet.auth.caller import Caller, Role
+from pointsnet.ledger.models import rfc3339
+from pointsnet.local.template import functions, load_handler
+from pointsnet.network.commands import SetRate
+from pointsnet.settings import get_settings
+from pointsnet.settlement.checks import CheckName
+from pointsnet.settlement.run import Reconciler, reconcile_period
+from pointsnet.settlement.scheduled import run_scheduled
+from pointsnet.settlement.service import SettlementRuns
+from pointsnet.settlement.settings import get_settlement_settings
+from pointsnet.settlement.wiring import (
+    default_reconciler,
+    default_report_bucket,
+    default_settlement_store,
+)
+from pointsnet.store.dynamo import to_item
+from pointsnet.store.network_store import obligation_pk, obligation_shard
+from pointsnet.store.settlement_store import LedgerPeriodReader
+from tests.helpers import (
+    STACK,
+    TEMPLATE,
+    DemoNetwork,
+    LambdaContextStub,
+    Reply,
+    SignedCaller,
+    partner_directory,
+)
+
+OPERATOR = Caller(partner_id="network", key_id="pnk_test", role=Role.ADMIN)
+STAR_VALUE, RIDE_VALUE, CAFE_VALUE = Decimal("0.0025"), Decimal("0.01"), Decimal("0.001")
+
+
+def cents(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def set_rate(from_program: str, to_program: str, rate: str) -> None:
+    default_rates().set_rate(
+        OPERATOR,
+        from_program,
+        to_program,
+        SetRate.model_validate({"rate": rate, "effective_from": datetime(2020, 1, 1, tzinfo=UTC)}),
+    )
+
+
+def created(reply: Reply) -> dict[str, Any]:
+    assert reply.status == 201, reply.body
+    body: dict[str, Any] = reply.body
+    return body
+
+
+def link(
+    proposer: SignedCaller, confirmer: SignedCaller, member: str, program: str, other: str
+) -> None:
+    body = {"member_id": member, "partner_program": program, "partner_member_id": other}
+    proposal = created(proposer.call("POST", "/v1/links", body))
+    created(confirmer.call("POST", f"/v1/links/{proposal['link_id']}/confirm"))
+
+
+def exchange(
+    caller: SignedCaller, member: str, from_program: str, to_program: str, points: int
+) -> dict[str, Any]:
+    offer = created(
+        caller.call(
+            "POST",
+            "/v1/quotes",
+            {
+                "member_id": member,
+                "from_program": from_program,
+                "to_program": to_program,
+                "points": points,
+            },
+        )
+    )
+    return created(caller.call("POST", "/v1/exchanges", {"quote_id": offer["quote_id"]}))
+
+
+def run(
+    admin: SignedCaller,
+    start: date,
+    end: date | None = None,
+    *,
+    idempotency_key: str = "auto",
+    **extra: Any,
+) -> Reply:
+    body = {"period_start": start.isoformat(), "period_end": (end or start).isoformat()} | extra
+    return admin.call("POST", "/v1/settlement-runs", body, idempotency_key=idempotency_key)
+
+
+def lines_of(settlement: dict[str, Any]) -> dict[tuple[str, str, str], tuple[int, str, str]]:
+    return {
+        (line["payer"], line["payee"], line["program"]): (
+            line["points"],
+            line["exact_amount"],
+            line["amount"],
+        )
+        for line in settlement["lines"]
+    }
+
+
+def check(settlement: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(item for item in settlement["checks"] if item["name"] == name)
+    return found
+
+
+def ledger_table() -> Any:
+    return get_settings().ledger_table
+
+
+@pytest.fixture
+def finance_handler(aws: None):  # type: ignore[no-untyped-def]
+    return load_handler(functions(TEMPLATE, STACK)["FinanceApiFunction"])
+
+
+@pytest.fixture
+def finance(network: DemoNetwork, finance_handler) -> SignedCaller:  # type: ignore[no-untyped-def]
+    """Given the network's finance key, calling the finance function."""
+    return SignedCaller(finance_handler, network.finance)
+
+
+@pytest.fixture
+def cafe(network: DemoNetwork, partner_handler) -> SignedCaller:  # type: ignore[no-untyped-def]
+    """Given a third partner, a cafe whose CAFE points are worth 0.001 USD."""
+    directory = partner_directory()
+    directory.create_partner("cafe", "Corner Cafe", "CAFE", CAFE_VALUE)
+    return SignedCaller(partner_handler, directory.issue_key("cafe"))
+
+
+@pytest.fixture
+def period(starlodge: SignedCaller, rideco: SignedCaller, cafe: SignedCaller) -> date:
+    """Given a day of cross-partner earns, a reversal and exchanges between three partners.
+
+    rideco -> starlodge, STAR: earns of 401 and 583, 2 of them reversed, and an exchange
+        of 5 RIDE into 20 STAR: 1002 STAR x 0.0025 = 2.505 exactly;
+    cafe -> starlodge, STAR: an earn of 333: 0.8325;
+    starlodge -> rideco, RIDE: an exchange of 30 STAR into 7 RIDE: 0.07;
+    starlodge -> cafe, CAFE: an exchange of 15 STAR into 30 CAFE: 0.030;
+    and starlodge's own earn and burn, which owe nobody anything.
+    """
+    set_rate("STAR", "RIDE", "0.25")
+    set_rate("RIDE", "STAR", "4")
+    set_rate("STAR", "CAFE", "2")
+    link(rideco, starlodge, "rider-1", "STAR", "guest-1")
+    link(cafe, starlodge, "latte-1", "STAR", "guest-1")
+    created(starlodge.earn("guest-1", 1000, "stay-1"))
+    created(rideco.earn("rider-1", 401, "ride-1", program="STAR"))
+    second = created(rideco.earn("rider-1", 583, "ride-2", program="STAR"))
+    created(rideco.reverse(second["transaction"]["transaction_id"], points=2, reason="fare fix"))
+    created(cafe.earn("latte-1", 333, "coffee-1", program="STAR"))
+    exchange(starlodge, "guest-1", "STAR", "RIDE", 30)
+    exchange(rideco, "rider-1", "RIDE", "STAR", 5)
+    exchange(starlodge, "guest-1", "STAR", "CAFE", 15)
+    created(starlodge.burn("guest-1", 100, "minibar-1"))
+    return today()
+
+
+@pytest.fixture
+def small_period(starlodge: SignedCaller, rideco: SignedCaller) -> date:
+    """Given a day with one cross-partner earn: rideco owes starlodge 400 x 0.0025 = 1.00."""
+    link(rideco, starlodge, "rider-1", "STAR", "guest-1")
+    created(rideco.earn("rider-1", 400, "ride-1", program="STAR"))
+    return today()
+
+
+# the figures
+
+
+def test_a_period_settles_to_the_cent(
+    admin: SignedCaller, finance: SignedCaller, period: date
+) -> None:
+    # Given the period's activity, priced independently here from points and point values
+    expected_exact = {
+        ("cafe", "starlodge", "STAR"): (333, 333 * STAR_VALUE),
+        ("rideco", "starlodge", "STAR"): (401 + 583 - 2 + 20, (401 + 583 - 2 + 20) * STAR_VALUE),
+        ("starlodge", "cafe", "CAFE"): (30, 30 * CAFE_VALUE),
+        ("starlodge", "rideco", "RIDE"): (7, 7 * RIDE_VALUE),
+    }
+    # When an admin runs the period's reconciliation
+    reply = run(admin, period)
+    # Then 201 with a draft settlement whose every check passed
+    settlement = created(reply)
+    assert settlement["settlement_id"] == f"stl_{period:%Y%m%d}_{period:%Y%m%d}"
+    assert (settlement["status"], settlement["currency"]) == ("draft", "USD")
+    assert [item["name"] for item in settlement["checks"] if not item["ok"]] == []
+    # And one line per payer, payee and program, each rounded half-even to the cent
+    lines = lines_of(settlement)
+    assert set(lines) == set(expected_exact)
+    for key, (points, exact) in expected_exact.items():
+        line_points, line_exact, line_amount = lines[key]
+        assert (line_points, Decimal(line_exact)) == (points, exact), key
+        assert line_amount == str(cents(exact)), key
+    # 2.505 rounds half-even to 2.50 (half-up would say 2.51)
+    assert lines[("rideco", "starlodge", "STAR")][2] == "2.50"
+    # And the net positions, from the rounded lines, are exact and sum to zero
+    positions = {item["partner_id"]: item["amount"] for item in settlement["net_positions"]}
+    assert positions == {"cafe": "-0.80", "rideco": "-2.43", "starlodge": "3.23"}
+    assert sum(Decimal(amount) for amount in positions.values()) == 0
+    # And bilateral netting makes one payment per pair
+    assert settlement["bilateral"] == [
+        {"payer": "cafe", "payee": "starlodge", "amount": "0.80"},
+        {"payer": "rideco", "payee": "starlodge", "amount": "2.43"},
+    ]
+    # And the rounding residual is on its own line: exact 3.4375, settled 3.43
+    rounding = settlement["rounding"]
+    assert (Decimal(rounding["exact_total"]), rounding["settled_total"]) == (
+        Decimal("3.4375"),
+        "3.43",
+    )
+    assert Decimal(rounding["residual"]) == Decimal("-0.0075")
+    # And the run read what was there: 12 transactions (an exchange has two legs), 7 of them
+    # cross-partner, each with its obligation
+    assert (settlement["run"]["transactions"], settlement["run"]["obligations"]) == (12, 7)
+    assert settlement["run"]["cross_partner_transactions"] == 7
+    # And finance reads the same settlement, which says who ran it and why
+    shown = finance.get(f"/v1/settlements/{settlement['settlement_id']}")
+    assert (shown.status, shown.body) == (200, settlement)
+    [entry] = settlement["audit"]
+    assert (entry["action"], entry["to_status"], entry["partner_id"]) == ("run", "draft", "network")
+    assert entry["key_id"] == admin.key.key_id
+
+
+def test_every_figure_can_be_recomputed_from_the_lines(admin: SignedCaller, period: date) -> None:
+    settlement = created(run(admin, period))
+    positions: dict[str, Decimal] = {}
+    for line in settlement["lines"]:
+        amount = Decimal(line["amount"])
+        assert amount == cents(Decimal(line["exact_amount"]))
+        assert Decimal(line["rounding"]) == amount - Decimal(line["exact_amount"])
+        positions[line["payee"]] = positions.get(line["payee"], Decimal(0)) + amount
+        positions[line["payer"]] = positions.get(line["payer"], Decimal(0)) - amount
+    assert {
+        item["partner_id"]: Decimal(item["amount"]) for item in settlement["net_positions"]
+    } == (positions)
+    total = sum(Decimal(line["amount"]) for line in settlement["lines"])
+    assert Decimal(settlement["rounding"]["settled_total"]) == total
+
+
+def test_a_period_without_cross_partner_activity_settles_to_nothing(
+    admin: SignedCaller, starlodge: SignedCaller
+) -> None:
+    created(starlodge.earn("guest-1", 10))
+    settlement = created(run(admin, today()))
+    assert (settlement["lines"], settlement["net_positions"]) == ([], [])
+    assert settlement["status"] == "draft"
+
+
+def test_a_captured_hold_is_owed_and_an_open_one_is_not_yet(
+    admin: SignedCaller, rideco: SignedCaller, small_period: date
+) -> None:
+    # Given rideco's pending earns for rider-1: 400 STAR held then 300 captured, 50 still held
+    held = created(rideco.earn("rider-1", 400, "ride-h1", program="STAR", pending=True))
+    created(rideco.earn("rider-1", 50, "ride-h2", program="STAR", pending=True))
+    hold_id = held["transaction"]["transaction_id"]
+    created(rideco.call("POST", f"/v1/transactions/{hold_id}/capture", {"points": 300}))
+    # When the day is settled
+    settlement = created(run(admin, small_period))
+    # Then rideco owes for the 400 earned and the 300 captured, and the balances with
+    # their pending points match the entries
+    assert lines_of(settlement) == {("rideco", "starlodge", "STAR"): (700, "1.7500", "1.75")}
+    assert [item["name"] for item in settlement["checks"] if not item["ok"]] == []
+
+
+# re-runs
+
+
+def test_a_re_run_of_an_unapproved_period_replaces_it(
+    admin: SignedCaller, finance: SignedCaller, period: date
+) -> None:
+    first = created(run(admin, period))
+    # When the period is run again
+    again = created(run(admin, period))
+    # Then it is the same settlement with the same figures, one version on
+    assert again["settlement_id"] == first["settlement_id"]
+    for part in ("lines", "bilateral", "net_positions", "rounding", "checks"):
+        assert again[part] == first[part]
+    assert again["version"] == first["version"] + 1
+    assert [entry["action"] for entry in again["audit"]] == ["run", "run"]
+    listed = finance.get("/v1/settlements").body["items"]
+    assert [item["settlement_id"] for item in listed] == [first["settlement_id"]]
+
+
+def test_an_approved_settlement_never_changes_and_a_difference_is_an_adjustment(
+    admin: SignedCaller, finance: SignedCaller, rideco: SignedCaller, period: date
+) -> None:
+    # Given the period's settlement, approved
+    base = created(run(admin, period))
+    approved = created(finance.call("POST", f"/v1/settlements/{base['settlement_id']}/approve"))
+    # And a late cross-partner earn in the same period: 200 STAR = 0.50
+    created(rideco.earn("rider-1", 200, "ride-late", program="STAR"))
+    # When the period is run again
+    adjustment = created(run(admin, period))
+    # Then an adjustment carries only the difference
+    assert adjustment["settlement_id"] == f"{base['settlement_id']}_a1"
+    assert (adjustment["kind"], adjustment["adjusts"]) == ("adjustment", base["settlement_id"])
+    assert lines_of(adjustment) == {("rideco", "starlodge", "STAR"): (200, "0.5000", "0.50")}
+    assert {item["partner_id"]: item["amount"] for item in adjustment["net_positions"]} == {
+        "rideco": "-0.50",
+        "starlodge": "0.50",
+    }
+    # And the approved settlement is exactly as it was approved
+    assert finance.get(f"/v1/settlements/{base['settlement_id']}").body == approved
+    # And a further run redoes the open adjustment in place; the approved one stays as it was
+    again = created(run(admin, period))
+    assert (again["settlement_id"], again["version"]) == (adjustment["settlement_id"], 2)
+    assert lines_of(again) == lines_of(adjustment)
+    assert finance.get(f"/v1/settlements/{base['settlement_id']}").body == approved
+
+
+def test_a_frozen_period_with_nothing_new_gives_back_what_was_settled(
+    admin: SignedCaller, finance: SignedCaller, small_period: date
+) -> None:
+    base = created(run(admin, small_period))
+    approved = created(finance.call("POST", f"/v1/settlements/{base['settlement_id']}/approve"))
+    again = created(run(admin, small_period))
+    assert again == approved
+    assert finance.get(f"/v1/settlements/{base['settlement_id']}_a1").status == 404
+
+
+# checks on a broken ledger
+
+
+def test_an_inconsistent_balance_makes_the_run_need_review_and_names_the_account(
+    admin: SignedCaller, period: date, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given guest-1's stored balance quietly raised by 5 points, straight in the table
+    boto3.client("dynamodb").update_item(
+        TableName=ledger_table(),
+        Key=to_item({"pk": "ACCT#member:starlodge:guest-1", "sk": "BALANCE"}),
+        UpdateExpression="SET available = available + :five",
+        ExpressionAttributeValues={":five": {"N": "5"}},
+    )
+    capsys.readouterr()
+    # When the period is run
+    settlement = created(run(admin, period))
+    # Then the settlement needs review, and the check names that account
+    assert settlement["status"] == "needs_review"
+    failed = check(settlement, "balances_match_entries")
+    assert not failed["ok"]
+    assert [detail["id"] for detail in failed["details"]] == ["member:starlodge:guest-1"]
+    assert "stored available 2195" in failed["details"][0]["message"]
+    assert "entries sum to available 2190" in failed["details"][0]["message"]
+    # And the other checks still pass, and the failure is a metric
+    assert [item["name"] for item in settlement["checks"] if not item["ok"]] == [
+        "balances_match_entries"
+    ]
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    failures = [
+        metric["SettlementChecksFailed"] for metric in emitted if "SettlementChecksFailed" in metric
+    ]
+    assert failures in ([1], [1.0], [[1.0]], [[1]]), emitted
+
+
+def test_an_unbalanced_entry_makes_the_run_need_review_and_names_the_transaction(
+    admin: SignedCaller, period: date
+) -> None:
+    # Given an entry whose postings do not sum to zero, written straight into the table
+    forged = {
+        "transaction_id": "txn_forgedforgedforgedforgedfo",
+        "type": "earn",
+        "status": "posted",
+        "program": "STAR",
+        "points": 5,
+        "partner_id": "starlodge",
+        "member_id": "guest-9",
+        "initiated_by": "starlodge",
+        "reference": "forged",
+        "created_at": rfc3339(datetime.now(UTC)),
+        "postings": [
+            {"account": "program:STAR:issued", "points": -5},
+            {"account": "member:starlodge:guest-9", "points": 50},
+        ],
+    }
+    boto3.client("dynamodb").put_item(
+        TableName=ledger_table(),
+        Item=to_item(
+            {
+                "pk": f"TXN#{forged['transaction_id']}",
+                "sk": "ENTRY",
+                "gsi1pk": "ACCT#member:starlodge:guest-9",
+                "gsi1sk": f"{forged['created_at']}#{forged['transaction_id']}",
+                "account": "member:starlodge:guest-9",
+                "transaction": forged,
+                "balance_after": {"program": "STAR", "available": 50, "pending": 0},
+                "fingerprint": "forged",
+            }
+        ),
+    )
+    # When the period is run
+    settlement = created(run(admin, period))
+    # Then it needs review, naming the transaction, and the account with no balance behind it
+    assert settlement["status"] == "needs_review"
+    unbalanced = check(settlement, "transactions_balance")
+    assert (unbalanced["ok"], unbalanced["offending"]) == (False, 1)
+    assert unbalanced["details"][0] == {
+        "id": "txn_forgedforgedforgedforgedfo",
+        "message": "postings sum to 45, not zero",
+    }
+    balances = check(settlement, "balances_match_entries")
+    assert [detail["id"] for detail in balances["details"]] == ["member:starlodge:guest-9"]
+
+
+def test_an_obligation_without_its_transaction_is_named(admin: SignedCaller, period: date) -> None:
+    # Given an obligation recorded for a transaction the ledger does not have
+    now = datetime.now(UTC)
+    ghost = "txn_ghostghostghostghostghostgh"
+    obligation = {
+        "transaction_id": ghost,
+        "kind": "cross_partner_earn",
+        "created_at": rfc3339(now),
+        "terms": {
+            "payer": "rideco",
+            "payee": "starlodge",
+            "program": "STAR",
+            "points": 40,
+            "unit_price": "0.0025",
+            "currency": "USD",
+        },
+    }
+    boto3.client("dynamodb").put_item(
+        TableName=ledger_table(),
+        Item=to_item(
+            {
+                "pk": obligation_pk(now.date(), obligation_shard(ghost)),
+                "sk": f"{rfc3339(now)}#{ghost}",
+                "obligation": obligation,
+            }
+        ),
+    )
+    settlement = created(run(admin, period))
+    assert settlement["status"] == "needs_review"
+    matched = check(settlement, "obligations_match_transactions")
+    assert matched["details"] == [{"id": ghost, "message": "an obligation without its transaction"}]
+
+
+def test_a_negative_balance_anywhere_is_named(admin: SignedCaller, period: date) -> None:
+    boto3.client("dynamodb").put_item(
+        TableName=ledger_table(),
+        Item=to_item(
+            {
+                "pk": "ACCT#member:rideco:rider-9",
+                "sk": "BALANCE",
+                "program": "RIDE",
+                "available": -3,
+                "pending": 0,
+                "version": 1,
+            }
+        ),
+    )
+    settlement = created(run(admin, period))
+    negative = check(settlement, "no_negative_balances")
+    assert negative["details"][0]["id"] == "member:rideco:rider-9"
+    assert settlement["status"] == "needs_review"
+
+
+# the workflow
+
+
+def test_the_workflow_goes_draft_approved_paid_and_records_each_step(
+    admin: SignedCaller, finance: SignedCaller, small_period: date
+) -> None:
+    settlement_id = created(run(admin, small_period))["settlement_id"]
+    base = f"/v1/settlements/{settlement_id}"
+    approved = created(finance.call("POST", f"{base}/approve", {"reason": "figures checked"}))
+    paid = created(finance.call("POST", f"{base}/mark-paid", {"payment_reference": "WIRE-2041"}))
+    assert (approved["status"], paid["status"]) == ("approved", "paid")
+    assert paid["payment_reference"] == "WIRE-2041"
+    steps = [
+        (entry["action"], entry["from_status"], entry["to_status"], entry["partner_id"])
+        for entry in paid["audit"]
+    ]
+    assert steps == [
+        ("run", None, "draft", "network"),
+        ("approve", "draft", "approved", "network"),
+        ("mark_paid", "approved", "paid", "network"),
+    ]
+    assert paid["audit"][1]["reason"] == "figures checked"
+    assert paid["audit"][1]["key_id"] == finance.key.key_id
+    assert paid["audit"][2]["payment_reference"] == "WIRE-2041"
+    listed = finance.get("/v1/settlements", status="paid").body["items"]
+    assert [item["settlement_id"] for item in listed] == [settlement_id]
+    assert finance.get("/v1/settlements", status="draft").body["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("steps", "refused"),
+    [
+        ([], ("mark-paid", {"payment_reference": "P-1"})),
+        ([("approve", {})], ("approve", {})),
+        ([("approve", {})], ("dispute", {"reason": "too late"})),
+        ([("approve", {}), ("mark-paid", {"payment_reference": "P-1"})], ("approve", {})),
+        (
+            [("approve", {}), ("mark-paid", {"payment_reference": "P-1"})],
+            ("mark-paid", {"payment_reference": "P-2"}),
+        ),
+        ([("dispute", {"reason": "wrong rate"})], ("approve", {})),
+        ([("dispute", {"reason": "wrong rate"})], ("mark-paid", {"payment_reference": "P-1"})),
+    ],
+    ids=[
+        "pay a draft",
+        "approve twice",
+        "dispute once approved",
+        "approve once paid",
+        "pay twice",
+        "approve a dispute",
+        "pay a dispute",
+    ],
+)
+def test_the_workflow_refuses_illegal_transitions(
+    admin: SignedCaller,
+    finance: SignedCaller,
+    small_period: date,
+    steps: list[tuple[str, dict[str, Any]]],
+    refused: tuple[str, dict[str, Any]],
+) -> None:
+    settlement_id = created(run(admin, small_period))["settlement_id"]
+    for action, body in steps:
+        created(finance.call("POST", f"/v1/settlements/{settlement_id}/{action}", body))
+    before = finance.get(f"/v1/settlements/{settlement_id}").body
+    action, body = refused
+    reply = finance.call("POST", f"/v1/settlements/{settlement_id}/{action}", body)
+    assert (reply.status, reply.code) == (409, "conflict")
+    assert finance.get(f"/v1/settlements/{settlement_id}").body == before
+
+
+def test_a_disputed_settlement_is_redone_by_the_next_run(
+    admin: SignedCaller, finance: SignedCaller, small_period: date
+) -> None:
+    settlement_id = created(run(admin, small_period))["settlement_id"]
+    disputed = created(
+        finance.call(
+            "POST", f"/v1/settlements/{settlement_id}/dispute", {"reason": "rideco contests"}
+        )
+    )
+    assert disputed["status"] == "disputed"
+    redone = created(run(admin, small_period, reason="after the rideco dispute"))
+    assert (redone["settlement_id"], redone["status"]) == (settlement_id, "draft")
+    assert [entry["to_status"] for entry in redone["audit"]] == ["draft", "disputed", "draft"]
+    assert redone["audit"][-1]["reason"] == "after the rideco dispute"
+
+
+def test_workflow_posts_are_idempotent(
+    admin: SignedCaller, finance: SignedCaller, small_period: date
+) -> None:
+    settlement_id = created(run(admin, small_period))["settlement_id"]
+    path = f"/v1/settlements/{settlement_id}/approve"
+    first = finance.call("POST", path, {}, idempotency_key="approve-1")
+    again = finance.call("POST", path, {}, idempotency_key="approve-1")
+    assert (again.status, again.body) == (first.status, first.body)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    # And the replay changed nothing: approved once
+    audit = finance.get(f"/v1/settlements/{settlement_id}").body["audit"]
+    assert [entry["action"] for entry in audit] == ["run", "approve"]
+    # And the same key for another request is refused
+    other = finance.call(
+        "POST",
+        f"/v1/settlements/{settlement_id}/mark-paid",
+        {"payment_reference": "P-1"},
+        idempotency_key="approve-1",
+    )
+    assert (other.status, other.code) == (422, "idempotency_key_reused")
+    missing = finance.call("POST", path, {}, idempotency_key=None)
+    assert (missing.status, missing.code) == (400, "missing_idempotency_key")
+
+
+def test_a_run_request_is_idempotent(admin: SignedCaller, small_period: date) -> None:
+    body = {"period_start": small_period.isoformat(), "period_end": small_period.isoformat()}
+    first = admin.call("POST", "/v1/settlement-runs", body, idempotency_key="run-1")
+    again = admin.call("POST", "/v1/settlement-runs", body, idempotency_key="run-1")
+    assert (again.status, again.body) == (201, first.body)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.body["version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "field"),
+    [
+        ("dispute", {}, "reason"),
+        ("dispute", {"reason": ""}, "reason"),
+        ("mark-paid", {}, "payment_reference"),
+        ("approve", {"colour": "green"}, "colour"),
+    ],
+)
+def test_workflow_bodies_are_validated(
+    admin: SignedCaller,
+    finance: SignedCaller,
+    small_period: date,
+    action: str,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    settlement_id = created(run(admin, small_period))["settlement_id"]
+    reply = finance.call("POST", f"/v1/settlements/{settlement_id}/{action}", body)
+    assert (reply.status, reply.code) == (422, "validation_error")
+    assert any(field in detail["field"] for detail in reply.body["error"]["details"])
+
+
+def test_an_unknown_settlement_is_not_found(finance: SignedCaller) -> None:
+    for reply in (
+        finance.get("/v1/settlements/stl_20200101_20200101"),
+        finance.get("/v1/settlements/stl_20200101_20200101/report", format="csv"),
+        finance.call("POST", "/v1/settlements/stl_20200101_20200101/approve", {}),
+    ):
+        assert (reply.status, reply.code) == (404, "not_found")
+    malformed = finance.get("/v1/settlements/not-a-settlement")
+    assert (malformed.status, malformed.code) == (422, "validation_error")
+
+
+# who may call what
+
+
+FINANCE_CALLS = [
+    ("GET", "/v1/settlements", None),
+    ("GET", "/v1/settlements/stl_20200101_20200101", None),
+    ("GET", "/v1/settlements/stl_20200101_20200101/report", None),
+    ("POST", "/v1/settlements/stl_20200101_20200101/approve", {}),
+    ("POST", "/v1/settlements/stl_20200101_20200101/dispute", {"reason": "x"}),
+    ("POST", "/v1/settlements/stl_20200101_20200101/mark-paid", {"payment_reference": "x"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), FINANCE_CALLS)
+@pytest.mark.parametrize("role", ["starlodge", "admin"])
+def test_only_finance_keys_reach_finance_endpoints(
+    network: DemoNetwork,
+    finance_handler,  # type: ignore[no-untyped-def]
+    role: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+) -> None:
+    caller = SignedCaller(finance_handler, getattr(network, role))
+    reply = caller.call(method, path, body)
+    assert (reply.status, reply.code) == (403, "forbidden")
+
+
+@pytest.mark.parametrize("role", ["starlodge", "finance"])
+def test_only_admin_keys_start_runs(
+    network: DemoNetwork,
+    admin_handler,  # type: ignore[no-untyped-def]
+    role: str,
+) -> None:
+    caller = SignedCaller(admin_handler, getattr(network, role))
+    reply = run(caller, today())
+    assert (reply.status, reply.code) == (403, "forbidden")
+    assert default_settlement_store().get(f"stl_{today():%Y%m%d}_{today():%Y%m%d}") is None
+
+
+# periods
+
+
+def test_an_overlapping_period_is_refused(admin: SignedCaller, small_period: date) -> None:
+    created(run(admin, small_period))
+    reply = run(admin, small_period - timedelta(days=1), small_period)
+    assert (reply.status, reply.code) == (409, "conflict")
+    assert f"stl_{small_period:%Y%m%d}_{small_period:%Y%m%d}" in reply.body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"period_start": "2030-01-01", "period_end": "2030-01-01"},
+        {"period_start": "2025-01-02", "period_end": "2025-01-01"},
+        {"period_start": "2025-01-01"},
+        {"period_start": 1735689600, "period_end": "2025-01-01"},
+        {"period_start": "2024-01-01", "period_end": "2025-06-01"},
+        {"period_start": "2025-01-01", "period_end": "2025-01-01", "extra": 1},
+    ],
+    ids=["future", "reversed", "no end", "unix time", "over a year", "unknown field"],
+)
+def test_an_invalid_period_is_a_validation_error(admin: SignedCaller, body: dict[str, Any]) -> None:
+    reply = admin.call("POST", "/v1/settlement-runs", body)
+    assert (reply.status, reply.code) == (422, "validation_error")
+
+
+# reports
+
+
+def test_reports_come_in_csv_json_and_html(
+    admin: SignedCaller, finance: SignedCaller, period: date
+) -> None:
+    settlement = created(run(admin, period))
+    path = f"/v1/settlements/{settlement['settlement_id']}/report"
+    as_csv = finance.get(path, format="csv")
+    as_json = finance.get(path, format="json")
+    as_html = finance.get(path, format="html")
+    assert as_csv.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert as_json.headers["Content-Type"] == "application/json"
+    assert as_html.headers["Content-Type"] == "text/html; charset=utf-8"
+    # CSV: a header row, one row per line, then the rounding residual
+    rows = list(csv.DictReader(io.StringIO(as_csv.body)))
+    assert [row["row"] for row in rows] == ["line"] * 4 + ["rounding_residual"]
+    assert [(row["payer"], row["payee"], row["amount"]) for row in rows[:4]] == [
+        (line["payer"], line["payee"], line["amount"]) for line in settlement["lines"]
+    ]
+    assert rows[-1]["amount"] == "3.43"
+    # JSON: the settlement itself; HTML: a page for a person
+    assert as_json.body == settlement
+    assert "<svg" in as_html.body and "Net positions" in as_html.body
+    assert as_csv.headers["Content-Disposition"].startswith("attachment;")
+    # And a report is stored per version in the reports bucket
+    bucket = get_settlement_settings().reports_bucket
+    keys = {
+        item["Key"]
+        for item in boto3.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])
+    }
+    assert f"settlements/{settlement['settlement_id']}/v1/report.html" in keys
+
+
+def test_a_report_missing_from_the_bucket_is_rendered_again(
+    admin: SignedCaller, finance: SignedCaller, small_period: date
+) -> None:
+    settlement = created(run(admin, small_period))
+    bucket = default_report_bucket()
+    key = f"settlements/{settlement['settlement_id']}/v1/report.csv"
+    boto3.client("s3").delete_object(Bucket=bucket.bucket, Key=key)
+    reply = finance.get(f"/v1/settlements/{settlement['settlement_id']}/report", format="csv")
+    assert reply.status == 200
+    assert reply.body.startswith("settlement_id,period_start")
+    assert bucket.get(key) is not None
+
+
+# scale: checkpoints and resumption
+
+
+def tiny_reconciler() -> Reconciler:
+    """A reconciler that reads two items a page: every phase takes several pages."""
+    defaults = default_reconciler()
+    return Reconciler(
+        defaults.store,
+        LedgerPeriodReader(ledger_table()),
+        defaults.reports,
+        currency="USD",
+        page_size=2,
+    )
+
+
+def test_a_run_resumes_from_its_checkpoint_one_page_at_a_time(
+    admin: SignedCaller, period: date
+) -> None:
+    # Given a run that may read only one page of two items per invocation
+    reconciler = tiny_reconciler()
+    outcomes = []
+    # When it is invoked until it finishes
+    for _ in range(200):
+        outcome = reconcile_period(period, period, reconciler=reconciler, max_pages=1)
+        outcomes.append(outcome)
+        if outcome.complete:
+            break
+    # Then it took many invocations, each resuming where the previous stopped
+    assert outcomes[-1].complete and len(outcomes) > 10
+    pages = [outcome.progress.pages for outcome in outcomes[:-1] if outcome.progress]
+    assert pages == list(range(1, len(outcomes)))
+    settlement = outcomes[-1].settlement
+    assert settlement is not None and settlement.run.invocations == len(outcomes)
+    # And its figures are the ones a run in one go finds
+    in_one_go = created(run(admin, period))
+    resumed = settlement.model_dump(mode="json")
+    for part in ("lines", "bilateral", "net_positions", "rounding", "checks"):
+        assert resumed[part] == in_one_go[part]
+    assert in_one_go["run"]["transactions"] == settlement.run.transactions
+
+
+def test_a_run_on_demand_answers_202_until_it_is_done(network: DemoNetwork, period: date) -> None:
+    # Given the admin app with a run budget of one page per request
+    runs = SettlementRuns(tiny_reconciler(), default_settlement_store(), max_pages=1)
+    app = create_admin_app(
+        routers=[settlement_runs_router(lambda: runs)], keys=default_key_resolver
+    )
+    admin = SignedCaller(lambda event, _: app.resolve(event, LambdaContextStub()), network.admin)
+    # When the same request is sent until it answers 201
+    replies = []
+    for _ in range(200):
+        reply = run(admin, period, reason="month end", idempotency_key="close-1")
+        replies.append(reply)
+        if reply.status != 202:
+            break
+    # Then it answered 202 with growing progress, and finally 201 with the settlement
+    assert [reply.status for reply in replies[:-1]] == [202] * (len(replies) - 1)
+    assert replies[-1].status == 201, replies[-1].body
+    assert [reply.body["pages"] for reply in replies[:-1]] == list(range(1, len(replies)))
+    assert replies[0].body["phase"] in ("entries", "obligations")
+    assert replies[-1].body["run"]["invocations"] == len(replies)
+    positions = {item["partner_id"]: item["amount"] for item in replies[-1].body["net_positions"]}
+    assert positions == {"cafe": "-0.80", "rideco": "-2.43", "starlodge": "3.23"}
+    # And the finished request replays
+    again = run(admin, period, reason="month end", idempotency_key="close-1")
+    assert (again.status, again.body) == (201, replies[-1].body)
+
+
+def test_a_second_invocation_of_a_running_period_is_told_it_is_in_progress(
+    admin: SignedCaller, small_period: date
+) -> None:
+    store = default_settlement_store()
+    settlement_id = f"stl_{small_period:%Y%m%d}_{small_period:%Y%m%d}"
+    store.claim_run(settlement_id, "someone-else", 0, int(datetime.now(UTC).timestamp()) + 60)
+    reply = run(admin, small_period)
+    assert (reply.status, reply.code) == (409, "request_in_progress")
+
+
+def test_the_scheduled_function_hands_an_unfinished_run_to_its_next_invocation(
+    period: date,
+) -> None:
+    # Given the schedule's event for the period and an invocation with almost no time left
+    handed_over: list[dict[str, Any]] = []
+    event: dict[str, Any] = {"period_start": period.isoformat(), "period_end": period.isoformat()}
+    results = []
+    # When each invocation runs, and the next one gets the event it handed over
+    for _ in range(200):
+        result = run_scheduled(event, lambda: 0, tiny_reconciler(), handed_over.append)
+        results.append(result)
+        if result["complete"]:
+            break
+        event = handed_over[-1]
+    # Then the run went on invocation after invocation and finished
+    assert results[-1]["complete"] and results[-1]["status"] == "draft"
+    assert len(handed_over) == len(results) - 1 > 1
+    assert [item["continuation"] for item in handed_over] == list(range(1, len(results)))
+
+
+def test_the_reconciliation_function_settles_the_period_of_its_event(small_period: date) -> None:
+    handler = load_handler(functions(TEMPLATE, STACK)["ReconciliationFunction"])
+    result = handler(
+        {"period_start": small_period.isoformat(), "period_end": small_period.isoformat()},
+        LambdaContextStub(function_name="ReconciliationFunction"),
+    )
+    assert result["complete"] is True
+    assert result["settlement_id"] == f"stl_{small_period:%Y%m%d}_{small_period:%Y%m%d}"
+    stored = default_settlement_store().get(result["settlement_id"])
+    assert stored is not None and stored.audit[0].partner_id == "scheduler"
+
+
+def test_the_schedule_settles_the_previous_utc_day(aws: None) -> None:
+    # Given no event period: the schedule's default, the day before today (UTC)
+    result = run_scheduled({"period_days": 1}, lambda: 60_000, default_reconciler(), None)
+    yesterday = today() - timedelta(days=1)
+    assert result["settlement_id"] == f"stl_{yesterday:%Y%m%d}_{yesterday:%Y%m%d}"
+
+
+# the HTML report, rendered by a browser
+
+CHECK_NAMES = [name.value for name in CheckName]
+CHROMIUM = next(
+    (found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None
+)
+
+
+class RenderedPage(HTMLParser):
+    """What a reader sees of a page: the chart's labels and the tables' rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chart_labels: list[str] = []
+        self.rows: list[list[str]] = []
+        self._open: list[str] = []
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._open.append(tag)
+        if tag == "tr":
+            self.rows.append([])
+        if tag in ("td", "th", "text"):
+            self._text = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "text" and "svg" in self._open:
+            self.chart_labels.append("".join(self._text).strip())
+        if tag in ("td", "th") and self.rows:
+            self.rows[-1].append("".join(self._text).strip())
+        while self._open and self._open.pop() != tag:
+            pass
+
+    def handle_data(self, data: str) -> None:
+        self._text.append(data)
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="headless Chromium is not installed (Debian: apt-get install -y chromium)",
+)
+def test_the_html_report_renders_in_a_browser_with_its_chart_and_lines(
+    admin: SignedCaller, finance: SignedCaller, period: date, tmp_path: Path
+) -> None:
+    # Given the HTML report of the period's settlement, as finance downloads it
+    settlement = created(run(admin, period))
+    html = finance.get(f"/v1/settlements/{settlement['settlement_id']}/report", format="html")
+    page = tmp_path / "report.html"
+    page.write_text(html.body, encoding="utf-8")
+    # When headless Chromium loads it
+    assert CHROMIUM is not None
+    dom = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    rendered = RenderedPage()
+    rendered.feed(dom)
+    # Then the chart labels every partner with its net position
+    for label in ("cafe", "-0.80 USD", "rideco", "-2.43 USD", "starlodge", "+3.23 USD"):
+        assert label in rendered.chart_labels, rendered.chart_labels
+    # And every line is a row of the lines table, with the rounding residual after them
+    for line in settlement["lines"]:
+        assert [
+            line["payer"],
+            line["payee"],
+            line["program"],
+            str(line["points"]),
+            line["exact_amount"],
+            line["amount"],
+            line["rounding"],
+        ] in rendered.rows
+    assert any(row[:1] == ["Rounding residual"] and "3.43" in row for row in rendered.rows)
+    # And the checks and the audit trail are there for the reviewer
+    checks = {row[0]: row[1] for row in rendered.rows if row and row[0] in CHECK_NAMES}
+    assert checks == dict.fromkeys(CHECK_NAMES, "passed")
+    assert any(row[1:4] == ["run", "", "draft"] for row in rendered.rows)
