@@ -953,3 +953,25 @@ def test_the_html_report_renders_in_a_browser_with_its_chart_and_lines(
     checks = {row[0]: row[1] for row in rendered.rows if row and row[0] in CHECK_NAMES}
     assert checks == dict.fromkeys(CHECK_NAMES, "passed")
     assert any(row[1:4] == ["run", "", "draft"] for row in rendered.rows)
+
+
+def test_a_finished_run_tells_each_partner_its_settlement_is_ready(
+    admin: SignedCaller, small_period: date
+) -> None:
+    # Given partners listening on the network's event bus
+    from tests.points_life import Events
+
+    events = Events.listen()
+    # When the period is settled
+    settlement = created(run(admin, small_period))
+    # Then each partner with a position hears settlement.ready with its own amount
+    ready = [event for event in events.received() if event["detail-type"] == "settlement.ready"]
+    assert {
+        (event["detail"]["partner_id"], event["detail"]["data"]["amount"]) for event in ready
+    } == {
+        ("starlodge", "1.00"),
+        ("rideco", "-1.00"),
+    }
+    assert {event["detail"]["data"]["settlement_id"] for event in ready} == {
+        settlement["settlement_id"]
+    }

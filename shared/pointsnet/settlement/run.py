@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field, model_validator
 
-from pointsnet.errors import Conflict, RequestInProgress, ValidationFailed
+from pointsnet.errors import Conflict, PointsNetError, RequestInProgress, ValidationFailed
 from pointsnet.ledger.models import UtcTime, utc_now
 from pointsnet.observability import logger, metrics
 from pointsnet.settlement.arithmetic import LineTotals, difference, figures_of, settle_lines
@@ -185,6 +185,7 @@ class Reconciler:
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
         run_metrics: Metrics = metrics,
+        announce: Callable[[Settlement], None] | None = None,
     ) -> None:
         self.store = store
         self.reader = reader
@@ -194,6 +195,8 @@ class Reconciler:
         self.clock = clock
         self.sleep = sleep
         self.metrics = run_metrics
+        # Tells partners a settlement is ready for review (`settlement.ready`); None: silent.
+        self.announce = announce
 
     def reconcile(
         self,
@@ -421,6 +424,7 @@ class Reconciler:
             if outcome.changed and outcome.settlement is not None:
                 publish(self.reports, outcome.settlement)
                 self._observe(outcome.settlement)
+                self._announce(outcome.settlement)
             return outcome
         raise Conflict(f"settlement {state.settlement_id} keeps changing; run the period again")
 
@@ -524,6 +528,18 @@ class Reconciler:
         self.metrics.add_metric(
             name="SettlementChecksFailed", unit=MetricUnit.Count, value=len(failed)
         )
+
+    def _announce(self, settlement: Settlement) -> None:
+        if self.announce is None:
+            return
+        try:
+            self.announce(settlement)
+        except PointsNetError:
+            # The settlement stands without its notice; finance sees it either way.
+            logger.warning(
+                "settlement.ready was not published",
+                extra={"settlement_id": settlement.settlement_id},
+            )
 
     def _epoch(self, ahead: timedelta = timedelta(0)) -> int:
         return int((self.clock() + ahead).timestamp())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pointsnet.settlement.models import Settlement
 from pointsnet.settlement.run import Reconciler
 from pointsnet.settlement.service import SettlementRuns, Settlements
 from pointsnet.settlement.settings import get_settlement_settings
@@ -20,8 +21,26 @@ def default_report_bucket() -> ReportBucket:
     return ReportBucket(get_settlement_settings().reports_bucket)
 
 
+def announce_settlement(settlement: Settlement) -> None:
+    """Publish `settlement.ready` to every partner with a position in the settlement."""
+    from pointsnet.events import publish_settlement_ready
+
+    publish_settlement_ready(
+        settlement_id=settlement.settlement_id,
+        period_start=settlement.period_start,
+        period_end=settlement.period_end,
+        currency=settlement.currency,
+        status=settlement.status,
+        net_positions={
+            position.partner_id: position.amount for position in settlement.net_positions
+        },
+    )
+
+
 @lru_cache(maxsize=1)
 def default_reconciler() -> Reconciler:
+    from pointsnet.settings import get_settings
+
     settings = get_settlement_settings()
     return Reconciler(
         default_settlement_store(),
@@ -29,6 +48,7 @@ def default_reconciler() -> Reconciler:
         default_report_bucket(),
         currency=settings.currency,
         page_size=settings.page_size,
+        announce=announce_settlement if get_settings().event_bus_name else None,
     )
 
 
