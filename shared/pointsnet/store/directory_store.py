@@ -14,7 +14,7 @@ retry finds either both or neither.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -22,16 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pointsnet.errors import Conflict, NotFound
 from pointsnet.partners.models import ApiKey, Partner
-from pointsnet.store.dynamo import (
-    dynamodb_client,
-    from_item,
-    to_item,
-    to_values,
-    translate_client_error,
-)
-
-# BatchGetItem reads at most this many items per call.
-BATCH_GET_LIMIT = 100
+from pointsnet.store.dynamo import TableStore, from_item, to_item, to_values, translate_client_error
 
 
 class RecordedRequest(BaseModel):
@@ -53,15 +44,7 @@ class RequestRecorded(Exception):
         self.existing = existing
 
 
-class DirectoryStore:
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        return self._client or dynamodb_client()
-
+class DirectoryStore(TableStore):
     def create_partner(self, partner: Partner, request: RecordedRequest | None = None) -> None:
         """The partner and its program code are claimed together, or not at all."""
         actions: list[dict[str, Any]] = [
@@ -104,23 +87,13 @@ class DirectoryStore:
 
     def list_partners(self) -> list[Partner]:
         # The directory is small (one item per partner, program and key); a scan is fine here.
-        partners: list[Partner] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "FilterExpression": "sk = :profile",
-            "ExpressionAttributeValues": to_values({":profile": "PROFILE"}),
-        }
-        try:
-            while True:
-                page = self.client.scan(**kwargs)
-                partners.extend(
-                    Partner.model_validate(from_item(item)) for item in page.get("Items", [])
-                )
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except ClientError as exc:
-            raise translate_client_error(exc) from exc
+        partners = [
+            Partner.model_validate(item)
+            for item in self._scan(
+                FilterExpression="sk = :profile",
+                ExpressionAttributeValues=to_values({":profile": "PROFILE"}),
+            )
+        ]
         return sorted(partners, key=lambda partner: partner.partner_id)
 
     def create_key(self, key: ApiKey, request: RecordedRequest | None = None) -> None:
@@ -153,12 +126,18 @@ class DirectoryStore:
 
     def list_keys(self, partner_id: str) -> list[ApiKey]:
         """A partner's keys, oldest first, revoked ones included."""
-        key_ids = [
-            str(item["key_id"])
-            for item in self._query_prefix(f"PARTNER#{partner_id}", "KEY#")
-            if "key_id" in item
-        ]
-        keys = [ApiKey.model_validate(item) for item in self._batch_get_keys(key_ids)]
+        references = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=to_values(
+                {":pk": f"PARTNER#{partner_id}", ":prefix": "KEY#"}
+            ),
+            ConsistentRead=True,
+        )
+        key_ids = [str(item["key_id"]) for item in references if "key_id" in item]
+        stored = self._batch_get(
+            [{"pk": f"KEY#{key_id}", "sk": "KEY"} for key_id in key_ids], ConsistentRead=True
+        )
+        keys = [ApiKey.model_validate(item) for item in stored]
         return sorted(keys, key=lambda key: (key.created_at, key.key_id))
 
     def get_request(self, request_id: str) -> RecordedRequest | None:
@@ -189,55 +168,6 @@ class DirectoryStore:
                 raise NotFound(f"no key {key_id} for partner {partner_id}") from exc
             raise translate_client_error(exc) from exc
         return ApiKey.model_validate(from_item(response["Attributes"]))
-
-    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        try:
-            response = self.client.get_item(
-                TableName=self.table_name, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=True
-            )
-        except ClientError as exc:
-            raise translate_client_error(exc) from exc
-        item = response.get("Item")
-        return from_item(item) if item else None
-
-    def _query_prefix(self, pk: str, sk_prefix: str) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": to_values({":pk": pk, ":prefix": sk_prefix}),
-            "ConsistentRead": True,
-        }
-        try:
-            while True:
-                page = self.client.query(**kwargs)
-                yield from (from_item(item) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    return
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except ClientError as exc:
-            raise translate_client_error(exc) from exc
-
-    def _batch_get_keys(self, key_ids: list[str]) -> Iterator[dict[str, Any]]:
-        for start in range(0, len(key_ids), BATCH_GET_LIMIT):
-            pending: dict[str, Any] = {
-                self.table_name: {
-                    "Keys": [
-                        to_item({"pk": f"KEY#{key_id}", "sk": "KEY"})
-                        for key_id in key_ids[start : start + BATCH_GET_LIMIT]
-                    ],
-                    "ConsistentRead": True,
-                }
-            }
-            while pending:
-                try:
-                    response = self.client.batch_get_item(RequestItems=pending)
-                except ClientError as exc:
-                    raise translate_client_error(exc) from exc
-                yield from (
-                    from_item(item)
-                    for item in response.get("Responses", {}).get(self.table_name, [])
-                )
-                pending = response.get("UnprocessedKeys") or {}
 
     def _transact_with_request(
         self, actions: list[dict[str, Any]], request: RecordedRequest | None, conflict: str

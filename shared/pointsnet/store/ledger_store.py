@@ -54,7 +54,7 @@ from pointsnet.ledger.models import (
     rfc3339,
 )
 from pointsnet.store.dynamo import (
-    dynamodb_client,
+    TableStore,
     from_item,
     to_item,
     to_values,
@@ -286,15 +286,7 @@ class DueItem:
 OutboxItem = StoredEntry | TierChange | ExpiringNotice
 
 
-class LedgerStore:
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        return self._client or dynamodb_client()
-
+class LedgerStore(TableStore):
     # reads
 
     def get_balance(self, account: str) -> StoredBalance | None:
@@ -320,13 +312,11 @@ class LedgerStore:
         return [
             _lot_from_item(item)
             for item in self._query(
-                {
-                    "KeyConditionExpression": "pk = :pk AND begins_with(sk, :lot)",
-                    "ExpressionAttributeValues": to_values(
-                        {":pk": account_pk(account), ":lot": LOT_PREFIX}
-                    ),
-                    "ConsistentRead": True,
-                }
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :lot)",
+                ExpressionAttributeValues=to_values(
+                    {":pk": account_pk(account), ":lot": LOT_PREFIX}
+                ),
+                ConsistentRead=True,
             )
         ]
 
@@ -335,13 +325,11 @@ class LedgerStore:
         bound = rfc3339(until) + "~"  # after every key of that instant
         for shard in range(DUE_SHARDS):
             for item in self._query(
-                {
-                    "IndexName": DUE_INDEX,
-                    "KeyConditionExpression": "gsi2pk = :pk AND gsi2sk <= :until",
-                    "ExpressionAttributeValues": to_values(
-                        {":pk": f"DUE#{kind}#{shard:02d}", ":until": bound}
-                    ),
-                }
+                IndexName=DUE_INDEX,
+                KeyConditionExpression="gsi2pk = :pk AND gsi2sk <= :until",
+                ExpressionAttributeValues=to_values(
+                    {":pk": f"DUE#{kind}#{shard:02d}", ":until": bound}
+                ),
             ):
                 yield DueItem(kind=kind, pk=item["pk"], sk=item["sk"], due_at=item["gsi2sk"])
 
@@ -349,8 +337,7 @@ class LedgerStore:
         self, account: str, limit: int, cursor: str | None = None
     ) -> tuple[list[StoredEntry], str | None]:
         """Entries of one member account, newest first, and the cursor of the next page."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
+        request: dict[str, Any] = {
             "IndexName": HISTORY_INDEX,
             "KeyConditionExpression": "gsi1pk = :pk",
             "ExpressionAttributeValues": to_values({":pk": account_pk(account)}),
@@ -358,27 +345,22 @@ class LedgerStore:
             "Limit": limit,
         }
         if cursor:
-            kwargs["ExclusiveStartKey"] = to_item(_decode_cursor(cursor, account_pk(account)))
-        try:
-            page = self.client.query(**kwargs)
-        except ClientError as exc:
-            raise translate_client_error(exc) from exc
-        entries = [_entry_from_item(from_item(item)) for item in page.get("Items", [])]
-        last = page.get("LastEvaluatedKey")
+            request["ExclusiveStartKey"] = to_item(_decode_cursor(cursor, account_pk(account)))
+        items, last = self._query_page(**request)
+        entries = [_entry_from_item(item) for item in items]
         return entries, (_encode_cursor(from_item(last)) if last else None)
 
     def scan(
         self, *, lots_and_holds: bool = False
     ) -> Iterator[StoredEntry | StoredBalance | StoredLot | HoldState]:
         """Every entry and balance (and lot and hold), page by page: memory stays flat."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
+        request: dict[str, Any] = {
             "FilterExpression": "sk IN (:entry, :balance)",
             "ExpressionAttributeValues": to_values({":entry": ENTRY_SK, ":balance": BALANCE_SK}),
         }
         if lots_and_holds:
-            kwargs["FilterExpression"] = "sk IN (:entry, :balance, :hold) OR begins_with(sk, :lot)"
-            kwargs["ExpressionAttributeValues"] = to_values(
+            request["FilterExpression"] = "sk IN (:entry, :balance, :hold) OR begins_with(sk, :lot)"
+            request["ExpressionAttributeValues"] = to_values(
                 {
                     ":entry": ENTRY_SK,
                     ":balance": BALANCE_SK,
@@ -386,24 +368,15 @@ class LedgerStore:
                     ":lot": LOT_PREFIX,
                 }
             )
-        while True:
-            try:
-                page = self.client.scan(**kwargs)
-            except ClientError as exc:
-                raise translate_client_error(exc) from exc
-            for raw in page.get("Items", []):
-                item = from_item(raw)
-                if item["sk"] == ENTRY_SK:
-                    yield _entry_from_item(item)
-                elif item["sk"] == BALANCE_SK:
-                    yield _balance_from_item(item)
-                elif item["sk"] == HOLD_SK:
-                    yield _hold_from_item(item)
-                else:
-                    yield _lot_from_item(item)
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in self._scan(**request):
+            if item["sk"] == ENTRY_SK:
+                yield _entry_from_item(item)
+            elif item["sk"] == BALANCE_SK:
+                yield _balance_from_item(item)
+            elif item["sk"] == HOLD_SK:
+                yield _hold_from_item(item)
+            else:
+                yield _lot_from_item(item)
 
     @staticmethod
     def outbox_item(new_image: Mapping[str, Any]) -> OutboxItem | None:
@@ -731,30 +704,6 @@ class LedgerStore:
             "expires_ttl": int((notice.expires_at + NOTICE_KEPT).timestamp()),
         }
         return {"TableName": self.table_name, "Item": to_item(item)}
-
-    def _query(self, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        kwargs = {"TableName": self.table_name, **kwargs}
-        while True:
-            try:
-                page = self.client.query(**kwargs)
-            except ClientError as exc:
-                raise translate_client_error(exc) from exc
-            yield from (from_item(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        try:
-            response = self.client.get_item(
-                TableName=self.table_name,
-                Key=to_item({"pk": pk, "sk": sk}),
-                ConsistentRead=True,
-            )
-        except ClientError as exc:
-            raise translate_client_error(exc) from exc
-        item = response.get("Item")
-        return from_item(item) if item else None
 
 
 def _balance_from_item(item: dict[str, Any]) -> StoredBalance:

@@ -35,8 +35,10 @@ from pointsnet.network.models import (
     StoredQuote,
 )
 from pointsnet.store.dynamo import (
-    dynamodb_client,
-    from_item,
+    DynamoStore,
+    get_item,
+    query,
+    query_page,
     to_item,
     to_values,
     translate_client_error,
@@ -58,15 +60,11 @@ class AlreadyExists(Exception):
     """The id was taken: the caller reads what is there (usually its own earlier request)."""
 
 
-class NetworkStore:
+class NetworkStore(DynamoStore):
     def __init__(self, ledger_table: str, directory_table: str, client: Any = None) -> None:
+        super().__init__(client)
         self.ledger_table = ledger_table
         self.directory_table = directory_table
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        return self._client or dynamodb_client()
 
     # links
 
@@ -75,7 +73,7 @@ class NetworkStore:
         self._put_new(self.ledger_table, _link_item(stored))
 
     def get_link(self, link_id: str) -> StoredLink | None:
-        item = self._get(self.ledger_table, f"LINK#{link_id}", "LINK")
+        item = get_item(self.client, self.ledger_table, f"LINK#{link_id}", "LINK")
         return _stored_link(item) if item else None
 
     def activate_link(self, stored: StoredLink, confirmed_at: datetime, fingerprint: str) -> None:
@@ -150,19 +148,17 @@ class NetworkStore:
 
     def linked_accounts(self, account: str) -> list[LinkedAccount]:
         """The member's active links, one per other program."""
-        try:
-            page = self.client.query(
-                TableName=self.ledger_table,
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :link)",
-                ExpressionAttributeValues=to_values({":pk": account_pk(account), ":link": "LINK#"}),
-                ConsistentRead=True,
-            )
-        except ClientError as exc:
-            raise translate_client_error(exc) from exc
-        return [_linked_account(from_item(item)) for item in page.get("Items", [])]
+        items, _ = query_page(
+            self.client,
+            self.ledger_table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :link)",
+            ExpressionAttributeValues=to_values({":pk": account_pk(account), ":link": "LINK#"}),
+            ConsistentRead=True,
+        )
+        return [_linked_account(item) for item in items]
 
     def linked_account(self, account: str, program: str) -> LinkedAccount | None:
-        item = self._get(self.ledger_table, account_pk(account), f"LINK#{program}")
+        item = get_item(self.client, self.ledger_table, account_pk(account), f"LINK#{program}")
         return _linked_account(item) if item else None
 
     def link_active_guard(self, link_id: str) -> Guard:
@@ -192,7 +188,7 @@ class NetworkStore:
         self._put_new(self.ledger_table, item)
 
     def get_quote(self, quote_id: str) -> StoredQuote | None:
-        item = self._get(self.ledger_table, f"QUOTE#{quote_id}", "QUOTE")
+        item = get_item(self.client, self.ledger_table, f"QUOTE#{quote_id}", "QUOTE")
         return _stored_quote(item) if item else None
 
     def quote_use_guard(self, quote_id: str, now: datetime, exchange_id: str) -> Guard:
@@ -242,22 +238,14 @@ class NetworkStore:
     def obligations_on(self, day: date) -> Iterator[Obligation]:
         """Every obligation recorded on one UTC day, shard by shard, page by page."""
         for shard in range(OBLIGATION_SHARDS):
-            kwargs: dict[str, Any] = {
-                "TableName": self.ledger_table,
-                "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": to_values({":pk": obligation_pk(day, shard)}),
-                "ConsistentRead": True,
-            }
-            while True:
-                try:
-                    page = self.client.query(**kwargs)
-                except ClientError as exc:
-                    raise translate_client_error(exc) from exc
-                for item in page.get("Items", []):
-                    yield Obligation.model_validate(from_item(item)["obligation"])
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            for item in query(
+                self.client,
+                self.ledger_table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues=to_values({":pk": obligation_pk(day, shard)}),
+                ConsistentRead=True,
+            ):
+                yield Obligation.model_validate(item["obligation"])
 
     # rates and programs
 
@@ -273,24 +261,21 @@ class NetworkStore:
             raise translate_client_error(exc) from exc
 
     def rate_in_force(self, from_program: str, to_program: str, at: datetime) -> Rate | None:
-        try:
-            page = self.client.query(
-                TableName=self.directory_table,
-                KeyConditionExpression="pk = :pk AND sk <= :at",
-                ExpressionAttributeValues=to_values(
-                    {":pk": f"RATE#{from_program}#{to_program}", ":at": rfc3339(at)}
-                ),
-                ScanIndexForward=False,
-                Limit=1,
-                ConsistentRead=True,
-            )
-        except ClientError as exc:
-            raise translate_client_error(exc) from exc
-        items = page.get("Items", [])
-        return Rate.model_validate(from_item(items[0])["rate"]) if items else None
+        items, _ = query_page(
+            self.client,
+            self.directory_table,
+            KeyConditionExpression="pk = :pk AND sk <= :at",
+            ExpressionAttributeValues=to_values(
+                {":pk": f"RATE#{from_program}#{to_program}", ":at": rfc3339(at)}
+            ),
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+        return Rate.model_validate(items[0]["rate"]) if items else None
 
     def program_owner(self, program: str) -> str | None:
-        item = self._get(self.directory_table, f"PROGRAM#{program}", "OWNER")
+        item = get_item(self.client, self.directory_table, f"PROGRAM#{program}", "OWNER")
         return str(item["partner_id"]) if item else None
 
     # plumbing
@@ -329,16 +314,6 @@ class NetworkStore:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise AlreadyExists(f"{item['pk']} already exists") from exc
             raise translate_client_error(exc) from exc
-
-    def _get(self, table: str, pk: str, sk: str) -> dict[str, Any] | None:
-        try:
-            response = self.client.get_item(
-                TableName=table, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=True
-            )
-        except ClientError as exc:
-            raise translate_client_error(exc) from exc
-        item = response.get("Item")
-        return from_item(item) if item else None
 
 
 def _active_link_key(party: Any, other_program: str) -> dict[str, str]:

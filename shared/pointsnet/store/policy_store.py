@@ -7,39 +7,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from botocore.exceptions import ClientError
 
 from pointsnet.ledger.models import rfc3339
 from pointsnet.programs.policy import StoredPolicy
-from pointsnet.store.dynamo import dynamodb_client, from_item, to_item, translate_client_error
+from pointsnet.store.dynamo import TableStore, to_item, translate_client_error
 
 POLICY_SK = "POLICY"
 
 
-class PolicyStore:
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        return self._client or dynamodb_client()
-
+class PolicyStore(TableStore):
     def get_policy(self, partner_id: str) -> StoredPolicy | None:
-        try:
-            response = self.client.get_item(
-                TableName=self.table_name,
-                Key=to_item({"pk": f"PARTNER#{partner_id}", "sk": POLICY_SK}),
-                ConsistentRead=True,
-            )
-        except ClientError as exc:
-            raise translate_client_error(exc) from exc
-        item = response.get("Item")
-        if not item:
+        values = self._get(f"PARTNER#{partner_id}", POLICY_SK)
+        if values is None:
             return None
-        values = from_item(item)
         return StoredPolicy.model_validate(
             {
                 "partner_id": partner_id,

@@ -35,7 +35,7 @@ from pointsnet.ledger.models import AS_STORED, Transaction, rfc3339
 from pointsnet.network.models import Obligation
 from pointsnet.settlement.models import Period, Settlement, SettlementStatus, SettlementSummary
 from pointsnet.store.dynamo import (
-    dynamodb_client,
+    TableStore,
     from_item,
     to_item,
     to_values,
@@ -54,7 +54,6 @@ T = TypeVar("T")
 
 LIST_INDEX = "ByPeriod"
 LIST_PK = "SETTLEMENTS"
-BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
 
 
@@ -123,15 +122,7 @@ def lambda_client() -> Any:
     return boto3.client("lambda")
 
 
-class SettlementStore:
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        return self._client or dynamodb_client()
-
+class SettlementStore(TableStore):
     # settlements
 
     def get(self, settlement_id: str) -> Settlement | None:
@@ -311,23 +302,17 @@ class SettlementStore:
                 pending = response.get("UnprocessedItems") or {}
 
     def touched_accounts(self, run_id: str, cursor: str | None, limit: int) -> Page[str]:
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
+        request: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": to_values({":pk": f"RUNACCT#{run_id}"}),
             "ConsistentRead": True,
             "Limit": limit,
         }
         if cursor:
-            kwargs["ExclusiveStartKey"] = _decode(cursor)
-        try:
-            page = self.client.query(**kwargs)
-        except ClientError as exc:
-            raise translate_client_error(exc) from exc
-        last = page.get("LastEvaluatedKey")
+            request["ExclusiveStartKey"] = _decode(cursor)
+        items, last = self._query_page(**request)
         return Page(
-            items=[str(from_item(item)["sk"]) for item in page.get("Items", [])],
-            cursor=_encode(last) if last else None,
+            items=[str(item["sk"]) for item in items], cursor=_encode(last) if last else None
         )
 
     # plumbing
@@ -395,54 +380,29 @@ class SettlementStore:
         filters: list[str],
         names: dict[str, str],
     ) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
+        request: dict[str, Any] = {
             "IndexName": LIST_INDEX,
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": to_values(values),
         }
         if filters:
-            kwargs["FilterExpression"] = " AND ".join(filters)
+            request["FilterExpression"] = " AND ".join(filters)
         if names:
-            kwargs["ExpressionAttributeNames"] = names
-        while True:
-            try:
-                page = self.client.query(**kwargs)
-            except ClientError as exc:
-                raise translate_client_error(exc) from exc
-            yield from (from_item(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        try:
-            response = self.client.get_item(
-                TableName=self.table_name, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=True
-            )
-        except ClientError as exc:
-            raise translate_client_error(exc) from exc
-        item = response.get("Item")
-        return from_item(item) if item else None
+            request["ExpressionAttributeNames"] = names
+        return self._query(**request)
 
 
-class LedgerPeriodReader:
+class LedgerPeriodReader(TableStore):
     """What reconciliation reads of the ledger table, page by page."""
 
     def __init__(self, ledger_table: str, client: Any = None) -> None:
-        self.ledger_table = ledger_table
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        return self._client or dynamodb_client()
+        super().__init__(ledger_table, client)
 
     def entries_page(
         self, period: Period, cursor: str | None, limit: int
     ) -> Page[PeriodEntry | NegativeBalance]:
         """The period's entries, and every negative balance of the ledger, from one scan page."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.ledger_table,
+        request: dict[str, Any] = {
             "Limit": limit,
             "FilterExpression": (
                 "(sk = :entry AND #txn.#created BETWEEN :first AND :last) OR "
@@ -465,14 +425,10 @@ class LedgerPeriodReader:
             ),
         }
         if cursor:
-            kwargs["ExclusiveStartKey"] = _decode(cursor)
-        try:
-            page = self.client.scan(**kwargs)
-        except ClientError as exc:
-            raise translate_client_error(exc) from exc
+            request["ExclusiveStartKey"] = _decode(cursor)
+        found, last = self._scan_page(**request)
         items: list[PeriodEntry | NegativeBalance] = []
-        for raw in page.get("Items", []):
-            item = from_item(raw)
+        for item in found:
             if item["sk"] == ENTRY_SK:
                 items.append(PeriodEntry(_transaction(item["transaction"]), str(item["account"])))
             else:
@@ -483,7 +439,6 @@ class LedgerPeriodReader:
                         pending=int(item.get("pending", 0)),
                     )
                 )
-        last = page.get("LastEvaluatedKey")
         return Page(items=items, cursor=_encode(last) if last else None)
 
     def obligations_page(self, period: Period, cursor: str | None, limit: int) -> Page[Obligation]:
@@ -491,24 +446,16 @@ class LedgerPeriodReader:
         position = _decode_json(cursor) if cursor else {"day": period.period_start.isoformat()}
         day = date.fromisoformat(str(position["day"]))
         shard = int(position.get("shard", 0))
-        kwargs: dict[str, Any] = {
-            "TableName": self.ledger_table,
+        request: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": to_values({":pk": obligation_pk(day, shard)}),
             "ConsistentRead": True,
             "Limit": limit,
         }
         if position.get("key"):
-            kwargs["ExclusiveStartKey"] = position["key"]
-        try:
-            page = self.client.query(**kwargs)
-        except ClientError as exc:
-            raise translate_client_error(exc) from exc
-        items = [
-            Obligation.model_validate(from_item(item)["obligation"])
-            for item in page.get("Items", [])
-        ]
-        last = page.get("LastEvaluatedKey")
+            request["ExclusiveStartKey"] = position["key"]
+        found, last = self._query_page(**request)
+        items = [Obligation.model_validate(item["obligation"]) for item in found]
         if last:
             following: dict[str, Any] | None = {"day": day.isoformat(), "shard": shard, "key": last}
         elif shard + 1 < OBLIGATION_SHARDS:
@@ -531,7 +478,7 @@ class LedgerPeriodReader:
             for transaction in transactions
         ]
         found = {}
-        for item in self._batch_get(keys, "obligation"):
+        for item in self._batch_get(keys, ProjectionExpression="obligation"):
             obligation = Obligation.model_validate(item["obligation"])
             found[obligation.transaction_id] = obligation
         return found
@@ -539,7 +486,9 @@ class LedgerPeriodReader:
     def transactions(self, transaction_ids: Sequence[str]) -> dict[str, Transaction]:
         keys = [{"pk": entry_pk(txn_id), "sk": ENTRY_SK} for txn_id in set(transaction_ids)]
         found = {}
-        for item in self._batch_get(keys, "#txn", {"#txn": "transaction"}):
+        for item in self._batch_get(
+            keys, ProjectionExpression="#txn", ExpressionAttributeNames={"#txn": "transaction"}
+        ):
             transaction = _transaction(item["transaction"])
             found[transaction.transaction_id] = transaction
         return found
@@ -553,7 +502,9 @@ class LedgerPeriodReader:
                 int(item.get("pending", 0)),
             )
             for item in self._batch_get(
-                keys, "pk, #available, #pending", {"#available": "available", "#pending": "pending"}
+                keys,
+                ProjectionExpression="pk, #available, #pending",
+                ExpressionAttributeNames={"#available": "available", "#pending": "pending"},
             )
         }
         return [
@@ -562,52 +513,22 @@ class LedgerPeriodReader:
         ]
 
     def _fold(self, account: str) -> tuple[int, int]:
-        kwargs: dict[str, Any] = {
-            "TableName": self.ledger_table,
-            "IndexName": HISTORY_INDEX,
-            "KeyConditionExpression": "gsi1pk = :pk",
-            "ExpressionAttributeValues": to_values({":pk": account_pk(account)}),
-            "ProjectionExpression": "#txn.postings",
-            "ExpressionAttributeNames": {"#txn": "transaction"},
-        }
+        entries = self._query(
+            IndexName=HISTORY_INDEX,
+            KeyConditionExpression="gsi1pk = :pk",
+            ExpressionAttributeValues=to_values({":pk": account_pk(account)}),
+            ProjectionExpression="#txn.postings",
+            ExpressionAttributeNames={"#txn": "transaction"},
+        )
         pending = pending_of(account)
         available_total = pending_total = 0
-        while True:
-            try:
-                page = self.client.query(**kwargs)
-            except ClientError as exc:
-                raise translate_client_error(exc) from exc
-            for raw in page.get("Items", []):
-                for posting in from_item(raw).get("transaction", {}).get("postings", []):
-                    if posting["account"] == account:
-                        available_total += int(posting["points"])
-                    elif posting["account"] == pending:
-                        pending_total += int(posting["points"])
-            if "LastEvaluatedKey" not in page:
-                return available_total, pending_total
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def _batch_get(
-        self, keys: list[dict[str, Any]], projection: str, names: dict[str, str] | None = None
-    ) -> Iterator[dict[str, Any]]:
-        for start in range(0, len(keys), BATCH_GET_LIMIT):
-            request: dict[str, Any] = {
-                "Keys": [to_item(key) for key in keys[start : start + BATCH_GET_LIMIT]],
-                "ProjectionExpression": projection,
-            }
-            if names:
-                request["ExpressionAttributeNames"] = names
-            pending: dict[str, Any] = {self.ledger_table: request}
-            while pending:
-                try:
-                    response = self.client.batch_get_item(RequestItems=pending)
-                except ClientError as exc:
-                    raise translate_client_error(exc) from exc
-                yield from (
-                    from_item(item)
-                    for item in response.get("Responses", {}).get(self.ledger_table, [])
-                )
-                pending = response.get("UnprocessedKeys") or {}
+        for entry in entries:
+            for posting in entry.get("transaction", {}).get("postings", []):
+                if posting["account"] == account:
+                    available_total += int(posting["points"])
+                elif posting["account"] == pending:
+                    pending_total += int(posting["points"])
+        return available_total, pending_total
 
 
 class ReportBucket:
