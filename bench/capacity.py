@@ -219,14 +219,6 @@ class CapacityMeter:
         events.register("after-call.dynamodb", self._after)
 
     @contextmanager
-    def paused(self) -> Iterator[None]:
-        active, self._active = self._active, False
-        try:
-            yield
-        finally:
-            self._active = active
-
-    @contextmanager
     def measuring(self) -> Iterator[Consumption]:
         self.consumption = Consumption()
         self._active = True

@@ -99,9 +99,9 @@ def run(options: Options) -> tuple[list[Row], list[str]]:
         f"measured duration of {options.timed_requests} warm invocations, each rounded up to "
         "1 ms. DynamoDB is moto in process, so moto's work stands in for DynamoDB's latency and "
         "the duration is the handler's CPU time: wall time equals it on an idle machine, and "
-        "other processes stretch wall time only. moto copies a whole table on every "
-        "TransactWriteItems (about 0.3 ms per item here), so each request's new items are "
-        "deleted after it, untimed, to keep the table at its prepared size.",
+        "other processes stretch wall time only. moto deep-copies a table, stream records "
+        "included, on every TransactWriteItems, so its latency grows with every write the "
+        "table has taken: timing runs in batches of 50 requests, each on a fresh network.",
         "Handler CPU is process CPU time of the handler call minus the CPU time spent inside "
         "botocore calls (from `provide-client-params` to `after-call`), per request.",
         f"API type in template.yaml: {facts.api_type} API; the REST API figure adds "

@@ -17,7 +17,7 @@ from bench.network import MotoNetwork, PartnerInvoker
 # The invoker that makes a request and the event it sends; signing is not the handler's work.
 Request = tuple[PartnerInvoker, dict[str, Any]]
 
-MEMBERS = 20
+MEMBERS = 10
 
 
 def member(index: int) -> str:

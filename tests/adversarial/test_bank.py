@@ -10,7 +10,8 @@ and what could have posted before it ended, and no balance is ever negative. At 
 every balance equals the sum of its accepted operations exactly, and the ledger check of the
 emulator's table passes.
 
-Exchanges join as writers here once they land: a read's total then spans programs at rates.
+Exchanges (now in the API) are the next writer to add: a read's total then spans programs,
+and an exchange's two legs must appear together, never one without the other.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ keys for a few members of two partners, through the partner API's routes on moto
 every step the ledger check passes, no stored balance is negative, and every stored balance
 equals the model's.
 
-Exchanges, holds (capture, void) and expiries join as rules here as they land: each is a
-request whose expected answer and balance change the model can state.
+Exchanges, holds (capture, void) and expiries join as rules here as they settle: each is a
+request whose expected answer and balance change the model can state, and `Model` gains
+their state (pending points, lots with expiry dates, the other program's balances).
 """
 
 from __future__ import annotations

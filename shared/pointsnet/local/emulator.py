@@ -218,6 +218,9 @@ def provision(
     aws = aws_environment(endpoint_url, dynamodb_endpoint_url, stack.region)
     dynamodb = aws_client("dynamodb", aws)
     for definition in table_definitions(template, stack).values():
+        # Nothing reads a stream locally (the events function runs only in AWS), and moto
+        # copies every stream record on each transaction, slowing each write more than the last.
+        definition.pop("StreamSpecification", None)
         try:
             dynamodb.create_table(**definition)
         except ClientError as exc:
