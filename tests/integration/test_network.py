@@ -349,8 +349,8 @@ def test_a_quote_moves_points_at_most_once(
     assert len(obligations()) == 1
 
 
-def snapshot() -> tuple[int, int, list[Obligation]]:
-    return (len(entries()), 0, obligations())
+def snapshot() -> tuple[int, list[Obligation]]:
+    return (len(entries()), obligations())
 
 
 def test_an_exchange_short_of_points_leaves_nothing_behind(

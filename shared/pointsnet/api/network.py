@@ -58,11 +58,11 @@ def add_network_routes(
         "/v1/links/<link_id>", summary="Revoke a link", tags=["links"], responses=ERROR_RESPONSES
     )
     def revoke_link(link_id: LinkId) -> LinkResponse:
-        return LinkResponse.model_validate(links().revoke(app.caller, link_id).model_dump())
+        return _link_response(links().revoke(app.caller, link_id))
 
     @app.get("/v1/links/<link_id>", summary="One link", tags=["links"], responses=ERROR_RESPONSES)
     def get_link(link_id: LinkId) -> LinkResponse:
-        return LinkResponse.model_validate(links().get(app.caller, link_id).model_dump())
+        return _link_response(links().get(app.caller, link_id))
 
     @app.get("/v1/rates", summary="The rate in force", tags=["rates"], responses=ERROR_RESPONSES)
     def get_rate(
@@ -127,8 +127,12 @@ def rate_response(rate: Rate) -> RateResponse:
     )
 
 
+def _link_response(link: Link) -> LinkResponse:
+    return LinkResponse.model_validate(link.model_dump())
+
+
 def _link_body(link: Link) -> dict[str, Any]:
-    return LinkResponse.model_validate(link.model_dump()).model_dump(mode="json")
+    return _link_response(link).model_dump(mode="json")
 
 
 def _created(body: dict[str, Any], replayed: bool) -> Response[Any]:

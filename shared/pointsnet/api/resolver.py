@@ -135,8 +135,10 @@ class PointsNetResolver(APIGatewayHttpResolver):
                     key=key, fingerprint=request_fingerprint(method, path, parsed)
                 )
             )
-        event["body"] = json.dumps(parsed)
-        event["isBase64Encoded"] = False
+        if not body.strip() or event.get("isBase64Encoded"):
+            # Powertools reads the body as JSON text: give it the object we parsed.
+            event["body"] = json.dumps(parsed)
+            event["isBase64Encoded"] = False
         return event
 
     def _has_route(self, method: str, path: str) -> bool:

@@ -87,7 +87,7 @@ class Links:
             raise Forbidden("only the other partner may confirm a link")
         # The confirmation is remembered by the key that made it: a retry replays it.
         confirmation = derived_id("cfm_", caller.partner_id, request.key)
-        if link.status != LinkStatus.PENDING and stored.confirm_fingerprint == confirmation:
+        if link.status != LinkStatus.PENDING and stored.confirmed_by == confirmation:
             return LinkResult(_as_confirmed(stored.link), replayed=True)
         if link.status != LinkStatus.PENDING:
             raise Conflict(f"link {link_id} is {link.status}, not pending")

@@ -62,8 +62,8 @@ class Link(BaseModel):
 class StoredLink(BaseModel):
     link: Link
     fingerprint: str
-    confirm_fingerprint: str | None = Field(
-        default=None, description="Names the request that confirmed the link"
+    confirmed_by: str | None = Field(
+        default=None, description="Derived from the partner and key that confirmed the link"
     )
 
 

@@ -76,7 +76,7 @@ class NetworkStore(DynamoStore):
         item = get_item(self.client, self.ledger_table, f"LINK#{link_id}", "LINK")
         return _stored_link(item) if item else None
 
-    def activate_link(self, stored: StoredLink, confirmed_at: datetime, fingerprint: str) -> None:
+    def activate_link(self, stored: StoredLink, confirmed_at: datetime, confirmed_by: str) -> None:
         """Pending to active, and both members' active-link items, in one transaction."""
         link = stored.link
         actions = [
@@ -85,8 +85,7 @@ class NetworkStore(DynamoStore):
                     "TableName": self.ledger_table,
                     "Key": to_item({"pk": f"LINK#{link.link_id}", "sk": "LINK"}),
                     "UpdateExpression": (
-                        "SET #link.#status = :active, #link.confirmed_at = :at, "
-                        "confirm_fingerprint = :fp"
+                        "SET #link.#status = :active, #link.confirmed_at = :at, confirmed_by = :by"
                     ),
                     "ConditionExpression": "#link.#status = :pending AND #link.expires_at > :at",
                     "ExpressionAttributeNames": {"#link": "link", "#status": "status"},
@@ -95,7 +94,7 @@ class NetworkStore(DynamoStore):
                             ":active": LinkStatus.ACTIVE.value,
                             ":pending": LinkStatus.PENDING.value,
                             ":at": rfc3339(confirmed_at),
-                            ":fp": fingerprint,
+                            ":by": confirmed_by,
                         }
                     ),
                 }
@@ -338,7 +337,7 @@ def _stored_link(item: dict[str, Any]) -> StoredLink:
     return StoredLink(
         link=Link.model_validate(item["link"]),
         fingerprint=item["fingerprint"],
-        confirm_fingerprint=item.get("confirm_fingerprint"),
+        confirmed_by=item.get("confirmed_by"),
     )
 
 
