@@ -265,6 +265,31 @@ def test_reversing_a_cross_partner_earn_reverses_the_obligation(
     assert ledger_ok()
 
 
+@pytest.mark.parametrize("pending", [False, True], ids=["earn", "hold"])
+def test_a_cross_partner_earn_replays_after_its_link_is_revoked(
+    starlodge: SignedCaller, rideco: SignedCaller, linked: str, pending: bool
+) -> None:
+    # Given rideco's earn (or hold) for its rider posted, but its answer was lost
+    first = rideco.earn(
+        "rider-1", 400, "ride-1", program="STAR", pending=pending, idempotency_key="K"
+    )
+    assert first.status == 201, first.body
+    # When the link is revoked and rideco retries with the same key
+    assert starlodge.call("DELETE", f"/v1/links/{linked}").status == 200
+    again = rideco.earn(
+        "rider-1", 400, "ride-1", program="STAR", pending=pending, idempotency_key="K"
+    )
+    # Then it gets the first answer, replayed, and nothing posts again
+    assert (again.status, again.headers.get("Idempotent-Replayed")) == (201, "true"), again.body
+    assert again.body == first.body
+    assert len(entries()) == 1
+    assert len(obligations()) == (0 if pending else 1)
+    # And a new key is refused: the link is gone
+    fresh = rideco.earn("rider-1", 400, "ride-2", program="STAR", pending=pending)
+    assert (fresh.status, fresh.code) == (422, "not_linked")
+    assert ledger_ok()
+
+
 def test_an_unlinked_cross_partner_earn_is_not_linked(rideco: SignedCaller) -> None:
     reply = rideco.earn("rider-1", 10, program="STAR")
     assert (reply.status, reply.code) == (422, "not_linked")

@@ -223,12 +223,20 @@ class Ledger:
     ) -> PostingResult:
         own_program = _own_program(caller)
         program = command.program or own_program
+        # An earn and a hold both take the id their key derives.
+        transaction_id = transaction_id_for(caller.partner_id, request.key)
         if program == own_program:
             target = LinkedAccount(
                 link_id="", partner_id=caller.partner_id, program=program, member_id=member_id
             )
         else:
-            target = self._linked(caller, member_id, program)
+            try:
+                target = self._linked(caller, member_id, program)
+            except NotLinked:
+                # A retry of an earn that posted replays it, though the link has gone since.
+                if replay := self._posted((transaction_id,), request):
+                    return self._single(replay)
+                raise
         if command.pending:
             return self._hold(caller, target, command, request)
         account = member_account(target.partner_id, target.member_id)
@@ -237,7 +245,6 @@ class Ledger:
             if target.link_id
             else None
         )
-        transaction_id = transaction_id_for(caller.partner_id, request.key)
 
         def plan(now: datetime) -> PlannedWrite:
             transaction = Transaction(
