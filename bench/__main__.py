@@ -23,6 +23,12 @@ def parse(argv: list[str]) -> tuple[Options, Path]:
     parser.add_argument("--workers", type=int, default=defaults.workers)
     parser.add_argument("--seconds", type=float, default=defaults.seconds)
     parser.add_argument("--no-local", action="store_true", help="skip the local stack figure")
+    parser.add_argument(
+        "--reconciliation-sizes",
+        type=_sizes,
+        default=defaults.reconciliation_sizes,
+        help="ledger entries per reconciliation run, comma-separated (default: %(default)s)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     options = Options(
@@ -33,8 +39,19 @@ def parse(argv: list[str]) -> tuple[Options, Path]:
         workers=args.workers,
         seconds=args.seconds,
         local=not args.no_local,
+        reconciliation_sizes=args.reconciliation_sizes,
     )
     return options, args.output
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a list of whole numbers: {text!r}") from exc
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("sizes must be positive")
+    return sizes
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,15 +21,22 @@ Rules applied (DynamoDB developer guide, "Item sizes and formats" and capacity m
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
+
+from botocore import xform_name
 
 KB = 1024
 READ_BLOCK = 4 * KB
+
+# An expression's `#name` and `:value` placeholders.
+PLACEHOLDER = re.compile(r"[#:][A-Za-z0-9_]+")
 
 WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
 
@@ -38,10 +45,11 @@ WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
 
 
 def number_size(text: str) -> int:
-    """Bytes of a number: 1 per two significant digits, plus 1."""
-    digits = Decimal(text).normalize().as_tuple().digits
-    significant = len(digits) if any(digits) else 0
-    return math.ceil(significant / 2) + 1
+    """Bytes of a number: 1 per two significant digits (up to 38), plus 1."""
+    # Leading and trailing zeros are trimmed; read off the digits, as normalize() would round
+    # to the context's 28 digits.
+    digits = "".join(map(str, Decimal(text).as_tuple().digits)).strip("0")
+    return math.ceil(len(digits) / 2) + 1
 
 
 def value_size(value: Mapping[str, Any]) -> int:
@@ -183,8 +191,9 @@ def item_label(key: Mapping[str, Any]) -> str:
     """A readable kind of item from its key: `TXN#abc`/`ENTRY` reads `TXN/ENTRY`."""
     parts = []
     for value in key.values():
-        text = str(next(iter(value.values())))
-        parts.append(text.split("#", 1)[0] if "#" in text else text)
+        prefix = str(next(iter(value.values()))).split("#", 1)[0]
+        # A key's kind is its upper-case prefix; a sort key that is a time or an id has none.
+        parts.append(prefix if prefix.isalpha() and prefix.isupper() else "*")
     return "/".join(parts)
 
 
@@ -265,26 +274,54 @@ class CapacityMeter:
         elif operation in WRITE_OPERATIONS:
             self._charge_write(pending[0], succeeded, condition_only=False)
         elif operation == "GetItem":
-            item = parsed.get("Item")
+            # A projection changes what is returned, not what is read: the whole item is charged.
+            item = self._read(params["TableName"], params["Key"]) if succeeded else None
             label = item_label(params["Key"])
             self.consumption.add_read(
                 label, read_units(item_size(item), bool(params.get("ConsistentRead")))
             )
         elif operation == "BatchGetItem":
-            for table, items in parsed.get("Responses", {}).items():
-                consistent = bool(params["RequestItems"][table].get("ConsistentRead"))
-                for item in items:
+            for table, request in params["RequestItems"].items():
+                consistent = bool(request.get("ConsistentRead"))
+                returned = len(parsed.get("Responses", {}).get(table, []))
+                # Each item found is charged whole; the keys say which, whatever was projected.
+                found = [item for item in map(partial(self._read, table), request["Keys"]) if item]
+                if len(found) != returned:
+                    raise RuntimeError(f"BatchGetItem on {table}: unprocessed keys are not metered")
+                for item in found:
                     label = item_label(self._shape(table).key_of(item))
                     self.consumption.add_read(label, read_units(item_size(item), consistent))
         elif operation == "TransactGetItems":
-            for response in parsed.get("Responses", []):
-                item = response.get("Item")
+            for action in params.get("TransactItems", []):
+                get = action["Get"]
+                item = self._read(get["TableName"], get["Key"])
                 self.consumption.add_read("transactional", 2 * read_units(item_size(item), True))
         elif operation in ("Query", "Scan"):
-            total = sum(item_size(item) for item in parsed.get("Items", []))
+            total = sum(item_size(item) for item in self._evaluated(operation, params))
             consistent = bool(params.get("ConsistentRead")) and "IndexName" not in params
             where = params.get("IndexName") or params["TableName"]
             self.consumption.add_read(f"{operation} {where}", read_units(total, consistent))
+
+    def _evaluated(self, operation: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The items a Query or Scan read: its key condition and limit, before any filter or
+        projection (both apply after the read, so neither lowers what it costs)."""
+        request = {
+            name: value
+            for name, value in params.items()
+            if name not in ("FilterExpression", "ProjectionExpression", "Select")
+        }
+        kept = set(PLACEHOLDER.findall(str(request.get("KeyConditionExpression", ""))))
+        for placeholders in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
+            if placeholders in request:
+                used = {name: v for name, v in request[placeholders].items() if name in kept}
+                if used:
+                    request[placeholders] = used
+                else:
+                    del request[placeholders]
+        items: list[dict[str, Any]] = getattr(self.inspector, xform_name(operation))(**request)[
+            "Items"
+        ]
+        return items
 
     # writes
 

@@ -128,6 +128,8 @@ class MotoNetwork:
     rideco: PartnerInvoker
     facts: FunctionFacts
     environment: dict[str, str]
+    # Quotes made while preparing, one per exchange request to come.
+    quotes: list[str] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -170,6 +172,9 @@ def moto_network(
                 instrument(session.events)
             setup = boto3.session.Session().client("dynamodb")
             for definition in table_definitions(template, stack).values():
+                # Stream records cost nothing in DynamoDB, but moto deep-copies them with the
+                # table for every action of a TransactWriteItems; nothing here reads them.
+                definition.pop("StreamSpecification", None)
                 setup.create_table(**definition)
             keys = _seed()
             handler = load_handler(spec)
@@ -191,16 +196,19 @@ def moto_network(
 
 def _seed() -> list[dict[str, str]]:
     from pointsnet.local.seed import seed_demo_network
+    from pointsnet.network.rates import Rates
     from pointsnet.partners.service import PartnerDirectory
     from pointsnet.settings import get_settings
     from pointsnet.store.directory_store import DirectoryStore
     from pointsnet.store.key_secrets import KeySecrets
+    from pointsnet.store.network_store import NetworkStore
 
     settings = get_settings()
     return seed_demo_network(
         PartnerDirectory(
             DirectoryStore(settings.directory_table), KeySecrets(settings.key_secret_prefix)
-        )
+        ),
+        Rates(NetworkStore(settings.ledger_table, settings.directory_table)),
     )
 
 

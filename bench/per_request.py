@@ -77,7 +77,7 @@ def measure_capacity(scenario: Scenario, requests: int) -> CapacityFigures:
     # Its own botocore session: the meter's reads are not counted, nor timed.
     meter = CapacityMeter(lambda: boto3.session.Session().client("dynamodb"))
     with moto_network((meter.install,)) as network:
-        _prepare(scenario, network)
+        _prepare(scenario, network, requests)
         with meter.measuring() as consumed:
             for index in range(requests):
                 invoker, event = scenario.request(network, WARMUP_REQUESTS + index)
@@ -95,8 +95,9 @@ def measure_timing(scenario: Scenario, requests: int) -> TimingFigures:
     calls = 0
     while len(cpu) < requests:
         with moto_network((timer.install,)) as network:
-            _prepare(scenario, network)
-            for index in range(min(TIMING_BATCH, requests - len(cpu))):
+            batch = min(TIMING_BATCH, requests - len(cpu))
+            _prepare(scenario, network, batch)
+            for index in range(batch):
                 invoker, event = scenario.request(network, WARMUP_REQUESTS + index)
                 timer.reset()
                 reply = invoker.invoke(event)
@@ -112,9 +113,9 @@ def measure_timing(scenario: Scenario, requests: int) -> TimingFigures:
     )
 
 
-def _prepare(scenario: Scenario, network: MotoNetwork) -> None:
-    """Members with balances, and a warm function (its keys and secrets loaded)."""
-    scenario.prepare(network)
+def _prepare(scenario: Scenario, network: MotoNetwork, requests: int) -> None:
+    """What the scenario's requests need, and a warm function (its keys and secrets loaded)."""
+    scenario.prepare(network, WARMUP_REQUESTS + requests)
     for index in range(WARMUP_REQUESTS):
         invoker, event = scenario.request(network, index)
         _expect(scenario, invoker.invoke(event).status)

@@ -1,14 +1,13 @@
-"""One reconciliation run over a day of 10k, then 100k, ledger entries, on moto in process.
+"""One reconciliation run over a day of 10k, then 100k, ledger entries, on the local emulator.
 
 The day is written straight into the template's tables with BatchWriteItem, item by item as
 `LedgerStore` and `NetworkStore` write them: earns and burns spread over a few hundred
 member accounts, every tenth earn across partners with its obligation, and each account's
 stored balance equal to the sum of its entries, so every check has real work and passes.
 
-moto runs in this process, so a whole-process memory figure counts moto's work too: each
-Scan and Query page makes moto list and sort every item of the table. What the function
-itself holds is sampled at every SDK call's edges (before the request is built, after the
-response is parsed), where moto holds nothing of the call.
+The emulator is moto's server in a child process (as `make run` uses it), so the memory
+traced in this process is the reconciliation's own: its pages, its parsed items and the
+SDK's work, none of moto's item store.
 """
 
 from __future__ import annotations
@@ -24,13 +23,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import boto3
-
-from bench.network import FAKE_AWS, SHADOWING
+from bench.network import SHADOWING
 from bench.timing import AwsCallTimer
 
-# 100k is not run: on moto one 10k run takes close to 3 minutes (see the row's note).
-SIZES = (10_000,)
+SIZES = (10_000, 100_000)
 MEMBERS = 300
 CROSS_PARTNER_EVERY = 10  # every tenth earn is a partner's earn for a linked member
 BURN_EVERY = 7
@@ -48,8 +44,7 @@ class ReconciliationFigures:
     aws_wall_seconds: float
     aws_calls: int
     pages: int
-    peak_process_bytes: int  # tracemalloc peak over the run, moto's work included
-    peak_function_bytes: int  # highest traced memory at an SDK call's edges
+    peak_bytes: int  # tracemalloc peak over the run, above what was held before it
     checks_ok: bool
 
     @property
@@ -61,56 +56,37 @@ class ReconciliationFigures:
         return self.entries / (self.wall_seconds - self.aws_wall_seconds)
 
 
-class CallEdgeMemory:
-    """Traced memory when no SDK call is under way: the caller's own footprint, moto's none."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-
-    def install(self, events: Any) -> None:
-        events.register_first("provide-client-params", self._sample)
-        events.register_last("after-call", self._sample)
-
-    def reset(self) -> None:
-        self.peak = 0
-
-    def _sample(self, **_: Any) -> None:
-        self.peak = max(self.peak, tracemalloc.get_traced_memory()[0])
-
-
 def measure_reconciliation(sizes: tuple[int, ...] = SIZES) -> list[ReconciliationFigures]:
     return [_measure(size) for size in sizes]
 
 
 def _measure(entries: int) -> ReconciliationFigures:
+    from pointsnet.local.emulator import aws_client
     from pointsnet.settlement.run import Reconciler, reconcile_period
     from pointsnet.store.settlement_store import LedgerPeriodReader, ReportBucket, SettlementStore
 
     day = datetime.now(UTC).date() - timedelta(days=1)
-    with _moto_tables() as environment:
-        dynamodb = boto3.client("dynamodb")
+    with _emulated_tables() as environment:
+        dynamodb = aws_client("dynamodb", environment)
         started = time.perf_counter()
         obligations = _seed_day(dynamodb, environment, day, entries)
         seed_seconds = time.perf_counter() - started
 
-        timer, memory = AwsCallTimer(), CallEdgeMemory()
-        for instrument in (timer.install, memory.install):
-            instrument(dynamodb.meta.events)
+        timer = AwsCallTimer()
+        timer.install(dynamodb.meta.events)
         reconciler = Reconciler(
             SettlementStore(environment["SETTLEMENT_TABLE"], dynamodb),
             LedgerPeriodReader(environment["LEDGER_TABLE"], dynamodb),
-            ReportBucket(environment["REPORTS_BUCKET"], boto3.client("s3")),
+            ReportBucket(environment["REPORTS_BUCKET"], aws_client("s3", environment)),
             currency=environment.get("SETTLEMENT_CURRENCY", "USD"),
         )
         tracemalloc.start()
         try:
             timer.reset()
-            memory.reset()
-            tracemalloc.reset_peak()
             baseline = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
             started = time.perf_counter()
-            with _sorted_once(environment["LEDGER_TABLE"]):
-                outcome = reconcile_period(day, day, reconciler=reconciler)
+            outcome = reconcile_period(day, day, reconciler=reconciler)
             wall = time.perf_counter() - started
             peak = tracemalloc.get_traced_memory()[1]
         finally:
@@ -132,77 +108,42 @@ def _measure(entries: int) -> ReconciliationFigures:
         aws_wall_seconds=timer.wall_seconds,
         aws_calls=timer.calls,
         pages=settlement.run.pages,
-        peak_process_bytes=peak - baseline,
-        peak_function_bytes=max(memory.peak - baseline, 0),
+        peak_bytes=peak - baseline,
         checks_ok=all(check.ok for check in settlement.checks),
     )
 
 
 @contextlib.contextmanager
-def _sorted_once(table_name: str) -> Iterator[None]:
-    """Let moto sort the ledger table's items once for the whole run, not once per page.
+def _emulated_tables() -> Iterator[dict[str, str]]:
+    """A fresh emulator with the template's tables and bucket; the reconciliation function's
+    environment pointed at it, set in this process too for any client made by default."""
+    from pointsnet.local.emulator import Emulator, provision
+    from pointsnet.local.template import LocalStack, load_template
 
-    moto answers every Scan page and every index Query by sorting all the table's items
-    (about 20 ms per 10k items on 2 cores): at 300 account queries that alone is minutes per
-    run, and none of it is DynamoDB's cost. A run only reads the ledger table.
-    """
-    from moto.dynamodb.models.table import Table
-
-    original = Table.all_items
-    cached: list[Any] = []
-
-    def all_items(table: Table) -> list[Any]:
-        if table.name != table_name:
-            return original(table)
-        if not cached:
-            cached.extend(original(table))
-        return cached
-
-    Table.all_items = all_items  # type: ignore[method-assign,assignment]
-    try:
-        yield
-    finally:
-        Table.all_items = original  # type: ignore[method-assign]
-
-
-@contextlib.contextmanager
-def _moto_tables() -> Iterator[dict[str, str]]:
-    """moto with the template's tables and bucket, in the reconciliation function's environment."""
-    from moto import mock_aws
-
-    from pointsnet.local.template import (
-        LocalStack,
-        bucket_names,
-        functions,
-        load_template,
-        table_definitions,
-    )
-
-    template = load_template()
-    stack = LocalStack()
-    environment = {**functions(template, stack)["ReconciliationFunction"].environment, **FAKE_AWS}
-    saved = {name: os.environ.get(name) for name in (*environment, *SHADOWING)}
+    saved = {name: os.environ.get(name) for name in SHADOWING}
     for name in SHADOWING:
         os.environ.pop(name, None)
-    os.environ.update(environment)
     try:
-        with mock_aws():
-            dynamodb = boto3.client("dynamodb")
-            for definition in table_definitions(template, stack).values():
-                # moto copies a table, stream records included, on every write; nothing here
-                # reads the stream.
-                definition.pop("StreamSpecification", None)
-                dynamodb.create_table(**definition)
-            s3 = boto3.client("s3")
-            for bucket in bucket_names(template, stack).values():
-                s3.create_bucket(Bucket=bucket)
-            yield environment
+        with Emulator() as emulator:
+            environment = provision(load_template(), LocalStack(), emulator.endpoint_url)[
+                "ReconciliationFunction"
+            ]
+            before = {name: os.environ.get(name) for name in environment}
+            os.environ.update(environment)
+            try:
+                yield environment
+            finally:
+                _restore(before)
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _restore(saved)
+
+
+def _restore(saved: dict[str, str | None]) -> None:
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _seed_day(dynamodb: Any, environment: dict[str, str], day: date, entries: int) -> int:

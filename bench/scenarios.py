@@ -1,8 +1,8 @@
 """The requests the benchmark measures, and the targets the issue sets for each.
 
-A scenario prepares the network (members with balances) and then makes its i-th measured
-request. Exchanges, holds (pending earns, capture, void) and expiries get a scenario each as
-those features land: add it to SCENARIOS with its targets and every figure picks it up.
+A scenario prepares the network (members with balances, links, quotes) for a number of
+requests, and then makes its i-th measured request. Add one to SCENARIOS with its targets and
+every figure picks it up.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Targets:
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    prepare: Callable[[MotoNetwork], None]
+    prepare: Callable[[MotoNetwork, int], None]
     request: Callable[[MotoNetwork, int], Request]
     expected_status: int = 201
     targets: Targets = field(default_factory=Targets)
@@ -50,8 +50,7 @@ def _returning_members(network: MotoNetwork, points: int) -> None:
             f"/v1/members/{member(index)}/earn",
             {"points": points, "reference": f"signup-{index}"},
         )
-        if reply.status != 201:
-            raise RuntimeError(f"preparing {member(index)} failed: {reply}")
+        _expect_created(reply, f"preparing {member(index)}")
 
 
 def _earn(network: MotoNetwork, index: int) -> Request:
@@ -66,13 +65,64 @@ def _burn(network: MotoNetwork, index: int) -> Request:
     return network.starlodge, network.starlodge.event("POST", path, body)
 
 
+def _linked_members(network: MotoNetwork, points: int) -> None:
+    """Each rideco rider linked to a starlodge guest who holds `points` STAR."""
+    for index in range(MEMBERS):
+        proposal = network.rideco.call(
+            "POST",
+            "/v1/links",
+            {
+                "member_id": rider(index),
+                "partner_program": "STAR",
+                "partner_member_id": member(index),
+            },
+        )
+        _expect_created(proposal, f"linking {rider(index)}")
+        link = proposal.body["link_id"]
+        confirmed = network.starlodge.call("POST", f"/v1/links/{link}/confirm", {})
+        _expect_created(confirmed, f"confirming {link}")
+    _returning_members(network, points)
+
+
+def _quote_body(index: int) -> dict[str, Any]:
+    return {"member_id": member(index), "from_program": "STAR", "to_program": "RIDE", "points": 40}
+
+
+def _quoted_exchanges(network: MotoNetwork, requests: int) -> None:
+    """Linked members, and a quote for each exchange to come (quotes live 60 s by default)."""
+    _linked_members(network, 1_000_000)
+    network.quotes.clear()
+    for index in range(requests):
+        reply = network.starlodge.call("POST", "/v1/quotes", _quote_body(index))
+        _expect_created(reply, f"quoting for {member(index)}")
+        network.quotes.append(str(reply.body["quote_id"]))
+
+
+def _quote(network: MotoNetwork, index: int) -> Request:
+    return network.starlodge, network.starlodge.event("POST", "/v1/quotes", _quote_body(index))
+
+
+def _exchange(network: MotoNetwork, index: int) -> Request:
+    body = {"quote_id": network.quotes[index]}
+    return network.starlodge, network.starlodge.event("POST", "/v1/exchanges", body)
+
+
+def rider(index: int) -> str:
+    return f"rider-{index % MEMBERS:03d}"
+
+
+def _expect_created(reply: Any, doing: str) -> None:
+    if reply.status != 201:
+        raise RuntimeError(f"{doing} failed: {reply}")
+
+
 # From the issue's table: one transactional write of two items under 1 KB, no reads.
 POSTING_TARGETS = Targets(write_units=4, read_units=0, cpu_p50_ms=0.3, cpu_p99_ms=1.0)
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "earn",
-        prepare=lambda network: _returning_members(network, 100),
+        prepare=lambda network, _: _returning_members(network, 100),
         request=_earn,
         targets=Targets(
             write_units=4,
@@ -84,8 +134,15 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "burn",
-        prepare=lambda network: _returning_members(network, 1_000_000),
+        prepare=lambda network, _: _returning_members(network, 1_000_000),
         request=_burn,
         targets=POSTING_TARGETS,
     ),
+    # The issue sets no target for these; an exchange is a quote then the exchange itself.
+    Scenario(
+        "quote",
+        prepare=lambda network, _: _linked_members(network, 1_000_000),
+        request=_quote,
+    ),
+    Scenario("exchange", prepare=_quoted_exchanges, request=_exchange),
 )
