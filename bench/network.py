@@ -157,6 +157,8 @@ def moto_network(
         # The template's INFO level logs nothing on a successful request; refusals would be
         # noise here, and each is asserted on instead.
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        # The exchange scenario quotes up front for a whole run, which outlasts 60 s on moto.
+        "QUOTE_TTL_SECONDS": "3600",
     }
     saved = {name: os.environ.get(name) for name in (*environment, *SHADOWING)}
     for name in SHADOWING:

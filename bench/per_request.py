@@ -3,9 +3,9 @@
 Two separate runs per scenario, each on a fresh network: counting reads every written item
 around each write (so it would distort timings), timing hooks nothing but two clocks.
 
-moto deep-copies every table a TransactWriteItems touches, with its stream records, so its
-latency grows with every write the table has ever taken (about 23 µs per earlier write with
-the ledger's stream on). Timing therefore runs in batches, each on a fresh network.
+moto deep-copies a table for each action of a TransactWriteItems, so its latency grows with
+every write the table has ever taken. Timing therefore runs in batches, each on a fresh
+network (whose tables have no stream: moto would copy its records too).
 """
 
 from __future__ import annotations

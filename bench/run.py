@@ -94,7 +94,7 @@ def run(options: Options) -> tuple[list[Row], list[str]]:
     sizes = options.reconciliation_sizes
     _progress(
         f"reconciliation: one run per size over {', '.join(map(str, sizes))} entries "
-        "(on moto, about 20 minutes for 100k)"
+        "(on moto, 100k takes about half an hour)"
     )
     reconciliations = measure_reconciliation(sizes)
     rows.append(_reconciliation_row(reconciliations))
@@ -112,9 +112,11 @@ def run(options: Options) -> tuple[list[Row], list[str]]:
         f"measured duration of {options.timed_requests} warm invocations, each rounded up to "
         "1 ms. DynamoDB is moto in process, so moto's work stands in for DynamoDB's latency and "
         "the duration is the handler's CPU time: wall time equals it on an idle machine, and "
-        "other processes stretch wall time only. moto deep-copies a table, stream records "
-        "included, on every TransactWriteItems, so its latency grows with every write the "
-        "table has taken: timing runs in batches of 50 requests, each on a fresh network.",
+        "other processes stretch wall time only. moto deep-copies a table for each action of "
+        "a TransactWriteItems, so its latency grows with every write the table has taken: "
+        "timing runs in batches of 50 requests, each on a fresh network, with the tables' "
+        "streams off (DynamoDB does not charge for stream records, and nothing here reads "
+        "them).",
         "Handler CPU is process CPU time of the handler call minus the CPU time spent inside "
         "botocore calls (from `provide-client-params` to `after-call`), per request.",
         f"API type in template.yaml: {facts.api_type} API; the REST API figure adds "

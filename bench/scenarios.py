@@ -89,7 +89,7 @@ def _quote_body(index: int) -> dict[str, Any]:
 
 
 def _quoted_exchanges(network: MotoNetwork, requests: int) -> None:
-    """Linked members, and a quote for each exchange to come (quotes live 60 s by default)."""
+    """Linked members, and a quote for each exchange to come (the bench's quotes live 1 h)."""
     _linked_members(network, 1_000_000)
     network.quotes.clear()
     for index in range(requests):
