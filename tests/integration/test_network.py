@@ -374,6 +374,24 @@ def test_a_quote_moves_points_at_most_once(
     assert len(obligations()) == 1
 
 
+def test_an_earns_key_reused_for_an_exchange_is_refused_and_moves_nothing(
+    starlodge: SignedCaller, rideco: SignedCaller, linked: str, rates: None
+) -> None:
+    # Given an earn under key K-1
+    assert starlodge.earn("guest-1", 1000, idempotency_key="K-1").status == 201
+    quote_id = quote(starlodge, "guest-1", "STAR", "RIDE", 40).body["quote_id"]
+    # When an exchange is sent under the same key
+    reply = starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id}, idempotency_key="K-1")
+    # Then it is a reused key, not a server error, and nothing moved
+    assert (reply.status, reply.code) == (422, "idempotency_key_reused"), reply.body
+    assert (balance(starlodge, "guest-1"), balance(rideco, "rider-1")) == (1000, 0)
+    assert obligations() == []
+    # And the quote is still good under a fresh key
+    fresh = starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id})
+    assert fresh.status == 201, fresh.body
+    assert ledger_ok()
+
+
 def snapshot() -> tuple[int, list[Obligation]]:
     return (len(entries()), obligations())
 

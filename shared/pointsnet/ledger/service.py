@@ -827,9 +827,16 @@ class Ledger:
         if not leg_ids:
             return None
         existing = [self.store.get_entry(transaction_id) for transaction_id in leg_ids]
-        if any(entry is None for entry in existing):
+        found = [entry for entry in existing if entry is not None]
+        if not found:
             return None
-        return _replay([entry for entry in existing if entry is not None], request)
+        if len(found) < len(existing):
+            # A request's legs post together: some without the others were another request's,
+            # under the same key (an earn's key reused for an exchange, say).
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used for a different request"
+            )
+        return _replay(found, request)
 
     def _expiring(self, stored: StoredBalance) -> tuple[ExpiringPoints, ...]:
         """What will expire and when, soonest first."""
