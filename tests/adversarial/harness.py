@@ -20,13 +20,15 @@ from pointsnet.api.wiring import default_key_resolver
 from pointsnet.ledger.check import LedgerCheck, check_ledger
 from pointsnet.ledger.service import Ledger
 from pointsnet.local.template import table_definitions
+from pointsnet.network.exchanges import Exchanges
+from pointsnet.network.links import Links
 from pointsnet.network.pricing import Pricing
-from pointsnet.partners.models import IssuedKey
+from pointsnet.network.rates import Rates
 from pointsnet.settings import get_settings
 from pointsnet.store.directory_store import DirectoryStore
 from pointsnet.store.ledger_store import LedgerStore, StoredBalance, StoredEntry
 from pointsnet.store.network_store import NetworkStore
-from tests.helpers import STACK, TEMPLATE, LambdaContextStub, SignedCaller
+from tests.helpers import STACK, TEMPLATE, LambdaContextStub
 
 LEDGER_TABLE_ID = "LedgerTable"
 
@@ -59,11 +61,20 @@ def ledger_over(table: str, client: Any = None) -> Ledger:
     )
 
 
-def partner_caller(ledger: Callable[[], Ledger], key: IssuedKey) -> SignedCaller:
-    """A partner signing requests to the partner API's resolver, with the given ledger."""
-    app = create_partner_app(ledger=ledger, keys=default_key_resolver)
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def partner_handler(ledger: Ledger, links: Links, rates: Rates, exchanges: Exchanges) -> Handler:
+    """The partner API's resolver over these services, called as API Gateway calls it."""
+    app = create_partner_app(
+        ledger=lambda: ledger,
+        keys=default_key_resolver,
+        links=lambda: links,
+        rates=lambda: rates,
+        exchanges=lambda: exchanges,
+    )
     context = cast(LambdaContext, LambdaContextStub())
-    return SignedCaller(lambda event, _: app.resolve(event, context), key)
+    return lambda event, _: app.resolve(event, context)
 
 
 def stored(table: str) -> list[object]:

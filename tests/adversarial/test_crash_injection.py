@@ -27,15 +27,12 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from pointsnet.api.partner import create_partner_app
-from pointsnet.api.wiring import default_key_resolver
 from pointsnet.auth.caller import Caller, Role
 from pointsnet.idempotency import derived_id, transaction_id_for
 from pointsnet.ledger.accounts import member_account
@@ -53,12 +50,14 @@ from pointsnet.store.dynamo import scan
 from pointsnet.store.ledger_store import LedgerStore
 from pointsnet.store.network_store import NetworkStore
 from tests.adversarial.harness import (
+    Handler,
     create_ledger_table,
     describe,
     drop_table,
     ledger_over,
+    partner_handler,
 )
-from tests.helpers import DemoNetwork, LambdaContextStub, Reply, SignedCaller
+from tests.helpers import DemoNetwork, Reply, SignedCaller
 
 ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com"
 KEY = "retry-me-1"
@@ -529,7 +528,7 @@ NETWORK_OPERATIONS = [
 OPERATIONS = LEDGER_OPERATIONS + HOLD_OPERATIONS + NETWORK_OPERATIONS
 
 
-def partner_app_over(table: str, client: Any = None) -> Callable[[dict[str, Any], Any], Any]:
+def partner_app_over(table: str, client: Any = None) -> Handler:
     """The partner API the default wiring builds, on `table`, speaking through `client`."""
     settings = get_settings()
     ledger = ledger_over(table, client)
@@ -544,15 +543,7 @@ def partner_app_over(table: str, client: Any = None) -> Callable[[dict[str, Any]
         pricing=pricing,
         quote_ttl=timedelta(seconds=settings.quote_ttl_seconds),
     )
-    app = create_partner_app(
-        ledger=lambda: ledger,
-        keys=default_key_resolver,
-        links=lambda: links,
-        rates=lambda: rates,
-        exchanges=lambda: exchanges,
-    )
-    context = cast(LambdaContext, LambdaContextStub())
-    return lambda event, _: app.resolve(event, context)
+    return partner_handler(ledger, links, rates, exchanges)
 
 
 @dataclass

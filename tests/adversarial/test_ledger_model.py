@@ -38,10 +38,9 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -55,8 +54,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from pointsnet.api.partner import create_partner_app
-from pointsnet.api.wiring import default_key_resolver
 from pointsnet.auth.caller import Caller, Role
 from pointsnet.idempotency import transaction_id_for
 from pointsnet.ledger.accounts import member_account
@@ -75,8 +72,8 @@ from pointsnet.store.directory_store import DirectoryStore
 from pointsnet.store.ledger_store import LedgerStore, StoredBalance, StoredLot
 from pointsnet.store.network_store import NetworkStore
 from pointsnet.store.policy_store import PolicyStore
-from tests.adversarial.harness import create_ledger_table, drop_table, no_sleep
-from tests.helpers import DemoNetwork, LambdaContextStub, Reply, SignedCaller
+from tests.adversarial.harness import create_ledger_table, drop_table, no_sleep, partner_handler
+from tests.helpers import DemoNetwork, Reply, SignedCaller
 from tests.points_life import DIRECTORY_TABLE, LEDGER_TABLE, Clock, set_policy
 
 PARTNERS = ("starlodge", "rideco")
@@ -357,19 +354,9 @@ class LedgerMachine(RuleBasedStateMachine):
         links = Links(network, pending_for=LINK_PENDING, clock=self.clock)
         rates = Rates(network, clock=self.clock)
         exchanges = Exchanges(ledger, network, rates, pricing, quote_ttl=QUOTE_TTL)
-        app = create_partner_app(
-            ledger=lambda: ledger,
-            keys=default_key_resolver,
-            links=lambda: links,
-            rates=lambda: rates,
-            exchanges=lambda: exchanges,
-        )
-        context = cast(LambdaContext, LambdaContextStub())
+        handler = partner_handler(ledger, links, rates, exchanges)
         keys = {"starlodge": self.network.starlodge, "rideco": self.network.rideco}
-        self.callers = {
-            partner: SignedCaller(lambda event, _: app.resolve(event, context), keys[partner])
-            for partner in PARTNERS
-        }
+        self.callers = {partner: SignedCaller(handler, keys[partner]) for partner in PARTNERS}
         self.sweeper = Sweeper(Upkeep(ledger), ledger.store)
         self.model = Model(expiry={"starlodge": STAR_EXPIRY, "rideco": None})
         self.burns: dict[str, Answered] = {}
