@@ -983,8 +983,8 @@ class LedgerMachine(RuleBasedStateMachine):
         assert reply.body == request.reply.body
         assert reply.headers.get(REPLAYED) == "true"
 
-    # Link confirmations are left out: a confirmation's key is not checked against the request
-    # it named, so the same key confirms another link.
+    # Link confirmations are left out: their body is empty, so there is no other body to send
+    # (the same key for another link is refused; tests/integration/test_network.py shows it).
     @rule(
         request=st.one_of(answered, exchanges, links.map(lambda link: link.proposal)),
         change=st.sampled_from(("points", "member", "reference")),

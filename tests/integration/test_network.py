@@ -207,6 +207,28 @@ def test_a_link_proposal_is_idempotent(rideco: SignedCaller) -> None:
     assert (other.status, other.code) == (422, "idempotency_key_reused")
 
 
+def test_a_confirmations_key_confirms_one_link_only(
+    starlodge: SignedCaller, rideco: SignedCaller
+) -> None:
+    # Given two proposals to starlodge, and starlodge confirming the first under key C-1
+    first = link(rideco, "rider-1", "STAR", "guest-1").body["link_id"]
+    second = link(rideco, "rider-2", "STAR", "guest-2").body["link_id"]
+    confirmed = starlodge.call("POST", f"/v1/links/{first}/confirm", {}, idempotency_key="C-1")
+    assert confirmed.status == 201, confirmed.body
+    # When C-1 is sent again to confirm the second
+    reused = starlodge.call("POST", f"/v1/links/{second}/confirm", {}, idempotency_key="C-1")
+    # Then it is a reused key, and the second link stays pending
+    assert (reused.status, reused.code) == (422, "idempotency_key_reused"), reused.body
+    assert starlodge.get(f"/v1/links/{second}").body["status"] == "pending"
+    # And C-1 on the first still replays its confirmation
+    again = starlodge.call("POST", f"/v1/links/{first}/confirm", {}, idempotency_key="C-1")
+    assert (again.status, again.body) == (201, confirmed.body)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    # And a fresh key confirms the second
+    fresh = starlodge.call("POST", f"/v1/links/{second}/confirm", {})
+    assert (fresh.status, fresh.body["status"]) == (201, "active")
+
+
 def test_linking_to_an_unknown_program_is_a_validation_error(rideco: SignedCaller) -> None:
     reply = link(rideco, "rider-1", "NOPE", "x")
     assert (reply.status, reply.code) == (422, "validation_error")

@@ -356,15 +356,24 @@ class WorkerPool:
         except queue.Empty:
             pass
         with self._lock:
+            # Counted and registered under one lock: requests arriving together never start
+            # more workers than the pool's size.
             grow = not self._closed and len(self._workers) < self.size
-        if grow:
-            return self._spawn()
+            new = self._register() if grow else None
+        if new is not None:
+            return self._launch(*new)
         try:
             return self._idle.get(timeout=wait_seconds)
         except queue.Empty:
             raise NoCapacity(f"no free worker for {self.runtime.logical_id}") from None
 
     def _spawn(self) -> _Worker:
+        with self._lock:
+            new = self._register()
+        return self._launch(*new)
+
+    def _register(self) -> tuple[_Worker, Connection]:
+        """A worker counted in the pool, not yet started (the caller holds the lock)."""
         parent_end, child_end = self._context.Pipe()
         process = self._context.Process(
             target=_worker_main,
@@ -373,9 +382,11 @@ class WorkerPool:
             daemon=True,
         )
         worker = _Worker(process=process, connection=parent_end)
-        with self._lock:
-            self._workers.add(worker)
-        start_process(process)
+        self._workers.add(worker)
+        return worker, child_end
+
+    def _launch(self, worker: _Worker, child_end: Connection) -> _Worker:
+        start_process(worker.process)
         child_end.close()
         return worker
 

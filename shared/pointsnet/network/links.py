@@ -89,6 +89,11 @@ class Links:
         confirmation = derived_id("cfm_", caller.partner_id, request.key)
         if link.status != LinkStatus.PENDING and stored.confirmed_by == confirmation:
             return LinkResult(_as_confirmed(stored.link), replayed=True)
+        confirmed = self.store.confirmed_link(confirmation)
+        if confirmed is not None and confirmed != link_id:
+            raise IdempotencyKeyReused(
+                f"this Idempotency-Key already confirmed link {confirmed}, not {link_id}"
+            )
         if link.status != LinkStatus.PENDING:
             raise Conflict(f"link {link_id} is {link.status}, not pending")
         confirmed_at = self.clock()

@@ -76,10 +76,25 @@ class NetworkStore(DynamoStore):
         item = get_item(self.client, self.ledger_table, f"LINK#{link_id}", "LINK")
         return _stored_link(item) if item else None
 
+    def confirmed_link(self, confirmed_by: str) -> str | None:
+        """The link a confirmation (named by its key) confirmed, if it did."""
+        item = get_item(self.client, self.ledger_table, f"CFM#{confirmed_by}", "CFM")
+        return str(item["link_id"]) if item else None
+
     def activate_link(self, stored: StoredLink, confirmed_at: datetime, confirmed_by: str) -> None:
-        """Pending to active, and both members' active-link items, in one transaction."""
+        """Pending to active, both members' active-link items, and the confirmation's key
+        claimed for this link, in one transaction."""
         link = stored.link
         actions = [
+            {
+                "Put": {
+                    "TableName": self.ledger_table,
+                    "Item": to_item(
+                        {"pk": f"CFM#{confirmed_by}", "sk": "CFM", "link_id": link.link_id}
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
             {
                 "Update": {
                     "TableName": self.ledger_table,
@@ -102,7 +117,11 @@ class NetworkStore(DynamoStore):
             {"Put": self._active_link_put(link.link_id, link.proposer, link.counterparty)},
             {"Put": self._active_link_put(link.link_id, link.counterparty, link.proposer)},
         ]
-        self._transact(actions, "the link changed, or a member already has an active link there")
+        self._transact(
+            actions,
+            "the link changed, a member already has an active link there, or the key "
+            "confirmed another link meanwhile",
+        )
 
     def deactivate_link(self, stored: StoredLink, revoked_at: datetime, revoked_by: str) -> None:
         link = stored.link
