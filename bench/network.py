@@ -12,19 +12,16 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
-FAKE_AWS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-}
+from pointsnet.local.emulator import FAKE_CREDENTIALS
+from pointsnet.local.template import LOCAL_REGION
+
+FAKE_AWS = {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": LOCAL_REGION, "AWS_REGION": LOCAL_REGION}
 # Variables that would send a client somewhere other than moto.
 SHADOWING = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB")
 
@@ -160,40 +157,54 @@ def moto_network(
         # The exchange scenario quotes up front for a whole run, which outlasts 60 s on moto.
         "QUOTE_TTL_SECONDS": "3600",
     }
+    with process_environment(environment), _fresh_dependencies(), mock_aws():
+        # moto swaps boto3's default session out for its own while it runs.
+        session = boto3.session.Session()
+        boto3.DEFAULT_SESSION = session
+        for instrument in instruments:
+            instrument(session.events)
+        setup = boto3.session.Session().client("dynamodb")
+        for definition in table_definitions(template, stack).values():
+            # Stream records cost nothing in DynamoDB, but moto deep-copies them with the
+            # table for every action of a TransactWriteItems; nothing here reads them.
+            definition.pop("StreamSpecification", None)
+            setup.create_table(**definition)
+        keys = _seed()
+        handler = load_handler(spec)
+        facts = function_facts(logical_id)
+
+        def invoker(partner: str) -> PartnerInvoker:
+            key = next(k for k in keys if k["partner_id"] == partner and k["role"] == "partner")
+            return PartnerInvoker(handler, key["key_id"], key["secret"], facts)
+
+        yield MotoNetwork(invoker("starlodge"), invoker("rideco"), facts, environment)
+
+
+@contextlib.contextmanager
+def process_environment(environment: Mapping[str, str]) -> Iterator[None]:
+    """`environment` set in this process, without the shell's variables that would send a
+    client elsewhere; all of it as it was afterwards."""
     saved = {name: os.environ.get(name) for name in (*environment, *SHADOWING)}
     for name in SHADOWING:
         os.environ.pop(name, None)
     os.environ.update(environment)
-    _clear_cached_dependencies()
     try:
-        with mock_aws():
-            # moto swaps boto3's default session out for its own while it runs.
-            session = boto3.session.Session()
-            boto3.DEFAULT_SESSION = session
-            for instrument in instruments:
-                instrument(session.events)
-            setup = boto3.session.Session().client("dynamodb")
-            for definition in table_definitions(template, stack).values():
-                # Stream records cost nothing in DynamoDB, but moto deep-copies them with the
-                # table for every action of a TransactWriteItems; nothing here reads them.
-                definition.pop("StreamSpecification", None)
-                setup.create_table(**definition)
-            keys = _seed()
-            handler = load_handler(spec)
-            facts = function_facts(logical_id)
-
-            def invoker(partner: str) -> PartnerInvoker:
-                key = next(k for k in keys if k["partner_id"] == partner and k["role"] == "partner")
-                return PartnerInvoker(handler, key["key_id"], key["secret"], facts)
-
-            yield MotoNetwork(invoker("starlodge"), invoker("rideco"), facts, environment)
+        yield
     finally:
-        _clear_cached_dependencies()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _fresh_dependencies() -> Iterator[None]:
+    _clear_cached_dependencies()
+    try:
+        yield
+    finally:
+        _clear_cached_dependencies()
 
 
 def _seed() -> list[dict[str, str]]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bench.network import SHADOWING
+from bench.network import process_environment
 from bench.timing import AwsCallTimer
 
 SIZES = (10_000, 100_000)
@@ -120,30 +119,12 @@ def _emulated_tables() -> Iterator[dict[str, str]]:
     from pointsnet.local.emulator import Emulator, provision
     from pointsnet.local.template import LocalStack, load_template
 
-    saved = {name: os.environ.get(name) for name in SHADOWING}
-    for name in SHADOWING:
-        os.environ.pop(name, None)
-    try:
-        with Emulator() as emulator:
-            environment = provision(load_template(), LocalStack(), emulator.endpoint_url)[
-                "ReconciliationFunction"
-            ]
-            before = {name: os.environ.get(name) for name in environment}
-            os.environ.update(environment)
-            try:
-                yield environment
-            finally:
-                _restore(before)
-    finally:
-        _restore(saved)
-
-
-def _restore(saved: dict[str, str | None]) -> None:
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    with Emulator() as emulator:
+        environment = provision(load_template(), LocalStack(), emulator.endpoint_url)[
+            "ReconciliationFunction"
+        ]
+        with process_environment(environment):
+            yield environment
 
 
 def _seed_day(dynamodb: Any, environment: dict[str, str], day: date, entries: int) -> int:

@@ -20,6 +20,7 @@ from bench.capacity import (
     value_size,
     write_units,
 )
+from bench.network import FAKE_AWS, SHADOWING
 from moto import mock_aws
 
 PLAIN = "bench-plain"
@@ -28,12 +29,6 @@ BY_OWNER = "ByOwner"  # projects ALL
 BY_STATUS = "ByStatus"  # projects KEYS_ONLY
 # Upper-case words, so that each entry's label is its own ("LOG/ONE"...).
 LOG_ENTRIES = ("ONE", "TWO", "SIX")
-FAKE_AWS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
 
 
 # -- sizing rules ------------------------------------------------------------------------------
@@ -230,7 +225,7 @@ def metered(
     """Given moto with two ad-hoc tables, and a client the meter watches, wired as
     `bench.per_request` wires it: the inspector on a session of its own, its reads not counted.
     """
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+    for name in SHADOWING:
         monkeypatch.delenv(name, raising=False)
     for name, value in FAKE_AWS.items():
         monkeypatch.setenv(name, value)
