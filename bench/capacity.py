@@ -35,6 +35,8 @@ from botocore import xform_name
 KB = 1024
 READ_BLOCK = 4 * KB
 
+# What makes a read return less than it read (and pay for all of it).
+NARROWING = ("FilterExpression", "ProjectionExpression", "Select", "AttributesToGet")
 # An expression's `#name` and `:value` placeholders.
 PLACEHOLDER = re.compile(r"[#:][A-Za-z0-9_]+")
 
@@ -183,6 +185,10 @@ def describe_shape(client: Any, table_name: str) -> TableShape:
     )
 
 
+def _narrowed(request: Mapping[str, Any]) -> bool:
+    return any(name in request for name in NARROWING)
+
+
 def _same_key(old: Mapping[str, Any], new: Mapping[str, Any], names: tuple[str, ...]) -> bool:
     return all(old[name] == new[name] for name in names)
 
@@ -275,7 +281,9 @@ class CapacityMeter:
             self._charge_write(pending[0], succeeded, condition_only=False)
         elif operation == "GetItem":
             # A projection changes what is returned, not what is read: the whole item is charged.
-            item = self._read(params["TableName"], params["Key"]) if succeeded else None
+            item = parsed.get("Item")
+            if succeeded and _narrowed(params):
+                item = self._read(params["TableName"], params["Key"])
             label = item_label(params["Key"])
             self.consumption.add_read(
                 label, read_units(item_size(item), bool(params.get("ConsistentRead")))
@@ -283,21 +291,32 @@ class CapacityMeter:
         elif operation == "BatchGetItem":
             for table, request in params["RequestItems"].items():
                 consistent = bool(request.get("ConsistentRead"))
-                returned = len(parsed.get("Responses", {}).get(table, []))
-                # Each item found is charged whole; the keys say which, whatever was projected.
-                found = [item for item in map(partial(self._read, table), request["Keys"]) if item]
-                if len(found) != returned:
-                    raise RuntimeError(f"BatchGetItem on {table}: unprocessed keys are not metered")
+                found = parsed.get("Responses", {}).get(table, [])
+                if _narrowed(request):
+                    # Each item found is charged whole; the keys say which, whatever was projected.
+                    returned = len(found)
+                    found = [
+                        item for item in map(partial(self._read, table), request["Keys"]) if item
+                    ]
+                    if len(found) != returned:
+                        raise RuntimeError(
+                            f"BatchGetItem on {table}: unprocessed keys are not metered"
+                        )
                 for item in found:
                     label = item_label(self._shape(table).key_of(item))
                     self.consumption.add_read(label, read_units(item_size(item), consistent))
         elif operation == "TransactGetItems":
-            for action in params.get("TransactItems", []):
+            gets = params.get("TransactItems", [])
+            # A refused transaction answers no items; each Get is charged all the same.
+            responses = parsed.get("Responses") or [{}] * len(gets)
+            for action, response in zip(gets, responses, strict=True):
                 get = action["Get"]
-                item = self._read(get["TableName"], get["Key"])
+                item = self._read(get["TableName"], get["Key"]) if _narrowed(get) else None
+                item = item or response.get("Item")
                 self.consumption.add_read("transactional", 2 * read_units(item_size(item), True))
         elif operation in ("Query", "Scan"):
-            total = sum(item_size(item) for item in self._evaluated(operation, params))
+            evaluated = self._evaluated(operation, params) if _narrowed(params) else parsed["Items"]
+            total = sum(item_size(item) for item in evaluated)
             consistent = bool(params.get("ConsistentRead")) and "IndexName" not in params
             where = params.get("IndexName") or params["TableName"]
             self.consumption.add_read(f"{operation} {where}", read_units(total, consistent))
@@ -305,11 +324,7 @@ class CapacityMeter:
     def _evaluated(self, operation: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The items a Query or Scan read: its key condition and limit, before any filter or
         projection (both apply after the read, so neither lowers what it costs)."""
-        request = {
-            name: value
-            for name, value in params.items()
-            if name not in ("FilterExpression", "ProjectionExpression", "Select")
-        }
+        request = {name: value for name, value in params.items() if name not in NARROWING}
         kept = set(PLACEHOLDER.findall(str(request.get("KeyConditionExpression", ""))))
         for placeholders in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
             if placeholders in request:
