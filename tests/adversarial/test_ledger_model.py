@@ -999,15 +999,12 @@ class LedgerMachine(RuleBasedStateMachine):
         assert (reply.status, reply.code) == (422, "idempotency_key_reused"), reply.body
 
     def _reuse_an_exchange_key(self, exchanged: Answered, data: st.DataObject) -> None:
-        """An exchange's key for another quote of its partner: one used, or still open when
-        the request lands (a second from now); an expired one answers 410 first."""
-        lands_at = self.now + timedelta(seconds=1)
+        """An exchange's key for another quote of its partner: used, open or expired, the
+        reuse is what is refused."""
         others = sorted(
             quote.quote_id
             for quote in self.model.quotes.values()
-            if quote.partner == exchanged.partner
-            and quote.quote_id != exchanged.body["quote_id"]
-            and (quote.used or lands_at < quote.expires_at)
+            if quote.partner == exchanged.partner and quote.quote_id != exchanged.body["quote_id"]
         )
         if not others:
             event("exchange key reused: no other quote, replayed")

@@ -433,11 +433,8 @@ def test_an_exchange_short_of_points_leaves_nothing_behind(
     assert starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id}).status == 201
 
 
-def test_an_expired_quote_leaves_nothing_behind(
-    network: DemoNetwork, starlodge: SignedCaller, linked: str, rates: None
-) -> None:
-    starlodge.earn("guest-1", 100)
-    offer = quote(starlodge, "guest-1", "STAR", "RIDE", 40).body
+def after_quotes_expire(network: DemoNetwork) -> SignedCaller:
+    """Starlodge calling exchanges on a clock past every quote made so far."""
     later = datetime.now(UTC) + timedelta(seconds=get_settings().quote_ttl_seconds + 1)
     app = create_partner_app(
         exchanges=lambda: Exchanges(
@@ -454,7 +451,34 @@ def test_an_expired_quote_leaves_nothing_behind(
         ),
         keys=default_key_resolver,
     )
-    late = SignedCaller(lambda event, _: app.resolve(event, LambdaContextStub()), network.starlodge)
+    return SignedCaller(lambda event, _: app.resolve(event, LambdaContextStub()), network.starlodge)
+
+
+def test_an_exchange_key_reused_for_an_expired_quote_is_a_reused_key(
+    network: DemoNetwork, starlodge: SignedCaller, linked: str, rates: None
+) -> None:
+    # Given an exchange under key X-1, and another quote that then expires
+    starlodge.earn("guest-1", 100)
+    first = quote(starlodge, "guest-1", "STAR", "RIDE", 40).body["quote_id"]
+    done = starlodge.call("POST", "/v1/exchanges", {"quote_id": first}, idempotency_key="X-1")
+    assert done.status == 201, done.body
+    second = quote(starlodge, "guest-1", "STAR", "RIDE", 40).body["quote_id"]
+    late = after_quotes_expire(network)
+    # When X-1 is sent for the expired quote, Then the key's reuse is what is wrong
+    reused = late.call("POST", "/v1/exchanges", {"quote_id": second}, idempotency_key="X-1")
+    assert (reused.status, reused.code) == (422, "idempotency_key_reused"), reused.body
+    # And X-1 for its own quote still replays the exchange
+    again = late.call("POST", "/v1/exchanges", {"quote_id": first}, idempotency_key="X-1")
+    assert (again.status, again.body) == (201, done.body)
+    assert balance(starlodge, "guest-1") == 60
+
+
+def test_an_expired_quote_leaves_nothing_behind(
+    network: DemoNetwork, starlodge: SignedCaller, linked: str, rates: None
+) -> None:
+    starlodge.earn("guest-1", 100)
+    offer = quote(starlodge, "guest-1", "STAR", "RIDE", 40).body
+    late = after_quotes_expire(network)
     before = snapshot()
     reply = late.call("POST", "/v1/exchanges", {"quote_id": offer["quote_id"]})
     assert (reply.status, reply.code) == (410, "quote_expired")

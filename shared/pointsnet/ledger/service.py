@@ -29,6 +29,9 @@ from pointsnet.errors import (
     InsufficientPoints,
     NotFound,
     NotLinked,
+    PointsNetError,
+    RateLimited,
+    StoreUnavailable,
 )
 from pointsnet.idempotency import derived_id, transaction_id_for
 from pointsnet.ledger.accounts import (
@@ -633,7 +636,11 @@ class Ledger:
         for attempt in range(MAX_ATTEMPTS):
             try:
                 planned = plan(now or self.clock())
-            except (Conflict, InsufficientPoints):
+            except (StoreUnavailable, RateLimited):
+                raise
+            except PointsNetError:
+                # A refusal now (quote expired, link gone, points spent...) does not undo what
+                # this key posted before: the earlier answer replays, or its reuse is refused.
                 if replay := self._posted(leg_ids, request):
                     return replay
                 raise
