@@ -8,6 +8,7 @@ import pytest
 from moto import mock_aws
 
 from pointsnet.api.wiring import clear_caches
+from pointsnet.local import moto_transactions
 from pointsnet.local.template import functions, load_handler
 from pointsnet.observability import metrics
 from pointsnet.settlement.wiring import clear_caches as clear_settlement_caches
@@ -50,6 +51,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # Powertools read its namespace when pointsnet.observability was imported, before this ran.
     monkeypatch.setattr(metrics, "namespace", FAKE_AWS["POWERTOOLS_METRICS_NAMESPACE"])
     _clear_caches()
+    # The local emulator's transactions: an undo log, not a copy of every table per write.
+    moto_transactions.install()
     with mock_aws():
         create_tables()
         create_buckets()
