@@ -21,6 +21,7 @@ help:
 	@echo "make validate     sam validate --lint;  make build: sam build"
 	@echo "make bench        benchmarks (not part of make test)"
 	@echo "make soak         long concurrency and property runs (not part of make test)"
+	@echo "make event NAME=earn   a sample of events/, re-signed now (for sam local invoke -e -)"
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +78,11 @@ bench: dev
 # Regenerate the committed JSON Schemas of the events (docs/events/).
 event-schemas: dev
 	$(BIN)/python -m pointsnet.events.schemas docs/events
+
+.PHONY: event
+# Print a sample event of events/ (NAME=earn), re-signed now with a key of .pointsnet/local.json.
+event: dev
+	@$(BIN)/python -m pointsnet.local.samples $(NAME)
 
 .PHONY: openapi
 # Regenerate the committed copy of the document GET /v1/openapi.json serves.
