@@ -24,6 +24,9 @@ def parse(argv: list[str]) -> tuple[Options, Path]:
     parser.add_argument("--seconds", type=float, default=defaults.seconds)
     parser.add_argument("--no-local", action="store_true", help="skip the local stack figure")
     parser.add_argument(
+        "--only-local", action="store_true", help="only the local stack and make run figures"
+    )
+    parser.add_argument(
         "--reconciliation-sizes",
         type=_sizes,
         default=defaults.reconciliation_sizes,
@@ -39,6 +42,7 @@ def parse(argv: list[str]) -> tuple[Options, Path]:
         workers=args.workers,
         seconds=args.seconds,
         local=not args.no_local,
+        only_local=args.only_local,
         reconciliation_sizes=args.reconciliation_sizes,
     )
     return options, args.output

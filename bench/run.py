@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bench.cold_start import measure_cold_start
+from bench.local_network import (
+    measure_emulator_scaling,
+    measure_event_latency,
+    measure_growth,
+)
 from bench.local_stack import local_runtime_available, measure_local_stack
 from bench.per_request import CapacityFigures, TimingFigures, measure_capacity, measure_timing
 from bench.prices import LIST_PRICES, CostPerMillion, billed_ms, cost_per_million
@@ -16,6 +21,10 @@ from bench.scenarios import SCENARIOS, Scenario
 
 COLD_START_TARGET = 1.15
 LOCAL_STACK_TARGET = 0.5
+LOCAL_EARNS_TARGET = 150.0
+GROWTH_TARGET = 0.9
+EMULATOR_SCALING_TARGET = 0.9
+EVENT_LATENCY_TARGET_SECONDS = 2.0
 RECONCILIATION_GROWTH_TARGET = 10
 REST_SURCHARGE = LIST_PRICES.rest_api_per_million - LIST_PRICES.http_api_per_million
 
@@ -29,12 +38,18 @@ class Options:
     workers: int = 4
     seconds: float = 5.0
     local: bool = True
+    # Only the local stack and local network figures (a few minutes instead of the whole run).
+    only_local: bool = False
     reconciliation_sizes: tuple[int, ...] = SIZES
 
 
 def run(options: Options) -> tuple[list[Row], list[str]]:
     rows: list[Row] = []
     notes: list[str] = []
+    if options.only_local:
+        rows.append(_local_stack_row(options))
+        local_rows, local_notes = _local_network_rows(options)
+        return rows + local_rows, local_notes
     timings: dict[str, TimingFigures] = {}
     costs: dict[str, CostPerMillion] = {}
     for scenario in SCENARIOS:
@@ -91,6 +106,10 @@ def run(options: Options) -> tuple[list[Row], list[str]]:
         f"(`-X importtime`, self time by package): {top}."
     )
     rows.append(_local_stack_row(options))
+    if options.local and local_runtime_available():
+        local_rows, local_notes = _local_network_rows(options)
+        rows += local_rows
+        notes += local_notes
     sizes = options.reconciliation_sizes
     _progress(
         f"reconciliation: one run per size over {', '.join(map(str, sizes))} entries "
@@ -260,6 +279,65 @@ def _local_stack_row(options: Options) -> Row:
         target,
         at_least(measured.ratio, LOCAL_STACK_TARGET, "x"),
     )
+
+
+def _local_network_rows(options: Options) -> tuple[list[Row], list[str]]:
+    """The local network as `make run` runs it: speed, growth, emulator scaling, event delay."""
+    _progress(f"local network: 10,000 signed earns, {options.threads} threads, one network")
+    growth = measure_growth(options.threads, options.workers)
+    overall = len(growth.rates_per_thousand) * 1000 / sum(1 / r for r in growth.rates_per_thousand)
+    failed = f", {growth.failed} failed" if growth.failed else ""
+    rows = [
+        Row(
+            f"make run: signed earns/s through the local server, {growth.threads} client threads",
+            f"{overall:.1f}/s over 10,000 earns (first thousand {growth.first:.1f}/s){failed}",
+            f"≥ {LOCAL_EARNS_TARGET:g}/s",
+            at_least(overall, LOCAL_EARNS_TARGET, "/s", digits=1),
+        ),
+        Row(
+            "make run: the 10th thousand earns into one network vs the first thousand",
+            f"{growth.last:.1f}/s vs {growth.first:.1f}/s = {growth.ratio:.2f}x",
+            f"≥ {GROWTH_TARGET}x",
+            at_least(growth.ratio, GROWTH_TARGET, "x"),
+        ),
+    ]
+    _progress("local network: emulator TransactWriteItems/s at 1k and 100k items")
+    scaling = measure_emulator_scaling()
+    rows.append(
+        Row(
+            f"emulator TransactWriteItems/s, {scaling.large_items // 1000}k items vs "
+            f"{scaling.small_items // 1000}k",
+            f"{scaling.large_rate:.1f}/s vs {scaling.small_rate:.1f}/s = {scaling.ratio:.2f}x",
+            f"≥ {EMULATOR_SCALING_TARGET}x",
+            at_least(scaling.ratio, EMULATOR_SCALING_TARGET, "x"),
+        )
+    )
+    _progress("local network: earn's 201 to its points.earned line in the event log")
+    latency = measure_event_latency()
+    missing = f"; {latency.earns - latency.seen} never seen" if latency.seen < latency.earns else ""
+    rows.append(
+        Row(
+            "make run: an earn's 201 to its points.earned line in .pointsnet/events.jsonl",
+            f"p50 {latency.p50_seconds:.2f} s, p99 {latency.p99_seconds:.2f} s, "
+            f"max {latency.max_seconds:.2f} s over {latency.earns} earns{missing}",
+            f"p99 ≤ {EVENT_LATENCY_TARGET_SECONDS:g} s",
+            at_most(latency.p99_seconds, EVENT_LATENCY_TARGET_SECONDS, " s"),
+        )
+    )
+    per_thousand = ", ".join(f"{rate:.0f}" for rate in growth.rates_per_thousand)
+    notes = [
+        f"make run figures: `local_network()` as `make run` starts it ({options.workers} "
+        "workers per function, the stream consumer, the schedules and the event log running), "
+        f"signed v1 earns by the SDK from {growth.threads} threads over loopback to 200 members. "
+        f"Earns/s per successive thousand: {per_thousand}.",
+        "Emulator scaling: one boto3 client against the local emulator (moto's server with "
+        "the undo-log TransactWriteItems), 500 two-item transactions (an entry put and a "
+        "conditional balance update) with the ledger table at each size, filled with "
+        "entry-sized items by BatchWriteItem.",
+        f"Event delay: {latency.earns} sequential earns, one every 50 ms; the template's "
+        "stream batching window (1 s) is most of it.",
+    ]
+    return rows, notes
 
 
 def _reconciliation_row(figures: list[ReconciliationFigures]) -> Row:

@@ -29,6 +29,7 @@ from pointsnet.credentials import (
     resolve_credentials,
     save_profile,
 )
+from pointsnet.local.commands import add_events, add_schedules
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1
@@ -61,6 +62,8 @@ class CommandOutput:
     rows: Sequence[Mapping[str, Any]]
     columns: Sequence[Column]
     footer: str | None = None
+    # The command wrote its output as it went (e.g. `events tail --follow`).
+    printed: bool = False
 
 
 Handler = Callable[[PointsNetClient, argparse.Namespace], CommandOutput]
@@ -155,7 +158,8 @@ def main(argv: list[str] | None = None, *, client_factory: ClientFactory | None 
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 
-    sys.stdout.write(render_output(result, options.output))
+    if not result.printed:
+        sys.stdout.write(render_output(result, options.output))
     return EXIT_OK
 
 
@@ -1184,6 +1188,8 @@ COMMANDS: tuple[CommandRegistrar, ...] = (
     _add_policy,
     _add_configure,
     _add_bootstrap,
+    add_events,
+    add_schedules,
 )
 
 

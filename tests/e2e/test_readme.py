@@ -24,7 +24,14 @@ def test_the_readme_example_runs_as_written(tmp_path: Path) -> None:
     # Given a folder laid out like the repository after `make run`
     # The virtualenv running these tests stands in for the one `make run` creates.
     (tmp_path / ".venv").symlink_to(sys.prefix)
-    with local_network(port=0, workers=2, credentials_path=tmp_path / ".pointsnet" / "local.json"):
+    state = tmp_path / ".pointsnet"
+    with local_network(
+        port=0,
+        workers=2,
+        credentials_path=state / "local.json",
+        event_log=state / "events.jsonl",
+        schedules=False,
+    ):
         # When the README's example is pasted into bash
         environment = {
             name: value
@@ -44,3 +51,5 @@ def test_the_readme_example_runs_as_written(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     last_table_row = done.stdout.strip().splitlines()[-1].split()
     assert last_table_row[:3] == ["rider-7", "RIDE", "50"], done.stdout
+    # And the event log showed the earns the network had published by then
+    assert "points.earned" in done.stdout and "guest-42" in done.stdout, done.stdout

@@ -15,7 +15,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from pointsnet.local.template import LocalStack, bucket_names, functions, table_definitions
+from pointsnet.local.template import (
+    LocalStack,
+    bucket_names,
+    functions,
+    named_resources,
+    table_definitions,
+)
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -43,15 +49,22 @@ class EmulatorError(RuntimeError):
 class Emulator:
     """moto's ThreadedMotoServer on loopback, in a child process, with its access log kept quiet.
 
-    `log_path` receives moto's per-request log; None drops it.
+    `log_path` receives moto's per-request log; None drops it. With `state_path`, the state of
+    every service is restored from that file on start and written to it by `save()` and `stop()`.
     """
 
-    def __init__(self, port: int = 0, log_path: Path | None = None) -> None:
+    def __init__(
+        self, port: int = 0, log_path: Path | None = None, state_path: Path | None = None
+    ) -> None:
         self.port = port
         self.log_path = log_path
+        # Where the emulator's state is saved and restored from; None keeps nothing.
+        self.state_path = state_path
+        self.restored = False
         self._process: multiprocessing.process.BaseProcess | None = None
         self._control: Connection | None = None
         self._endpoint_url: str | None = None
+        self._save_lock = threading.Lock()
 
     @property
     def endpoint_url(self) -> str:
@@ -69,7 +82,12 @@ class Emulator:
         parent_end, child_end = context.Pipe()
         process = context.Process(
             target=_serve_emulator,
-            args=(self.port, str(self.log_path) if self.log_path else None, child_end),
+            args=(
+                self.port,
+                str(self.log_path) if self.log_path else None,
+                str(self.state_path) if self.state_path else None,
+                child_end,
+            ),
             name="pointsnet-emulator",
             daemon=True,
         )
@@ -86,10 +104,29 @@ class Emulator:
         if status != "ok":
             self.stop()
             raise EmulatorError(f"moto could not start on 127.0.0.1:{self.port}: {detail}")
-        self._endpoint_url = f"http://127.0.0.1:{detail}"
+        port, self.restored = detail
+        self._endpoint_url = f"http://127.0.0.1:{port}"
         return self._endpoint_url
 
+    def save(self) -> None:
+        """Write the emulator's state to `state_path` (nothing without one)."""
+        control = self._control
+        if control is None or self.state_path is None:
+            return
+        with self._save_lock:
+            control.send("save")
+            if not control.poll(STARTUP_TIMEOUT_SECONDS):
+                raise EmulatorError("the emulator did not save its state in time")
+            status, detail = control.recv()
+        if status != "saved":
+            raise EmulatorError(f"the emulator could not save its state: {detail}")
+
     def stop(self) -> None:
+        if self.state_path is not None and self._control is not None:
+            try:
+                self.save()
+            except (EmulatorError, OSError, EOFError) as exc:
+                logging.getLogger("pointsnet.local").error("%s", exc)
         process, control = self._process, self._control
         self._process = self._control = None
         self._endpoint_url = None
@@ -112,26 +149,40 @@ class Emulator:
         self.stop()
 
 
-def _serve_emulator(port: int, log_path: str | None, control: Connection) -> None:
+def _serve_emulator(
+    port: int, log_path: str | None, state_path: str | None, control: Connection
+) -> None:
     """Child process: run moto until the parent says stop or goes away."""
+    from pointsnet.local import moto_state, moto_transactions
     from pointsnet.local.server import exit_process, ignore_terminal_interrupts
 
     ignore_terminal_interrupts()
     _quiet_access_log(Path(log_path) if log_path else None)
+    # Without it every transaction copies the tables it touches: writes slow as data grows.
+    moto_transactions.install()
+    dynamodb_lock = threading.Lock()
     try:
-        server = _moto_server(port)
+        restored = moto_state.restore(Path(state_path)) if state_path else False
+        server = _moto_server(port, dynamodb_lock)
     except Exception as exc:
         control.send(("error", f"{type(exc).__name__}: {exc}"))
         return
     threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
-    control.send(("ok", server.server_address[1]))
+    control.send(("ok", (server.server_address[1], restored)))
     with contextlib.suppress(EOFError, OSError):  # a parent that died means stop too
-        control.recv()
+        while control.recv() == "save" and state_path:
+            try:
+                # No DynamoDB request is half applied while the tables are written out.
+                with dynamodb_lock:
+                    moto_state.save(Path(state_path))
+                control.send(("saved", None))
+            except Exception as exc:
+                control.send(("error", f"{type(exc).__name__}: {exc}"))
     # moto's state lives only in this process: ending it is the whole clean-up.
     exit_process()
 
 
-def _moto_server(port: int) -> Any:
+def _moto_server(port: int, dynamodb_lock: threading.Lock) -> Any:
     """moto's threaded server, with DynamoDB requests taken one at a time.
 
     DynamoDB applies each request atomically; moto's backend does not lock, so two
@@ -142,10 +193,10 @@ def _moto_server(port: int) -> Any:
     from werkzeug.serving import make_server
 
     application = DomainDispatcherApplication(create_backend_app)
-    dynamodb_lock = threading.Lock()
 
     def serialised(environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        # Streams too: a GetRecords must not see a transaction's records before it commits.
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith(("DynamoDB_", "DynamoDBStreams_")):
             with dynamodb_lock:
                 return list(application(environ, start_response))
         return application(environ, start_response)
@@ -208,7 +259,7 @@ def provision(
     *,
     log_level: str = "WARNING",
 ) -> dict[str, dict[str, str]]:
-    """Create the template's tables and buckets (those that exist are kept as they are).
+    """Create the template's tables, buckets, queues and buses (existing ones are kept).
 
     Returns, by function logical id, the environment that function runs with: the
     template's resolved variables, pointed at the emulator, with local observability.
@@ -218,9 +269,6 @@ def provision(
     aws = aws_environment(endpoint_url, dynamodb_endpoint_url, stack.region)
     dynamodb = aws_client("dynamodb", aws)
     for definition in table_definitions(template, stack).values():
-        # Nothing reads a stream locally (the events function runs only in AWS), and moto
-        # copies every stream record on each transaction, slowing each write more than the last.
-        definition.pop("StreamSpecification", None)
         try:
             dynamodb.create_table(**definition)
         except ClientError as exc:
@@ -239,6 +287,17 @@ def provision(
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
                     raise
+
+    sqs = aws_client("sqs", aws)
+    for queue in named_resources(template, "AWS::SQS::Queue", stack).values():
+        sqs.create_queue(QueueName=queue)  # creating an existing queue is a no-op
+    events = aws_client("events", aws)
+    for bus in named_resources(template, "AWS::Events::EventBus", stack).values():
+        try:
+            events.create_event_bus(Name=bus)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
+                raise
 
     local_observability = {
         # No X-Ray daemon and no CloudWatch here: EMF lines would only clutter the terminal.

@@ -7,28 +7,41 @@ Tests and benchmarks run the same thing in-process with `local_network()`, e.g.
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from pointsnet.local.control import LocalControl
 from pointsnet.local.emulator import (
     DYNAMODB_ENDPOINT_VARIABLE,
     Emulator,
     EmulatorError,
     aws_client,
+    aws_environment,
     provision,
 )
+from pointsnet.local.event_log import EventLog
+from pointsnet.local.schedules import Clock, LocalScheduler, provision_schedules
 from pointsnet.local.seed import prepare_state_dir, seed_demo_network, write_credentials
-from pointsnet.local.server import LocalApi
-from pointsnet.local.template import REPO_ROOT, TEMPLATE_PATH, LocalStack, load_template
+from pointsnet.local.server import InvocationFailed, LocalApi
+from pointsnet.local.streams import FunctionFailed, StreamConsumer, stream_subscriptions
+from pointsnet.local.template import (
+    REPO_ROOT,
+    TEMPLATE_PATH,
+    LocalStack,
+    load_template,
+    named_resources,
+    table_definitions,
+)
 
 if TYPE_CHECKING:
     from pointsnet.client import PointsNetClient
@@ -38,7 +51,15 @@ if TYPE_CHECKING:
 STATE_DIR = REPO_ROOT / ".pointsnet"
 CREDENTIALS_PATH = STATE_DIR / "local.json"
 EMULATOR_LOG_PATH = STATE_DIR / "emulator.log"
+EVENT_LOG_PATH = STATE_DIR / "events.jsonl"
+# `PERSIST=1 make run` keeps the emulator's state here.
+PERSISTED_STATE_DIR = STATE_DIR / "state"
+STATE_FILE = "emulator.pickle"
+POSITIONS_FILE = "stream-positions.json"
+SAVE_EVERY_SECONDS = 30.0
 DEFAULT_PORT = 3000
+
+logger = logging.getLogger("pointsnet.local")
 
 
 @dataclass(frozen=True)
@@ -50,6 +71,10 @@ class LocalNetwork:
     emulator_url: str
     environments: dict[str, dict[str, str]] = field(repr=False)
     credentials_path: Path | None = None
+    event_log_path: Path | None = None
+    scheduler: LocalScheduler | None = field(default=None, repr=False)
+    consumers: tuple[StreamConsumer, ...] = field(default=(), repr=False)
+    restored: bool = False
 
     def key(self, partner_id: str = "starlodge", role: str = "partner") -> dict[str, str]:
         for key in self.credentials:
@@ -75,30 +100,37 @@ def local_network(
     emulator_log: Path | None = None,
     log_level: str = "WARNING",
     warm_workers: int = 1,
+    event_log: Path | None = None,
+    streams: bool = True,
+    schedules: bool = True,
+    schedule_clock: Clock | None = None,
+    state_dir: Path | None = None,
 ) -> Iterator[LocalNetwork]:
-    """Emulator, tables, demo network and local API, torn down on exit.
+    """Emulator, tables, demo network, local API, stream consumers and schedules, torn down on exit.
 
-    The credentials file is written only when `credentials_path` is given. Each function
-    gets up to `workers` processes (None: POINTSNET_LOCAL_WORKERS, default 4; 0: in this
-    process), `warm_workers` of them started up front. POINTSNET_DYNAMODB_ENDPOINT sends
-    DynamoDB elsewhere. Workers start with `spawn`: a script calling this needs the
-    `if __name__ == "__main__":` guard.
+    The credentials file is written only when `credentials_path` is given, the bus's events
+    only when `event_log` is. Each function gets up to `workers` processes (None:
+    POINTSNET_LOCAL_WORKERS, default 4; 0: in this process), `warm_workers` of them started up
+    front. `schedule_clock` replaces the scheduler's clock (tests move it on). With `state_dir`
+    the emulator's state is restored from there on start, saved there every
+    `SAVE_EVERY_SECONDS` and on exit, and a restored network keeps its keys.
+    POINTSNET_DYNAMODB_ENDPOINT sends DynamoDB elsewhere. Workers start with `spawn`: a
+    script calling this needs the `if __name__ == "__main__":` guard.
     """
     template = load_template(template_path)
     stack = LocalStack()
-    emulator = Emulator(log_path=emulator_log)
-    api: LocalApi | None = None
-    try:
+    emulator = Emulator(
+        log_path=emulator_log, state_path=state_dir / STATE_FILE if state_dir else None
+    )
+    with ExitStack() as running:
         endpoint_url = emulator.start()
+        running.callback(emulator.stop)
         dynamodb_endpoint = os.environ.get(DYNAMODB_ENDPOINT_VARIABLE) or None
         environments = provision(
             template, stack, endpoint_url, dynamodb_endpoint, log_level=log_level
         )
-        credentials = (
-            seed_demo_network(partner_directory(environments), network_rates(environments))
-            if seed
-            else []
-        )
+        aws = aws_environment(endpoint_url, dynamodb_endpoint, stack.region)
+        credentials = _credentials(emulator.restored, credentials_path, seed, environments)
         api = LocalApi(
             template,
             environments,
@@ -106,21 +138,189 @@ def local_network(
             port=port,
             workers=workers,
             warm_workers=warm_workers,
+            # The stream consumer's first batch should not wait for an import.
+            warm_functions=[sub.function for sub in stream_subscriptions(template)]
+            if streams
+            else (),
         )
         base_url = api.start()
+        running.callback(api.stop)
         if credentials_path is not None:
             write_credentials(credentials_path, base_url, credentials)
+
+        log = None
+        if event_log is not None:
+            log = EventLog(
+                event_log,
+                events=aws_client("events", aws),
+                sqs=aws_client("sqs", aws),
+                bus_name=_event_bus(template, stack),
+            )
+            log.start()
+            running.callback(log.stop)
+
+        positions_path = state_dir / POSITIONS_FILE if state_dir else None
+        consumers = (
+            _start_consumers(template, stack, api, aws, positions_path, running) if streams else ()
+        )
+        scheduler = None
+        if schedules:
+            scheduler = _start_scheduler(template, stack, api, aws, schedule_clock)
+            running.callback(scheduler.stop)
+        api.control = LocalControl(scheduler, consumers)
+
+        if state_dir is not None:
+            saver = _PeriodicSave(emulator, consumers, positions_path)
+            saver.start()
+            # Runs before the emulator stops: positions are saved with the state they follow.
+            running.callback(saver.stop)
         yield LocalNetwork(
             base_url=base_url,
             credentials=credentials,
             emulator_url=endpoint_url,
             environments=environments,
             credentials_path=credentials_path,
+            event_log_path=event_log,
+            scheduler=scheduler,
+            consumers=consumers,
+            restored=emulator.restored,
         )
-    finally:
-        if api is not None:
-            api.stop()
-        emulator.stop()
+
+
+def _credentials(
+    restored: bool,
+    credentials_path: Path | None,
+    seed: bool,
+    environments: Mapping[str, Mapping[str, str]],
+) -> list[dict[str, str]]:
+    """The demo network's keys: those of the credentials file over restored state, else new."""
+    if restored and credentials_path is not None and credentials_path.exists():
+        document = json.loads(credentials_path.read_text(encoding="utf-8"))
+        return [dict(key) for key in document.get("keys", [])]
+    if not seed:
+        return []
+    return seed_demo_network(partner_directory(environments), network_rates(environments))
+
+
+def _event_bus(template: Mapping[str, Any], stack: LocalStack) -> str:
+    buses = named_resources(template, "AWS::Events::EventBus", stack)
+    if len(buses) != 1:
+        raise LookupError(f"the template declares {len(buses)} event buses; the log reads one")
+    return next(iter(buses.values()))
+
+
+def _start_consumers(
+    template: Mapping[str, Any],
+    stack: LocalStack,
+    api: LocalApi,
+    aws: Mapping[str, str],
+    positions_path: Path | None,
+    running: ExitStack,
+) -> tuple[StreamConsumer, ...]:
+    tables = {
+        logical_id: definition["TableName"]
+        for logical_id, definition in table_definitions(template, stack).items()
+    }
+    queues = named_resources(template, "AWS::SQS::Queue", stack)
+    saved = (
+        json.loads(positions_path.read_text(encoding="utf-8"))
+        if positions_path is not None and positions_path.exists()
+        else {}
+    )
+    sqs = aws_client("sqs", aws)
+    consumers = []
+    for subscription in stream_subscriptions(template):
+
+        def invoke(event: dict[str, Any], function: str = subscription.function) -> Any:
+            try:
+                return api.invoke_function(function, event)
+            except InvocationFailed as exc:
+                raise FunctionFailed(str(exc)) from exc
+
+        queue = queues.get(subscription.on_failure_queue or "")
+        consumer = StreamConsumer(
+            subscription,
+            table_name=tables[subscription.table],
+            function_arn=api.runtimes[subscription.function].arn,
+            invoke=invoke,
+            dynamodb=aws_client("dynamodb", aws),
+            streams=aws_client("dynamodbstreams", aws),
+            sqs=sqs,
+            failure_queue_url=sqs.get_queue_url(QueueName=queue)["QueueUrl"] if queue else None,
+            position=saved.get(subscription.name),
+        )
+        consumer.start()
+        running.callback(consumer.stop)
+        consumers.append(consumer)
+    return tuple(consumers)
+
+
+def _start_scheduler(
+    template: Mapping[str, Any],
+    stack: LocalStack,
+    api: LocalApi,
+    aws: Mapping[str, str],
+    clock: Clock | None,
+) -> LocalScheduler:
+    scheduler_client = aws_client("scheduler", aws)
+    arns = {logical_id: runtime.arn for logical_id, runtime in api.runtimes.items()}
+    provision_schedules(template, stack, scheduler_client, arns)
+    scheduler = LocalScheduler(
+        scheduler_client,
+        api.invoke_function,
+        {arn: logical_id for logical_id, arn in arns.items()},
+        sqs=aws_client("sqs", aws),
+        clock=clock,
+    )
+    scheduler.start()
+    return scheduler
+
+
+class _PeriodicSave:
+    """Saves the emulator's state, and where each stream consumer got to, every little while."""
+
+    def __init__(
+        self,
+        emulator: Emulator,
+        consumers: Sequence[StreamConsumer],
+        positions_path: Path | None,
+    ) -> None:
+        self._emulator = emulator
+        self._consumers = consumers
+        self._positions_path = positions_path
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="local-save", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=SAVE_EVERY_SECONDS)
+        for consumer in self._consumers:
+            consumer.stop()
+        self.save()
+
+    def save(self) -> None:
+        # Positions read before the state is saved are never ahead of it: a restart may send
+        # an event again (as Lambda may), never skip one.
+        positions = {
+            consumer.subscription.name: consumer.position
+            for consumer in self._consumers
+            if consumer.position
+        }
+        self._emulator.save()
+        if self._positions_path is not None:
+            temporary = self._positions_path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(positions), encoding="utf-8")
+            temporary.replace(self._positions_path)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(SAVE_EVERY_SECONDS):
+            try:
+                self.save()
+            except Exception:
+                logger.exception("saving the local state failed")
 
 
 def partner_directory(environments: Mapping[str, Mapping[str, str]]) -> PartnerDirectory:
@@ -181,6 +381,10 @@ def run(port: int | None = None, workers: int | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     prepare_state_dir(STATE_DIR)
+    persist = os.environ.get("PERSIST", "") not in ("", "0")
+    if not persist:
+        # A fresh network: yesterday's events are not this network's.
+        EVENT_LOG_PATH.unlink(missing_ok=True)
     print("Starting the PointsNet local API...", flush=True)
     try:
         with local_network(
@@ -189,6 +393,8 @@ def run(port: int | None = None, workers: int | None = None) -> int:
             credentials_path=CREDENTIALS_PATH,
             emulator_log=EMULATOR_LOG_PATH,
             log_level=os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            event_log=EVENT_LOG_PATH,
+            state_dir=PERSISTED_STATE_DIR if persist else None,
         ) as network:
             print(banner(network), flush=True)
             while not stopping.wait(0.5):
@@ -225,18 +431,24 @@ def banner(network: LocalNetwork) -> str:
     operator = ", ".join(key["role"] for key in network.credentials if key["role"] != "partner")
     dynamodb = os.environ.get(DYNAMODB_ENDPOINT_VARIABLE) or "embedded"
     cli = cli_command()
+    events = _display_path(network.event_log_path) if network.event_log_path else "(not written)"
     lines = [
         "",
         f"PointsNet local API  {network.base_url}",
         f"  credentials  {credentials_file}  (partner keys: {partners}; network: {operator})",
         f"  emulator     {network.emulator_url}  (DynamoDB: {dynamodb}; "
         f"log: {_display_path(EMULATOR_LOG_PATH)})",
+        f"  events       {events}  (stream consumers: {len(network.consumers)}; "
+        f"schedules: {len(network.scheduler.schedules()) if network.scheduler else 0})",
+        f"  state        {_state_line(network)}",
         "",
         "Try it:",
         f"  curl {network.base_url}/v1/health",
         f"  {cli} earn guest-42 100 --reference stay-1",
         f"  {cli} balance guest-42",
         f"  {cli} --partner rideco earn rider-7 250 --reference ride-1",
+        f"  {cli} events tail --follow",
+        f"  {cli} schedules list",
         "",
         "Ctrl-C stops it.",
     ]
@@ -244,6 +456,13 @@ def banner(network: LocalNetwork) -> str:
         # The CLI finds .pointsnet/local.json by walking up from the working directory.
         lines.insert(lines.index("Try it:") + 1, f"  cd {REPO_ROOT}")
     return "\n".join(lines)
+
+
+def _state_line(network: LocalNetwork) -> str:
+    if os.environ.get("PERSIST", "") in ("", "0"):
+        return "fresh: nothing is kept after Ctrl-C (PERSIST=1 make run keeps it)"
+    where = _display_path(PERSISTED_STATE_DIR)
+    return f"kept in {where} ({'restored' if network.restored else 'new'}; saved on Ctrl-C)"
 
 
 def cli_command() -> str:

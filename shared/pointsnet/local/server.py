@@ -22,7 +22,7 @@ import time
 import traceback
 import uuid
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
@@ -58,6 +58,8 @@ INTEGRATION_TIMEOUT_SECONDS = 30.0
 WORKER_STARTUP_TIMEOUT_SECONDS = 60.0
 HOP_BY_HOP_HEADERS = frozenset({"connection", "content-length", "keep-alive", "transfer-encoding"})
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# Local only (no API Gateway route has it): the local runtime's own endpoints.
+LOCAL_CONTROL_PREFIX = "/_local/"
 
 
 # -- what a worker needs to know about its function -------------------------------------------
@@ -522,7 +524,9 @@ class LocalApi:
 
     `warm_workers` of each function start with the API, the rest on demand. `workers=0` runs
     every function in this process, one request at a time, for debuggers; None reads
-    POINTSNET_LOCAL_WORKERS (default 4).
+    POINTSNET_LOCAL_WORKERS (default 4). It hosts the functions no route reaches too, for the
+    local stream consumers and scheduler (`invoke_function`); those start on first use unless
+    named in `warm_functions`. Paths under `/_local/` go to `control`, when one is set.
     """
 
     def __init__(
@@ -535,6 +539,7 @@ class LocalApi:
         port: int = 3000,
         workers: int | None = None,
         warm_workers: int = 1,
+        warm_functions: Collection[str] = (),
     ) -> None:
         self.routes = http_routes(template)
         self.runtimes = function_runtimes(template, environments, stack)
@@ -544,6 +549,8 @@ class LocalApi:
         self.warm_workers = warm_workers
         if self.workers < 0:
             raise ValueError("workers must be 0 (in-process) or more")
+        self.warm_functions = frozenset(warm_functions)
+        self.control: Callable[[str, str, bytes], HttpResponse] | None = None
         self._invokers: dict[str, FunctionInvoker] = {}
         self._server: _LocalHttpServer | None = None
         self._thread: threading.Thread | None = None
@@ -606,6 +613,8 @@ class LocalApi:
         source_ip: str = "127.0.0.1",
     ) -> HttpResponse:
         """Route one request, invoke its function and shape the answer as API Gateway does."""
+        if self.control is not None and raw_path.startswith(LOCAL_CONTROL_PREFIX):
+            return self.control(method, raw_path, body)
         found = find_route(self.routes, method, raw_path)
         route, parameters = found if found else (None, {})
         event = http_api_event(
@@ -653,15 +662,25 @@ class LocalApi:
                 logical_id: WorkerPool(runtime, self.workers, self.warm_workers)
                 for logical_id, runtime in self.runtimes.items()
             }
-        served = {route.function for route in self.routes}
+        warm = {route.function for route in self.routes} | self.warm_functions
         for logical_id, invoker in invokers.items():
-            if logical_id not in served:
-                continue  # no HTTP route reaches it: nothing to start for the API
             self._invokers[logical_id] = invoker
-            invoker.start()
+            if logical_id in warm or self.workers == 0:
+                invoker.start()
         # Every function's workers import at once rather than one function after another.
-        for invoker in self._invokers.values():
-            invoker.wait_started()
+        for logical_id, invoker in self._invokers.items():
+            if logical_id in warm:
+                invoker.wait_started()
+
+    def invoke_function(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Invoke a function as Lambda's Invoke API would; InvocationFailed if it fails."""
+        invoker = self._invokers.get(logical_id)
+        if invoker is None:
+            raise InvocationFailed(f"{logical_id} is not running")
+        try:
+            return invoker.invoke(event, self.runtimes[logical_id].timeout_seconds)
+        except NoCapacity as exc:
+            raise InvocationFailed(str(exc)) from exc
 
     def _save_environment(self) -> None:
         from pointsnet.local.emulator import SHADOWING_VARIABLES

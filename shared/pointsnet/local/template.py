@@ -86,6 +86,10 @@ class LocalStack:
             # S3 bucket names are lower case; a Ref to a bucket is its name.
             if resource.get("Type") == "AWS::S3::Bucket":
                 name = name.lower()
+            # A Ref to a bus is its name, which the template may set from parameters.
+            declared = resource.get("Properties", {}).get("Name")
+            if resource.get("Type") == "AWS::Events::EventBus" and declared is not None:
+                name = str(_resolve(declared, refs, self, {}))
             refs.setdefault(logical_id, name)
         return refs
 
@@ -132,10 +136,17 @@ def _get_att(
     parts: list[str], refs: Mapping[str, str], stack: LocalStack, types: Mapping[str, str]
 ) -> str:
     logical_id, attribute = parts
+    kind = types.get(logical_id)
     if attribute == "Arn":
-        if types.get(logical_id) == "AWS::S3::Bucket":
+        if kind == "AWS::S3::Bucket":
             return f"arn:aws:s3:::{refs[logical_id]}"
+        if kind == "AWS::SQS::Queue":
+            return f"arn:aws:sqs:{stack.region}:{stack.account}:{refs[logical_id]}"
+        if kind == "AWS::Events::EventBus":
+            return f"arn:aws:events:{stack.region}:{stack.account}:event-bus/{refs[logical_id]}"
         return f"arn:aws:dynamodb:{stack.region}:{stack.account}:table/{refs[logical_id]}"
+    if attribute == "QueueName":
+        return refs[logical_id]
     return refs[logical_id]
 
 
@@ -172,6 +183,20 @@ def bucket_names(template: Mapping[str, Any], stack: LocalStack | None = None) -
         )
         for logical_id, resource in resources_of_type(template, "AWS::S3::Bucket").items()
     }
+
+
+def named_resources(
+    template: Mapping[str, Any], resource_type: str, stack: LocalStack | None = None
+) -> dict[str, str]:
+    """The names of a type's resources (queues, buses...) by logical id: `Name` or the stack's."""
+    stack = stack or LocalStack()
+    name_properties = {"AWS::SQS::Queue": "QueueName", "AWS::Events::EventBus": "Name"}
+    refs = stack.references(template)
+    names = {}
+    for logical_id, resource in resources_of_type(template, resource_type).items():
+        props = stack.resolve(resource.get("Properties", {}), template)
+        names[logical_id] = str(props.get(name_properties.get(resource_type, ""), refs[logical_id]))
+    return names
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,493 @@
+"""EventBridge Scheduler, run locally: the template's ScheduleV2 events fire at their times.
+
+`provision_schedules` creates each `Type: ScheduleV2` event of template.yaml in the emulator's
+Scheduler, named as SAM names it (`<Function><Event>`); `LocalScheduler` reads them back from
+there and invokes each one's function with its `Input` when its rate or cron expression comes
+due, retrying per its `RetryPolicy`. As in Scheduler, a slot missed while nothing ran is not
+made up: after a gap, a schedule fires once, for its latest slot.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pointsnet.local.template import LocalStack, resources_of_type
+
+logger = logging.getLogger("pointsnet.local.schedules")
+
+TICK_SECONDS = 0.5
+# How long stopping waits for a run under way (a sweep, a settlement) to finish.
+STOP_GRACE_SECONDS = 10.0
+SCHEDULER_ROLE = "arn:aws:iam::123456789012:role/pointsnet-local-scheduler"
+Clock = Callable[[], datetime]
+Invoke = Callable[[str, dict[str, Any]], Any]
+
+
+class ScheduleNotFound(LookupError):
+    """No schedule of that name."""
+
+
+# -- expressions --------------------------------------------------------------------------------
+
+_RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
+_MONTHS = {name.upper(): number for number, name in enumerate(calendar.month_abbr) if name}
+# Scheduler counts weekdays from Sunday = 1.
+_WEEKDAYS = {
+    name: number for number, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), 1)
+}
+_CRON_FIELDS: tuple[tuple[str, int, int, Mapping[str, int]], ...] = (  # name, low, high, names
+    ("minutes", 0, 59, {}),
+    ("hours", 0, 23, {}),
+    ("day-of-month", 1, 31, {}),
+    ("month", 1, 12, _MONTHS),
+    ("day-of-week", 1, 7, _WEEKDAYS),
+    ("year", 1970, 2199, {}),
+)
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A Scheduler expression: `rate(15 minutes)`, `cron(15 0 * * ? *)`, `at(2027-01-01T00:00)`."""
+
+    text: str
+    period: timedelta | None = None
+    cron: tuple[frozenset[int] | None, ...] = ()
+    at: datetime | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Expression:
+        match = re.fullmatch(r"(rate|cron|at)\((.*)\)", text.strip())
+        if match is None:
+            raise ValueError(f"not a Scheduler expression: {text!r}")
+        kind, body = match.groups()
+        if kind == "rate":
+            rate = re.fullmatch(r"(\d+) (minute|hour|day)s?", body.strip())
+            if rate is None or int(rate.group(1)) < 1:
+                raise ValueError(f"not a rate expression: {text!r}")
+            return cls(
+                text, period=timedelta(seconds=int(rate.group(1)) * _RATE_UNITS[rate.group(2)])
+            )
+        if kind == "at":
+            return cls(text, at=datetime.fromisoformat(body.strip()))
+        fields = body.split()
+        if len(fields) != len(_CRON_FIELDS):
+            raise ValueError(f"a cron expression has six fields: {text!r}")
+        return cls(
+            text,
+            cron=tuple(
+                _cron_field(value, *spec) for value, spec in zip(fields, _CRON_FIELDS, strict=True)
+            ),
+        )
+
+    def slots_after(self, start: datetime, after: datetime, zone: ZoneInfo) -> datetime | None:
+        """The first slot strictly after `after` (all UTC), counting rates from `start`."""
+        if self.period is not None:
+            elapsed = max(timedelta(0), after - start)
+            steps = elapsed // self.period + 1
+            return start + steps * self.period
+        if self.at is not None:
+            moment = self.at.replace(tzinfo=zone).astimezone(UTC)
+            return moment if moment > after else None
+        return _next_cron(self.cron, after, zone)
+
+    def latest_slot(
+        self, start: datetime, now: datetime, zone: ZoneInfo, last: datetime
+    ) -> datetime | None:
+        """The latest slot in (last, now], or None when none came due."""
+        slot = self.slots_after(start, last, zone)
+        if slot is None or slot > now:
+            return None
+        if self.period is not None:
+            return start + ((now - start) // self.period) * self.period
+        while True:
+            following = self.slots_after(start, slot, zone)
+            if following is None or following > now:
+                return slot
+            slot = following
+
+
+def _cron_field(
+    value: str, name: str, low: int, high: int, names: Mapping[str, int]
+) -> frozenset[int] | None:
+    """The values a cron field allows; None for `*` or `?` (any)."""
+    if value in ("*", "?"):
+        return None
+    allowed: set[int] = set()
+    for part in value.upper().split(","):
+        # A name such as JUL or WED is not an L or W.
+        unnamed = re.sub("|".join(names), "", part) if names else part
+        if re.search(r"[LW#]", unnamed):
+            raise ValueError(
+                f"{name} {value!r}: L, W and # are not supported by the local scheduler"
+            )
+        span, _, step = part.partition("/")
+        if span == "*":
+            first, last = low, high
+        elif "-" in span:
+            first, last = (_cron_value(bound, names) for bound in span.split("-", 1))
+        else:
+            first = last = _cron_value(span, names)
+            if step:
+                last = high
+        if not low <= first <= last <= high:
+            raise ValueError(f"{name} {value!r} is out of range {low}-{high}")
+        allowed.update(range(first, last + 1, int(step) if step else 1))
+    return frozenset(allowed)
+
+
+def _cron_value(text: str, names: Mapping[str, int]) -> int:
+    return names[text] if text in names else int(text)
+
+
+def _next_cron(
+    fields: tuple[frozenset[int] | None, ...], after: datetime, zone: ZoneInfo
+) -> datetime | None:
+    minutes, hours, days, months, weekdays, years = fields
+    local = after.astimezone(zone).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    day = local.replace(hour=0, minute=0)
+    for _ in range(366 * 5):  # an expression that never matches within five years never fires
+        weekday = (day.weekday() + 1) % 7 + 1  # Monday is 0 to Python, 2 to Scheduler
+        if (
+            (years is None or day.year in years)
+            and (months is None or day.month in months)
+            and (days is None or day.day in days)
+            and (weekdays is None or weekday in weekdays)
+        ):
+            for hour in sorted(hours) if hours is not None else range(24):
+                for minute in sorted(minutes) if minutes is not None else range(60):
+                    candidate = day.replace(hour=hour, minute=minute)
+                    if candidate >= local:
+                        return candidate.astimezone(UTC)
+        day = (day + timedelta(days=1)).replace(hour=0, minute=0)
+    return None
+
+
+# -- what the template declares -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """One ScheduleV2 event of a function in template.yaml, resolved for the local stack."""
+
+    name: str
+    function: str
+    expression: str
+    timezone: str = "UTC"
+    input: str | None = None
+    description: str = ""
+    max_retries: int = 185
+    max_event_age_seconds: int = 86400
+    dead_letter_arn: str | None = None
+    state: str = "ENABLED"
+
+
+def template_schedules(
+    template: Mapping[str, Any], stack: LocalStack | None = None
+) -> list[ScheduleSpec]:
+    stack = stack or LocalStack()
+    specs = []
+    for logical_id, resource in resources_of_type(template, "AWS::Serverless::Function").items():
+        for event_name, event in resource["Properties"].get("Events", {}).items():
+            if event.get("Type") != "ScheduleV2":
+                continue
+            props = stack.resolve(event.get("Properties", {}), template)
+            retry = props.get("RetryPolicy", {})
+            dead_letter = props.get("DeadLetterConfig", {})
+            specs.append(
+                ScheduleSpec(
+                    name=props.get("Name") or f"{logical_id}{event_name}",
+                    function=logical_id,
+                    expression=str(props["ScheduleExpression"]),
+                    timezone=str(props.get("ScheduleExpressionTimezone", "UTC")),
+                    input=props.get("Input"),
+                    description=str(props.get("Description", "")),
+                    max_retries=int(retry.get("MaximumRetryAttempts", 185)),
+                    max_event_age_seconds=int(retry.get("MaximumEventAgeInSeconds", 86400)),
+                    dead_letter_arn=dead_letter.get("Arn")
+                    if isinstance(dead_letter, dict)
+                    else None,
+                    state=str(props.get("State", "ENABLED")),
+                )
+            )
+    return specs
+
+
+def provision_schedules(
+    template: Mapping[str, Any], stack: LocalStack, scheduler: Any, function_arns: Mapping[str, str]
+) -> None:
+    """Create the template's schedules in the emulator (those that exist are kept)."""
+    from botocore.exceptions import ClientError
+
+    for spec in template_schedules(template, stack):
+        target: dict[str, Any] = {
+            "Arn": function_arns[spec.function],
+            "RoleArn": SCHEDULER_ROLE,
+            "RetryPolicy": {
+                "MaximumRetryAttempts": spec.max_retries,
+                "MaximumEventAgeInSeconds": spec.max_event_age_seconds,
+            },
+        }
+        if spec.input is not None:
+            target["Input"] = spec.input
+        if spec.dead_letter_arn:
+            target["DeadLetterConfig"] = {"Arn": spec.dead_letter_arn}
+        try:
+            scheduler.create_schedule(
+                Name=spec.name,
+                Description=spec.description,
+                ScheduleExpression=spec.expression,
+                ScheduleExpressionTimezone=spec.timezone,
+                FlexibleTimeWindow={"Mode": "OFF"},
+                State=spec.state,
+                Target=target,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConflictException":
+                raise
+
+
+# -- running them -------------------------------------------------------------------------------
+
+
+@dataclass
+class LocalSchedule:
+    """A schedule as read back from the emulator, with what the local scheduler did with it."""
+
+    name: str
+    function: str
+    expression: Expression
+    zone: ZoneInfo
+    input: str | None
+    state: str
+    created: datetime
+    max_retries: int
+    dead_letter_arn: str | None
+    last_slot: datetime
+    last_run: dict[str, Any] | None = None
+    running: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_run(self) -> datetime | None:
+        if self.state != "ENABLED":
+            return None
+        return self.expression.slots_after(self.created, self.last_slot, self.zone)
+
+    def describe(self) -> dict[str, Any]:
+        following = self.next_run()
+        return {
+            "name": self.name,
+            "function": self.function,
+            "expression": self.expression.text,
+            "timezone": str(self.zone),
+            "state": self.state,
+            "input": self.input,
+            "next_run": _rfc3339(following) if following else None,
+            "last_run": self.last_run,
+        }
+
+
+class LocalScheduler:
+    """Fires the emulator's schedules on time, each run in a thread of its own."""
+
+    def __init__(
+        self,
+        scheduler: Any,
+        invoke: Invoke,
+        function_for_arn: Mapping[str, str],
+        *,
+        sqs: Any = None,
+        clock: Clock | None = None,
+        retry_delay: Callable[[int], float] = lambda attempt: min(60.0, 2.0**attempt),
+    ) -> None:
+        self._scheduler = scheduler
+        self._invoke = invoke
+        self._function_for_arn = dict(function_for_arn)
+        self._sqs = sqs
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        # Seconds to wait before retry `attempt + 1` of a failed run (tests pass no wait).
+        self._retry_delay = retry_delay
+        self._schedules: dict[str, LocalSchedule] = {}
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.reload()
+        self._thread = threading.Thread(target=self._run, name="local-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop firing, and give runs under way a moment to end before the functions go."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for schedule in self._schedules.values():
+            if schedule.running.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                schedule.running.release()
+
+    def reload(self) -> None:
+        """Read the schedules from the emulator's Scheduler."""
+        now = self.clock()
+        found: dict[str, LocalSchedule] = {}
+        for summary in self._scheduler.list_schedules()["Schedules"]:
+            detail = self._scheduler.get_schedule(
+                Name=summary["Name"], GroupName=summary.get("GroupName", "default")
+            )
+            target = detail["Target"]
+            function = self._function_for_arn.get(target["Arn"])
+            if function is None:
+                continue  # not a function of this template
+            known = self._schedules.get(detail["Name"])
+            found[detail["Name"]] = LocalSchedule(
+                name=detail["Name"],
+                function=function,
+                expression=Expression.parse(detail["ScheduleExpression"]),
+                zone=ZoneInfo(detail.get("ScheduleExpressionTimezone") or "UTC"),
+                input=target.get("Input"),
+                state=detail.get("State", "ENABLED"),
+                # Rates count from when the schedule started running here.
+                created=known.created if known else now,
+                max_retries=int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)),
+                dead_letter_arn=target.get("DeadLetterConfig", {}).get("Arn"),
+                last_slot=known.last_slot if known else now,
+                last_run=known.last_run if known else None,
+            )
+        self._schedules = found
+
+    def schedules(self) -> list[LocalSchedule]:
+        return sorted(self._schedules.values(), key=lambda schedule: schedule.name)
+
+    def find(self, name: str) -> LocalSchedule:
+        """A schedule by its name, or by its event's name alone when that is unambiguous."""
+        if name in self._schedules:
+            return self._schedules[name]
+        matches = [
+            schedule for schedule in self._schedules.values() if schedule.name.endswith(name)
+        ]
+        if len(matches) == 1:
+            return matches[0]
+        raise ScheduleNotFound(
+            f"no schedule {name!r}; there are {', '.join(sorted(self._schedules))}"
+        )
+
+    def run_now(self, name: str) -> dict[str, Any]:
+        """Fire a schedule now, whatever its expression says, and return what its run did."""
+        schedule = self.find(name)
+        return self._fire(schedule, self.clock())
+
+    def _run(self) -> None:
+        while not self._stopping.wait(TICK_SECONDS):
+            self.tick()
+
+    def tick(self) -> list[threading.Thread]:
+        """Start a run of each schedule due by the clock's now; the threads of those runs."""
+        now = self.clock()
+        started = []
+        for schedule in list(self._schedules.values()):
+            if schedule.state != "ENABLED":
+                continue
+            slot = schedule.expression.latest_slot(
+                schedule.created, now, schedule.zone, schedule.last_slot
+            )
+            if slot is None:
+                continue
+            schedule.last_slot = slot
+            if schedule.running.locked():
+                logger.warning("%s is still running; its %s run is skipped", schedule.name, slot)
+                continue
+            thread = threading.Thread(
+                target=self._fire,
+                args=(schedule, slot),
+                name=f"schedule-{schedule.name}",
+                daemon=True,
+            )
+            thread.start()
+            started.append(thread)
+        return started
+
+    def _fire(self, schedule: LocalSchedule, slot: datetime) -> dict[str, Any]:
+        with schedule.running:
+            execution = str(uuid.uuid4())
+            outcome: dict[str, Any] = {
+                "name": schedule.name,
+                "function": schedule.function,
+                "scheduled_time": _rfc3339(slot),
+            }
+            for attempt in range(schedule.max_retries + 1):
+                event = _payload(schedule, slot, execution, attempt + 1)
+                started = time.monotonic()
+                try:
+                    result = self._invoke(schedule.function, event)
+                except Exception as exc:
+                    outcome |= {"status": "failed", "error": str(exc), "attempts": attempt + 1}
+                    logger.warning("%s attempt %d failed: %s", schedule.name, attempt + 1, exc)
+                    if self._stopping.is_set():
+                        break  # the network is stopping: the run ends with it, as a failure
+                    if attempt < schedule.max_retries and not self._stopping.wait(
+                        self._retry_delay(attempt)
+                    ):
+                        continue
+                    if not self._stopping.is_set():
+                        self._dead_letter(schedule, event, str(exc))
+                    break
+                outcome |= {
+                    "status": "succeeded",
+                    "attempts": attempt + 1,
+                    "duration_ms": round((time.monotonic() - started) * 1000),
+                    "result": result,
+                }
+                outcome.pop("error", None)
+                break
+            schedule.last_run = {key: value for key, value in outcome.items() if key != "result"}
+            logger.info(
+                "%s ran for %s: %s", schedule.name, outcome["scheduled_time"], outcome["status"]
+            )
+            return outcome
+
+    def _dead_letter(self, schedule: LocalSchedule, event: dict[str, Any], error: str) -> None:
+        if not schedule.dead_letter_arn or self._sqs is None:
+            return
+        queue_name = schedule.dead_letter_arn.rsplit(":", 1)[-1]
+        queue_url = self._sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        self._sqs.send_message(
+            QueueUrl=queue_url,
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                "ERROR_MESSAGE": {"DataType": "String", "StringValue": error[:256]},
+                "SCHEDULE_ARN": {"DataType": "String", "StringValue": schedule.name},
+            },
+        )
+
+
+def _payload(
+    schedule: LocalSchedule, slot: datetime, execution: str, attempt: int
+) -> dict[str, Any]:
+    """The schedule's Input with Scheduler's context attributes filled in."""
+    text = schedule.input or "{}"
+    for name, value in (
+        ("scheduled-time", _rfc3339(slot)),
+        ("execution-id", execution),
+        ("attempt-number", str(attempt)),
+        (
+            "schedule-arn",
+            f"arn:aws:scheduler:us-east-1:123456789012:schedule/default/{schedule.name}",
+        ),
+    ):
+        text = text.replace(f"<aws.scheduler.{name}>", value)
+    payload: Any = json.loads(text)
+    return payload if isinstance(payload, dict) else {"input": payload}
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
