@@ -78,6 +78,14 @@ class ValidationFailed(PointsNetError):
     code = "validation_error"
 
 
+class MalformedRequest(ValidationFailed):
+    """An HTTP request that cannot be parsed: its request line, headers or body framing.
+
+    The contract has no code of its own for it (its 400 codes are about the JSON body and the
+    Idempotency-Key), so it is the closest one: a part of the request is out of range.
+    """
+
+
 class IdempotencyKeyReused(PointsNetError):
     code = "idempotency_key_reused"
 

@@ -460,6 +460,12 @@ class InProcessFunction:
 
 # -- HTTP -------------------------------------------------------------------------------------
 
+# Connections a burst opens at once wait in the kernel's accept queue until the serving thread
+# accepts them. socketserver's default of 5 refused or reset most of 40 concurrent clients;
+# a burst of SDK clients, the bench or a load test needs hundreds. The kernel caps it at
+# net.core.somaxconn.
+LISTEN_BACKLOG = 1024
+
 
 @dataclass
 class HttpResponse:
@@ -624,7 +630,7 @@ class LocalApi:
             headers=headers,
             body=body,
             route=route,
-            path_parameters={name: unquote(value) for name, value in parameters.items()},
+            path_parameters=dict(parameters),  # from the path the HTTP front decoded once
             source_ip=source_ip,
         )
         request_id: str = event["requestContext"]["requestId"]
@@ -711,6 +717,7 @@ def default_workers() -> int:
 class _LocalHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = LISTEN_BACKLOG
     api: LocalApi
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -737,6 +744,31 @@ class _LocalApiRequestHandler(BaseHTTPRequestHandler):
             self._write(self._too_large())
             return False
         return super().handle_expect_100()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The refusals BaseHTTPRequestHandler sends itself, in the API's envelope, not HTML.
+
+        It answers a malformed request line or HTTP version, a request line over 64 KiB, a
+        header line too long or too many headers, and a method no `do_` serves. It may run
+        before the request line is parsed: `command` may be None or "", `headers` unset. The
+        connection is always closed: whatever follows on it cannot be trusted to be a request.
+        """
+        self.log_error("code %d, message %s", code, message)
+        if getattr(self, "request_version", "") in ("", "HTTP/0.9"):
+            # Unparsed (or HTTP/0.9) requests would get a bare body with no status line.
+            self.request_version = self.protocol_version
+        reason = message or self.responses.get(code, ("refused", ""))[0]
+        text = f"{reason}: {explain}" if explain else reason
+        text = text if len(text) <= 200 else text[:197] + "..."
+        # The status follows the contract's code (the one mapping), not the stdlib's 4xx/5xx.
+        if code == 501:  # Not Implemented: a method no route serves
+            response = error_response(
+                RouteNotFound(f"no route serves this method: {text}"), close=True
+            )
+        else:
+            response = _malformed(f"the HTTP request is malformed: {text}")
+        self._write(response)
+        access_log.info("%r refused %d", getattr(self, "requestline", "")[:200], response.status)
 
     def serve(self) -> None:
         started = time.perf_counter()
@@ -767,7 +799,10 @@ class _LocalApiRequestHandler(BaseHTTPRequestHandler):
                 headers[name.lower()] = ",".join(self.headers.get_all(name) or [])
         return self.server.api.dispatch(
             self.command,
-            target.path or "/",
+            # API Gateway's HTTP API decodes the path once, before routing: `rawPath`,
+            # `requestContext.http.path` and `pathParameters` all hold `cx:1` for `cx%3A1`.
+            # The query stays as sent in `rawQueryString`.
+            unquote(target.path or "/"),
             raw_query=target.query,
             headers=headers,
             body=body,
@@ -783,7 +818,7 @@ class _LocalApiRequestHandler(BaseHTTPRequestHandler):
         except ValueError:
             length = -1
         if length < 0:
-            raise BadRequest(_gateway_message(400, "Bad Request"))
+            raise BadRequest(_malformed("Content-Length is not a whole number of bytes"))
         return length
 
     def _read_body(self) -> bytes:
@@ -803,7 +838,9 @@ class _LocalApiRequestHandler(BaseHTTPRequestHandler):
             try:
                 size = int(size_line, 16)
             except ValueError:
-                raise BadRequest(_gateway_message(400, "Bad Request", close=True)) from None
+                raise BadRequest(
+                    _malformed("a chunk size of the body is not hexadecimal")
+                ) from None
             if size == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass  # trailers
@@ -834,11 +871,14 @@ class _LocalApiRequestHandler(BaseHTTPRequestHandler):
         for name, value in response.headers:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
-        if response.close:
+        # close_connection is already set when the client asked for `Connection: close` (or
+        # spoke HTTP/1.0): say so, as HTTP/1.1 asks of the final response on a connection.
+        if response.close or self.close_connection:
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
-        if self.command != "HEAD" and response.body:
+        # `command` is unset until a request line is read (send_error may answer before).
+        if getattr(self, "command", None) != "HEAD" and response.body:
             self.wfile.write(response.body)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -848,10 +888,16 @@ class _LocalApiRequestHandler(BaseHTTPRequestHandler):
         access_log.debug(format, *args)
 
 
-def _gateway_message(status: int, message: str, *, close: bool = True) -> HttpResponse:
-    """API Gateway's own answer to a request it cannot parse, before any route."""
-    body = json.dumps({"message": message}).encode()
-    return HttpResponse(status, [("Content-Type", "application/json")], body, close=close)
+def _malformed(message: str) -> HttpResponse:
+    """The HTTP front's own answer to a request it cannot parse, before any route.
+
+    API Gateway answers these `{"message": "Bad Request"}`; locally every answer carries the
+    contract's envelope instead. The connection is closed: after a framing error nothing says
+    where the next request would start.
+    """
+    from pointsnet.errors import MalformedRequest
+
+    return error_response(MalformedRequest(message), close=True)
 
 
 for _method in HTTP_METHODS:
