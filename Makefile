@@ -8,17 +8,23 @@ BIN := $(VENV)/bin
 TOOLS := .venv-tools
 SAM := $(TOOLS)/bin/sam
 SAM_VERSION := 1.170.0
+# checkov pins boto3==1.35.49 and aws-sam-cli pins boto3==1.43.108: they cannot share a
+# virtualenv, so checkov has its own tools virtualenv beside the SAM CLI's.
+CHECKOV_TOOLS := .venv-checkov
+CHECKOV := $(CHECKOV_TOOLS)/bin/checkov
+CHECKOV_VERSION := 3.3.30
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help dev run test lint format typecheck validate build unit integration e2e pytest bench soak clean
+.PHONY: help dev run test lint format typecheck validate checkov build unit integration e2e pytest bench soak clean
 
 help:
 	@echo "make run          start the local network on http://127.0.0.1:$${PORT:-3000}"
 	@echo "make test         lint, type-check, validate the template and run every test"
 	@echo "make unit | integration | e2e    one layer of tests"
 	@echo "make validate     sam validate --lint;  make build: sam build"
+	@echo "make checkov      scan template.yaml (every finding fixed or skipped in it with a reason)"
 	@echo "make bench        benchmarks (not part of make test)"
 	@echo "make soak         long concurrency and property runs (not part of make test)"
 	@echo "make event NAME=earn   a sample of events/, re-signed now (for sam local invoke -e -)"
@@ -35,12 +41,18 @@ $(TOOLS)/.installed:
 	$(TOOLS)/bin/pip install -q 'aws-sam-cli==$(SAM_VERSION)'
 	@touch $@
 
+$(CHECKOV_TOOLS)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_TOOLS)
+	$(CHECKOV_TOOLS)/bin/pip install -q --upgrade pip
+	$(CHECKOV_TOOLS)/bin/pip install -q 'checkov==$(CHECKOV_VERSION)'
+	@touch $@
+
 dev: $(BIN)/.installed
 
 run: dev
 	$(BIN)/python -m pointsnet.local
 
-test: lint typecheck validate pytest
+test: lint typecheck validate checkov pytest
 
 lint: dev
 	$(BIN)/ruff check .
@@ -55,6 +67,10 @@ typecheck: dev
 
 validate: $(TOOLS)/.installed
 	$(SAM) validate --lint --region us-east-1
+
+# Offline: --skip-download keeps checkov from fetching its guideline links.
+checkov: $(CHECKOV_TOOLS)/.installed
+	$(CHECKOV) --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
 build: $(TOOLS)/.installed
 	$(SAM) build --region us-east-1
@@ -93,4 +109,4 @@ soak: dev
 	$(BIN)/pytest -m slow
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache .pointsnet
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV_TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache .pointsnet

@@ -60,6 +60,8 @@ def measure_growth(threads: int = 8, workers: int = 4, thousands: int = 10) -> G
     from pointsnet.client import PointsNetClient
 
     with make_run_network(workers) as network:
+        # The figure is the local stack's speed, not starlodge's default rate limit (100/s).
+        network.client("network", "admin").set_rate_limit("starlodge", 1_000_000, 1_000_000)
         key = network.key("starlodge")
         clients = [
             PointsNetClient(network.base_url, key["key_id"], key["secret"], max_retries=0)

@@ -92,11 +92,21 @@ class PartnerInvoker:
 
         payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         headers = {"content-type": "application/json"}
+        # Signed v2, as the SDK signs: a v1 posting would also write its signature's digest.
+        key = str(uuid.uuid4()) if method == "POST" else None
         headers |= signing.sign_request(
-            self.secret, self.key_id, method, path, "", payload, int(time.time())
+            self.secret,
+            self.key_id,
+            method,
+            path,
+            "",
+            payload,
+            int(time.time()),
+            idempotency_key=key,
+            version=signing.LATEST_VERSION,
         )
-        if method == "POST":
-            headers["idempotency-key"] = str(uuid.uuid4())
+        if key is not None:
+            headers["idempotency-key"] = key
         found = find_route(http_routes(load_template()), method, path)
         route, params = found if found else (None, {})
         return http_api_event(
@@ -227,7 +237,7 @@ def _seed() -> list[dict[str, str]]:
 
 def _clear_cached_dependencies() -> None:
     """Forget clients and settings built for another environment (each is an lru_cache)."""
-    from pointsnet.api.wiring import default_key_resolver
+    from pointsnet.api.wiring import default_key_resolver, default_rate_limiter
     from pointsnet.ledger.service import default_ledger
     from pointsnet.settings import get_settings
     from pointsnet.store.dynamo import dynamodb_client
@@ -237,6 +247,7 @@ def _clear_cached_dependencies() -> None:
         get_settings,
         default_ledger,
         default_key_resolver,
+        default_rate_limiter,
         dynamodb_client,
         secretsmanager_client,
     ):

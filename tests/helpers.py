@@ -15,6 +15,7 @@ import boto3
 
 from pointsnet import signing
 from pointsnet.auth.caller import Role
+from pointsnet.idempotency import IDEMPOTENCY_HEADER
 from pointsnet.local.events import http_api_event
 from pointsnet.local.template import (
     LocalStack,
@@ -85,11 +86,15 @@ class LambdaContextStub:
 
 @dataclass
 class SignedCaller:
-    """Calls a handler the way API Gateway would, signing like a partner's client."""
+    """Calls a handler the way API Gateway would, signing like a partner's client.
+
+    It signs v2 (the Idempotency-Key it sends is signed too) unless `signature_version` is 1.
+    """
 
     handler: Handler
     key: IssuedKey
     clock: Callable[[], float] = time.time
+    signature_version: int = signing.LATEST_VERSION
 
     def call(
         self,
@@ -111,7 +116,21 @@ class SignedCaller:
         )
         raw_query = urlencode(query or {})
         sent: dict[str, str] = {"content-type": "application/json"}
+        if method == "POST" and idempotency_key is not None:
+            sent["Idempotency-Key"] = (
+                str(uuid.uuid4()) if idempotency_key == "auto" else idempotency_key
+            )
+        extra = headers or {}
         if sign:
+            # v2 signs the Idempotency-Key actually sent, whichever header set it.
+            sent_key = next(
+                (
+                    value
+                    for name, value in (sent | extra).items()
+                    if name.lower() == IDEMPOTENCY_HEADER.lower()
+                ),
+                None,
+            )
             sent |= signing.sign_request(
                 self.key.secret,
                 self.key.key_id,
@@ -120,12 +139,10 @@ class SignedCaller:
                 raw_query,
                 payload,
                 timestamp if timestamp is not None else int(self.clock()),
+                idempotency_key=sent_key,
+                version=self.signature_version,
             )
-        if method == "POST" and idempotency_key is not None:
-            sent["Idempotency-Key"] = (
-                str(uuid.uuid4()) if idempotency_key == "auto" else idempotency_key
-            )
-        sent |= headers or {}
+        sent |= extra
         found = find_route(http_routes(TEMPLATE), method, path)
         route, params = found if found else (None, {})
         event = http_api_event(

@@ -16,10 +16,12 @@ from pointsnet.observability import logger, metrics, tracer
 RESERVE_MILLIS = 15_000
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # The sweep's postings are logged with the invocation's id, as API postings are with theirs.
+    logger.append_keys(request_id=context.aws_request_id)
     request = SweepRequest.model_validate(event)
     report = default_sweeper().run(
         request.job,

@@ -11,7 +11,7 @@ from pointsnet.settlement.scheduled import default_continuation, run_scheduled
 from pointsnet.settlement.wiring import default_reconciler
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -573,6 +573,17 @@ PARTNER_COLUMNS: tuple[Column, ...] = (
     "currency",
     "created_at",
 )
+PARTNER_SIGNING_COLUMNS: tuple[Column, ...] = (
+    "partner_id",
+    "name",
+    ("minimum_signature_version", "signing.minimum_version"),
+)
+PARTNER_RATE_LIMIT_COLUMNS: tuple[Column, ...] = (
+    "partner_id",
+    "name",
+    ("rate", "rate_limit.rate"),
+    ("burst", "rate_limit.burst"),
+)
 KEY_COLUMNS: tuple[Column, ...] = (
     "key_id",
     "partner_id",
@@ -597,6 +608,29 @@ def _add_partners(commands: Commands) -> None:
     create.add_argument("--currency", help="ISO 4217 settlement currency (API default USD)")
     _add_idempotency_argument(create)
     partners.add("list", _run_list_partners, "List every partner.")
+    rate_limit = partners.add(
+        "rate-limit",
+        _run_set_partner_rate_limit,
+        "Limit all of a partner's keys to RATE requests a second, bursts up to BURST.",
+    )
+    rate_limit.add_argument(
+        "partner_id", metavar="PARTNER", help="network: the finance and admin keys"
+    )
+    rate_limit.add_argument("rate", metavar="RATE", type=int, help="requests per second, >= 1")
+    rate_limit.add_argument("burst", metavar="BURST", type=int, help="requests at once, >= RATE")
+    signing = partners.add(
+        "signing",
+        _run_set_partner_signing,
+        "Set the lowest signature version a partner's keys may sign with (2: v2-only).",
+    )
+    signing.add_argument("partner_id", metavar="PARTNER_ID")
+    signing.add_argument(
+        "--minimum-version",
+        type=int,
+        choices=(1, 2),
+        required=True,
+        help="2 refuses the partner's v1 signatures; 1 accepts both",
+    )
 
 
 def _run_create_partner(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
@@ -609,6 +643,16 @@ def _run_create_partner(client: PointsNetClient, args: argparse.Namespace) -> Co
         idempotency_key=args.idempotency_key,
     )
     return CommandOutput(data=data, rows=[data], columns=PARTNER_COLUMNS)
+
+
+def _run_set_partner_rate_limit(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    data = client.set_rate_limit(args.partner_id, args.rate, args.burst)
+    return CommandOutput(data=data, rows=[data], columns=PARTNER_RATE_LIMIT_COLUMNS)
+
+
+def _run_set_partner_signing(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    data = client.set_signing(args.partner_id, args.minimum_version)
+    return CommandOutput(data=data, rows=[data], columns=PARTNER_SIGNING_COLUMNS)
 
 
 def _run_list_partners(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:

@@ -38,6 +38,8 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_BACKOFF_BASE_SECONDS = 0.05
 MAX_BACKOFF_SECONDS = 5.0
+# A 429's Retry-After is waited out when at most this long; a longer one is raised at once.
+MAX_RETRY_AFTER_SECONDS = 30
 
 QueryValue = str | int | bool | None
 Query = Mapping[str, QueryValue | Sequence[QueryValue]] | Sequence[tuple[str, QueryValue]]
@@ -62,6 +64,21 @@ class Partner(TypedDict):
     point_value: NotRequired[str]  # a decimal string, never a float
     currency: str
     created_at: str
+    signing: NotRequired[PartnerSigning]
+    rate_limit: NotRequired[PartnerRateLimit]
+
+
+class PartnerRateLimit(TypedDict):
+    """A partner's request rate limit, shared by all its keys."""
+
+    rate: int  # requests per second
+    burst: int
+
+
+class PartnerSigning(TypedDict):
+    """What a partner's requests must be signed with."""
+
+    minimum_version: int  # 2: v1 signatures are refused
 
 
 class ApiKey(TypedDict):
@@ -91,6 +108,7 @@ class PointsNetError(Exception):
         message: str,
         request_id: str | None = None,
         details: Any = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(f"{code}: {message} (status {status}, request {request_id or '-'})")
         self.status = status
@@ -98,6 +116,7 @@ class PointsNetError(Exception):
         self.message = message
         self.request_id = request_id
         self.details = details
+        self.retry_after = retry_after  # seconds, from a 429's Retry-After header
 
 
 class PointsNetConnectionError(PointsNetError):
@@ -212,9 +231,19 @@ class PointsNetClient:
             if signed:
                 # Signed afresh on every attempt so a retry never carries a stale timestamp.
                 timestamp = int(self._clock())
+                # Version 2 signs the Idempotency-Key too, so the request cannot be re-sent
+                # under another key.
                 headers.update(
                     signing.sign_request(
-                        self._secret, self.key_id, method, path, raw_query, body, timestamp
+                        self._secret,
+                        self.key_id,
+                        method,
+                        path,
+                        raw_query,
+                        body,
+                        timestamp,
+                        idempotency_key=idempotency_key,
+                        version=signing.LATEST_VERSION,
                     )
                 )
             last_attempt = attempt == self.max_retries
@@ -230,7 +259,9 @@ class PointsNetClient:
             error = _error_from(response)
             if last_attempt or not _is_retryable(error):
                 raise error
-            self._backoff(attempt)
+            if error.retry_after is not None and error.retry_after > MAX_RETRY_AFTER_SECONDS:
+                raise error
+            self._backoff(attempt, error.retry_after)
         raise AssertionError("unreachable: the retry loop always returns or raises")
 
     def _send(
@@ -246,7 +277,11 @@ class PointsNetClient:
             with exc:
                 return _to_response(exc.code, exc.headers.items(), exc.read())
 
-    def _backoff(self, attempt: int) -> None:
+    def _backoff(self, attempt: int, retry_after: int | None = None) -> None:
+        if retry_after is not None:
+            # The server said when: wait that long, and up to a tenth more so clients spread.
+            self._sleep(retry_after + random.uniform(0, retry_after / 10))
+            return
         delay = min(self._backoff_base * 2**attempt, MAX_BACKOFF_SECONDS)
         # Equal jitter: at least half the delay, so clients that failed together spread out.
         self._sleep(delay / 2 + random.uniform(0, delay / 2))
@@ -443,6 +478,18 @@ class PointsNetClient:
         """
         path = f"/v1/partners/{_segment(partner_id)}/keys"
         return cast(IssuedKey, self._post(path, {"role": role}, idempotency_key))
+
+    def set_rate_limit(self, partner_id: str, rate: int, burst: int) -> Partner:
+        """Limit all the partner's keys to `rate` requests a second, bursts up to `burst`."""
+        path = f"/v1/partners/{_segment(partner_id)}/rate-limit"
+        body = {"rate": rate, "burst": burst}
+        return cast(Partner, _object(self.request("PUT", path, json_body=body)))
+
+    def set_signing(self, partner_id: str, minimum_version: int) -> Partner:
+        """Set the lowest signature version the partner's keys may use (2: v2-only)."""
+        path = f"/v1/partners/{_segment(partner_id)}/signing"
+        body = {"minimum_version": minimum_version}
+        return cast(Partner, _object(self.request("PUT", path, json_body=body)))
 
     def list_keys(self, partner_id: str) -> list[ApiKey]:
         """A partner's keys, revoked ones included, without secrets."""
@@ -649,6 +696,7 @@ def _error_from(response: ApiResponse) -> PointsNetError:
             message=str(error.get("message", "")),
             request_id=error.get("request_id") or header_request_id,
             details=error.get("details"),
+            retry_after=_retry_after(response),
         )
     # Not the API's error shape: e.g. a gateway or proxy answering before the API does.
     message = body.get("message") if isinstance(body, dict) else body
@@ -658,6 +706,14 @@ def _error_from(response: ApiResponse) -> PointsNetError:
         message=str(message or http.client.responses.get(response.status, "error"))[:500],
         request_id=header_request_id,
     )
+
+
+def _retry_after(response: ApiResponse) -> int | None:
+    """A 429's Retry-After in whole seconds (at least 1), when it has one in that form."""
+    value = response.headers.get("retry-after", "").strip()
+    if response.status != 429 or not (value.isascii() and value.isdigit()):
+        return None
+    return max(1, int(value))
 
 
 def _is_retryable(error: PointsNetError) -> bool:

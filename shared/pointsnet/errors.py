@@ -95,7 +95,13 @@ class NotLinked(PointsNetError):
 
 
 class RateLimited(PointsNetError):
+    """Too many requests: the answer carries `Retry-After` (whole seconds, at least 1)."""
+
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
 
 
 class StoreUnavailable(PointsNetError):

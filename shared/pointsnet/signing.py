@@ -1,7 +1,9 @@
-"""The PN1-HMAC-SHA256 request signing scheme of the public API (API.md, "Requests are signed").
+"""The request signing schemes of the public API (API.md, "Requests are signed").
 
-Pure standard library, shared by the server (to verify) and the partner SDK (to sign), so both
-sides build the string to sign with the same code.
+Version 1 (`PN1-HMAC-SHA256`, header `v1=…`) signs six lines; version 2 (`PN2-HMAC-SHA256`,
+`v2=…`) adds a seventh, the `Idempotency-Key` as sent, so a captured request cannot be sent
+again under a fresh key. Pure standard library, shared by the server (to verify) and the
+partner SDK (to sign), so both sides build the string to sign with the same code.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from collections.abc import Iterable
 from urllib.parse import quote, unquote_to_bytes
 
 ALGORITHM = "PN1-HMAC-SHA256"
+ALGORITHM_V2 = "PN2-HMAC-SHA256"
+ALGORITHMS = {1: ALGORITHM, 2: ALGORITHM_V2}
 SIGNATURE_VERSION_PREFIX = "v1="
+LATEST_VERSION = 2
 KEY_ID_HEADER = "X-PN-Key-Id"
 TIMESTAMP_HEADER = "X-PN-Timestamp"
 SIGNATURE_HEADER = "X-PN-Signature"
@@ -55,24 +60,55 @@ def body_digest(body: bytes) -> str:
 
 
 def string_to_sign(
-    timestamp: str, method: str, path: str, canonical_query: str, body: bytes
+    timestamp: str,
+    method: str,
+    path: str,
+    canonical_query: str,
+    body: bytes,
+    *,
+    version: int = 1,
+    idempotency_key: str | None = None,
 ) -> str:
-    """The six newline-joined lines that get signed; `path` has no query and no stage prefix."""
-    return "\n".join(
-        (ALGORITHM, timestamp, method.upper(), path, canonical_query, body_digest(body))
-    )
+    """The newline-joined lines that get signed; `path` has no query and no stage prefix.
+
+    Version 1 has six lines. Version 2 names its scheme on the first line and adds a seventh:
+    the `Idempotency-Key` header's value exactly as sent, the empty string when there is none.
+    """
+    lines = [_algorithm(version), timestamp, method.upper(), path, canonical_query]
+    lines.append(body_digest(body))
+    if version == 2:
+        lines.append(idempotency_key or "")
+    return "\n".join(lines)
 
 
-def sign(secret: str, string_to_sign: str) -> str:
-    """The `X-PN-Signature` value: `v1=` and the hex HMAC-SHA256 keyed with the secret."""
+def sign(secret: str, string_to_sign: str, version: int = 1) -> str:
+    """The `X-PN-Signature` value: `v<version>=` and the hex HMAC-SHA256 keyed with the secret."""
+    _algorithm(version)
     digest = hmac.new(secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha256)
-    return SIGNATURE_VERSION_PREFIX + digest.hexdigest()
+    return f"v{version}={digest.hexdigest()}"
 
 
-def signature_matches(secret: str, string_to_sign: str, presented: str) -> bool:
+def signature_matches(secret: str, string_to_sign: str, presented: str, version: int = 1) -> bool:
     """Whether a presented `X-PN-Signature` is right, compared in constant time."""
-    expected = sign(secret, string_to_sign)
+    expected = sign(secret, string_to_sign, version)
     return hmac.compare_digest(expected.encode("utf-8"), presented.encode("utf-8"))
+
+
+def signature_version(presented: str) -> int | None:
+    """The scheme a presented `X-PN-Signature` names (`v1=…` is 1, `v2=…` is 2), if any."""
+    for version in ALGORITHMS:
+        if presented.startswith(f"v{version}="):
+            return version
+    return None
+
+
+def _algorithm(version: int) -> str:
+    try:
+        return ALGORITHMS[version]
+    except KeyError:
+        raise ValueError(
+            f"no signature version {version}; there are {sorted(ALGORITHMS)}"
+        ) from None
 
 
 def timestamp_is_fresh(
@@ -92,16 +128,31 @@ def sign_request(
     query: str | Iterable[tuple[str, str]],
     body: bytes,
     timestamp: int | str,
+    *,
+    idempotency_key: str | None = None,
+    version: int = 1,
 ) -> dict[str, str]:
     """The three signature headers for a request.
 
-    `query` is either the raw query string as sent or decoded (name, value) pairs.
+    `query` is either the raw query string as sent or decoded (name, value) pairs. Pass
+    `version=2` and the request's `idempotency_key` (None when it sends none) to sign the key
+    too, as the SDK does; the default stays version 1 for callers that add their
+    `Idempotency-Key` header after signing.
     """
     canonical = (
         canonical_query(query) if isinstance(query, str) else canonical_query_from_pairs(query)
     )
     timestamp_value = str(timestamp)
-    signature = sign(secret, string_to_sign(timestamp_value, method, path, canonical, body))
+    to_sign = string_to_sign(
+        timestamp_value,
+        method,
+        path,
+        canonical,
+        body,
+        version=version,
+        idempotency_key=idempotency_key,
+    )
+    signature = sign(secret, to_sign, version)
     return {
         KEY_ID_HEADER: key_id,
         TIMESTAMP_HEADER: timestamp_value,

@@ -68,6 +68,22 @@ def run_script(script: str, cwd: Path, env: dict[str, str]) -> str:
     return done.stdout
 
 
+def as_get_of_member(script: str) -> str:
+    """The shell example changed as docs/signing.md says for a GET: no body, no key."""
+    changes = (
+        ("METHOD=POST", "METHOD=GET"),
+        ("REQUEST_PATH=/v1/members/guest-42/earn", "REQUEST_PATH=/v1/members/guest-42"),
+        ("""BODY='{"points": 100, "reference": "stay-1"}'""", "BODY=''"),
+        ("IDEMPOTENCY_KEY=earn-stay-1", "IDEMPOTENCY_KEY=''"),
+        ('  -H "Idempotency-Key: $IDEMPOTENCY_KEY" \\\n', ""),
+        ('  --data-binary "$BODY"', ""),
+    )
+    for old, new in changes:
+        assert old in script, f"the shell example no longer has {old!r}"
+        script = script.replace(old, new)
+    return script
+
+
 def status_line(output: str) -> str:
     return output.splitlines()[0].strip()
 
@@ -83,6 +99,12 @@ def response_body(output: str) -> Any:
 def test_the_worked_example_block_prints_the_contract_signature(tmp_path: Path) -> None:
     printed = run_script(doc_block("worked-example"), tmp_path, {})
     assert printed.strip() == "v1=3d16da4d5410c5db84247aa36990d2eecc6f810bd441501f28f840eba8d2df8e"
+
+
+def test_the_v2_worked_example_block_prints_the_contract_signature(tmp_path: Path) -> None:
+    # Given the v2 block with Idempotency-Key order-1-attempt-7; When run; Then the contract's v2
+    printed = run_script(doc_block("worked-example-v2"), tmp_path, {})
+    assert printed.strip() == "v2=5d43f93a77c7b99d5ce553e2399e5f0374a69a972d57c0c7ce6e96df790f6d7c"
 
 
 def test_the_shell_example_earns_with_the_key_make_run_wrote(
@@ -116,10 +138,17 @@ def test_the_shell_example_takes_its_key_from_the_environment(
         "POINTSNET_KEY_ID": key["key_id"],
         "POINTSNET_SECRET": key["secret"],
     }
+    # And the partner made v2-only, so only a v2 signature can pass
+    admin.set_signing("envcafe", 2)
     # When the script runs; Then the earn is created at that partner
     output = run_script(doc_block("shell-example"), tmp_path, env)
     assert status_line(output).startswith("HTTP/1.1 201"), output
     assert response_body(output)["transaction"]["program"] == "ENVC"
+    # And the script's GET variant (no Idempotency-Key: an empty seventh line) reads it back
+    listing = as_get_of_member(doc_block("shell-example"))
+    read = run_script(listing, tmp_path, env)
+    assert status_line(read).startswith("HTTP/1.1 200"), read
+    assert response_body(read)["balance"]["available"] == 100
 
 
 # the SDK: a lost response is retried with the same Idempotency-Key

@@ -36,7 +36,10 @@ def test_an_admin_creates_a_partner_and_lists_it(admin: SignedCaller) -> None:
     reply = admin.call("POST", "/v1/partners", CAFE)
     # Then 201 with the partner, its point value a decimal string and USD by default
     assert reply.status == 201, reply.body
-    assert reply.body == CAFE | {"currency": "USD", "created_at": reply.body["created_at"]}
+    shown = CAFE | {"currency": "USD", "created_at": reply.body["created_at"]}
+    assert {name: reply.body.get(name) for name in shown} == shown
+    # And it accepts v1 and v2 signatures until an admin makes it v2-only
+    assert reply.body["signing"] == {"minimum_version": 1}
     assert "Idempotent-Replayed" not in reply.headers
     # And it is listed with the others
     listed = admin.get("/v1/partners")

@@ -229,9 +229,10 @@ def test_a_confirmations_key_confirms_one_link_only(
     assert (fresh.status, fresh.body["status"]) == (201, "active")
 
 
-def test_linking_to_an_unknown_program_is_a_validation_error(rideco: SignedCaller) -> None:
+def test_linking_to_an_unknown_program_is_not_found(rideco: SignedCaller) -> None:
+    # A well-formed code that names no program: validation_error is for what the document refuses
     reply = link(rideco, "rider-1", "NOPE", "x")
-    assert (reply.status, reply.code) == (422, "validation_error")
+    assert (reply.status, reply.code) == (404, "not_found")
 
 
 # cross-partner earn

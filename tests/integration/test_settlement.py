@@ -843,6 +843,30 @@ def test_the_scheduled_function_hands_an_unfinished_run_to_its_next_invocation(
     assert [item["continuation"] for item in handed_over] == list(range(1, len(results)))
 
 
+def test_a_run_left_unfinished_is_a_metric_the_failed_run_alarm_watches(
+    period: date, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an invocation with no time left and nobody to hand the run over to
+    event = {"period_start": period.isoformat(), "period_end": period.isoformat()}
+    reconciler = tiny_reconciler()
+    capsys.readouterr()
+    # When it runs
+    result = run_scheduled(event, lambda: 0, reconciler, None)
+    reconciler.metrics.flush_metrics()
+    # Then the run is unfinished, and SettlementRunsUnfinished says so
+    assert result["complete"] is False
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    unfinished = [metric["SettlementRunsUnfinished"] for metric in emitted if "_aws" in metric]
+    assert unfinished in ([1], [1.0], [[1.0]], [[1]]), emitted
+    template_alarm = TEMPLATE["Resources"]["SettlementRunFailedAlarm"]["Properties"]
+    watched = [
+        query["MetricStat"]["Metric"]["MetricName"]
+        for query in template_alarm["Metrics"]
+        if "MetricStat" in query
+    ]
+    assert "SettlementRunsUnfinished" in watched
+
+
 def test_the_reconciliation_function_settles_the_period_of_its_event(small_period: date) -> None:
     handler = load_handler(functions(TEMPLATE, STACK)["ReconciliationFunction"])
     result = handler(

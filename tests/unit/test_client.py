@@ -135,8 +135,17 @@ class FakeApi:
         canonical = signing.canonical_query_from_pairs(seen.decoded_query)
         if canonical != signing.canonical_query(seen.raw_query):
             return False
-        to_sign = signing.string_to_sign(timestamp, seen.method, seen.path, canonical, seen.body)
-        return signing.signature_matches(SECRET, to_sign, presented)
+        # The SDK signs v2: the Idempotency-Key it sends is the seventh line.
+        to_sign = signing.string_to_sign(
+            timestamp,
+            seen.method,
+            seen.path,
+            canonical,
+            seen.body,
+            version=2,
+            idempotency_key=seen.headers.get("idempotency-key"),
+        )
+        return signing.signature_matches(SECRET, to_sign, presented, version=2)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self

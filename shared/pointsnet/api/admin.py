@@ -23,14 +23,16 @@ from pydantic import BaseModel
 
 from pointsnet.api.errors import ERROR_RESPONSES
 from pointsnet.api.policy_admin import policy_router
+from pointsnet.api.rate_limits_admin import rate_limit_router
 from pointsnet.api.rates_admin import rates_router
 from pointsnet.api.resolver import PointsNetResolver, PointsNetRouter
 from pointsnet.api.settlement_runs import settlement_runs_router
 from pointsnet.auth.caller import Role
 from pointsnet.auth.keys import KeyResolver
 from pointsnet.idempotency import REPLAYED_HEADER
-from pointsnet.partners.commands import CreatePartnerCommand, IssueKeyCommand
+from pointsnet.partners.commands import CreatePartnerCommand, IssueKeyCommand, SetSigningCommand
 from pointsnet.partners.models import ApiKey, IssuedKey, Partner
+from pointsnet.partners.rate_limits import RateLimiter
 from pointsnet.partners.service import PartnerDirectory, default_partner_directory
 
 PartnerIdPath = Annotated[str, Path(pattern=r"^[a-z0-9-]{2,40}$", description="The partner's id")]
@@ -65,6 +67,20 @@ def partners_router(
     @router.get("/v1/partners", summary="Every partner", tags=["admin"], responses=ERROR_RESPONSES)
     def list_partners() -> PartnerList:
         return PartnerList(items=directory().list_partners())
+
+    @router.put(
+        "/v1/partners/<partner_id>/signing",
+        summary="Set the lowest signature version a partner's keys may sign with",
+        description="`minimum_version` 2 makes the partner v2-only: its v1 signatures are "
+        "refused `401 invalid_signature`. Every function sees the change within "
+        "KeyCacheSeconds.",
+        tags=["admin"],
+        responses=ERROR_RESPONSES,
+    )
+    def set_signing(
+        partner_id: PartnerIdPath, command: Annotated[SetSigningCommand, Body()]
+    ) -> Partner:
+        return directory().set_signing(partner_id, command)
 
     @router.post(
         "/v1/partners/<partner_id>/keys",
@@ -109,6 +125,7 @@ ADMIN_ROUTERS: tuple[Callable[[], Router], ...] = (
     rates_router,
     settlement_runs_router,
     policy_router,
+    rate_limit_router,
 )
 
 
@@ -116,11 +133,14 @@ def create_admin_app(
     directory: Callable[[], PartnerDirectory] = default_partner_directory,
     keys: Callable[[], KeyResolver] | None = None,
     routers: Iterable[Router] | None = None,
+    rate_limiter: Callable[[], RateLimiter] | None = None,
 ) -> PointsNetResolver:
     """The admin function's app; `routers` replaces the groups of `ADMIN_ROUTERS`."""
     from pointsnet.api.wiring import default_key_resolver
 
-    app = PointsNetResolver(roles={Role.ADMIN}, keys=keys or default_key_resolver)
+    app = PointsNetResolver(
+        roles={Role.ADMIN}, keys=keys or default_key_resolver, rate_limiter=rate_limiter
+    )
     app.include_router(partners_router(directory))
     for router in routers if routers is not None else (factory() for factory in ADMIN_ROUTERS):
         app.include_router(router)

@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
-from pointsnet.errors import PointsNetError
+from pointsnet.errors import PointsNetError, RateLimited
 
 STATUS_BY_CODE: dict[str, int] = {
     "invalid_json": 400,
@@ -33,6 +33,7 @@ STATUS_BY_CODE: dict[str, int] = {
 }
 
 REQUEST_ID_HEADER = "X-Request-Id"
+RETRY_AFTER_HEADER = "Retry-After"
 
 
 class ErrorDetail(BaseModel):
@@ -55,6 +56,14 @@ def status_of(error: PointsNetError) -> int:
     return STATUS_BY_CODE.get(error.code, 500)
 
 
+def error_headers(error: PointsNetError, request_id: str) -> dict[str, str]:
+    """The headers of an error response: its request id, and when to retry a 429."""
+    headers = {REQUEST_ID_HEADER: request_id}
+    if isinstance(error, RateLimited):
+        headers[RETRY_AFTER_HEADER] = str(error.retry_after)
+    return headers
+
+
 def error_body(error: PointsNetError, request_id: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "code": error.code,
@@ -70,7 +79,7 @@ def error_result(error: PointsNetError, request_id: str) -> dict[str, Any]:
     """A Lambda proxy result for an error raised before routing."""
     return {
         "statusCode": status_of(error),
-        "headers": {"Content-Type": "application/json", REQUEST_ID_HEADER: request_id},
+        "headers": {"Content-Type": "application/json"} | error_headers(error, request_id),
         "body": json.dumps(error_body(error, request_id), separators=(",", ":")),
         "isBase64Encoded": False,
     }
@@ -90,7 +99,13 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
         (409, "insufficient_points, request_in_progress or conflict"),
         (413, "payload_too_large: body over 16 KiB"),
         (422, "validation_error, idempotency_key_reused or not_linked"),
-        (429, "rate_limited"),
+        (429, "rate_limited: the partner's request rate limit; see Retry-After"),
         (500, "internal_error"),
     )
+}
+ERROR_RESPONSES[429]["headers"] = {
+    RETRY_AFTER_HEADER: {
+        "description": "Seconds to wait before retrying: a whole number, at least 1",
+        "schema": {"type": "integer", "minimum": 1},
+    }
 }

@@ -16,6 +16,7 @@ from pointsnet.api.resolver import PointsNetResolver
 from pointsnet.auth.caller import Role
 from pointsnet.auth.keys import KeyResolver
 from pointsnet.idempotency import REPLAYED_HEADER
+from pointsnet.partners.rate_limits import RateLimiter
 from pointsnet.settlement.commands import (
     ApproveSettlement,
     DisputeSettlement,
@@ -60,11 +61,14 @@ class SettlementList(BaseModel):
 def create_finance_app(
     settlements: Callable[[], Settlements] | None = None,
     keys: Callable[[], KeyResolver] | None = None,
+    rate_limiter: Callable[[], RateLimiter] | None = None,
 ) -> PointsNetResolver:
     from pointsnet.api.wiring import default_key_resolver
     from pointsnet.settlement.wiring import default_settlements
 
-    app = PointsNetResolver(roles={Role.FINANCE}, keys=keys or default_key_resolver)
+    app = PointsNetResolver(
+        roles={Role.FINANCE}, keys=keys or default_key_resolver, rate_limiter=rate_limiter
+    )
     service = settlements or default_settlements
 
     @app.get(

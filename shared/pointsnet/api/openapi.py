@@ -43,10 +43,14 @@ TITLE = "PointsNet API"
 SIGNING_SUMMARY = (
     "Every request under /v1 except GET /v1/health and GET /v1/openapi.json is signed with "
     f"the caller's API key: `{KEY_ID_HEADER}` (the key id), `{TIMESTAMP_HEADER}` (Unix "
-    f"seconds, within 300 s of the server's clock) and `{SIGNATURE_HEADER}` (`v1=` and the "
-    "hex HMAC-SHA256, keyed with the key's secret, of the six lines `PN1-HMAC-SHA256`, the "
-    "timestamp, the method, the path, the canonical query and the hex SHA-256 of the body, "
-    "joined by newlines). docs/signing.md has a worked example, a curl script and the SDK."
+    f"seconds, within 300 s of the server's clock) and `{SIGNATURE_HEADER}` (`v2=` and the "
+    "hex HMAC-SHA256, keyed with the key's secret, of the seven lines `PN2-HMAC-SHA256`, the "
+    "timestamp, the method, the path, the canonical query, the hex SHA-256 of the body and "
+    f"the `{IDEMPOTENCY_HEADER}` value as sent (empty when none), joined by newlines). "
+    "`v1=` over the first six lines with `PN1-HMAC-SHA256` is still accepted, except from a "
+    "partner made v2-only; a v1 signature posts once: sent again under another "
+    f"`{IDEMPOTENCY_HEADER}` it is refused 401 `invalid_signature`. docs/signing.md has a "
+    "worked example, a curl script and the SDK."
 )
 
 
@@ -60,6 +64,11 @@ def _description() -> str:
         f"body answers the first response again with `{REPLAYED_HEADER}: true`; with another "
         "body it answers 422 `idempotency_key_reused`. A key's secret is never answered twice: "
         "repeating a key issuance answers 409 `conflict`.\n\n"
+        "**Rate limits.** All of a partner's keys share one limit (the finance and admin keys: "
+        "partner `network`), `rate` requests a second with bursts up to `burst`, across every "
+        "function; by default 100 and 200. A request over it is refused 429 `rate_limited` "
+        "with `Retry-After` (whole seconds, at least 1) and changes nothing. An admin sets it "
+        "with `PUT /v1/partners/{partner_id}/rate-limit`.\n\n"
         '**Errors.** Every error has the body `{"error": {"code", "message", "request_id"}}` '
         "(and `details` listing the fields of a `validation_error`) with a stable `code`:\n\n"
         "| status | code |\n| --- | --- |\n" + codes

@@ -40,6 +40,7 @@ from pointsnet.ledger.service import Ledger, MemberView, PostingResult, default_
 from pointsnet.network.exchanges import Exchanges
 from pointsnet.network.links import Links
 from pointsnet.network.rates import Rates
+from pointsnet.partners.rate_limits import RateLimiter
 
 MemberId = Annotated[str, Path(pattern=MEMBER_ID_PATTERN, description="The partner's member id")]
 TransactionId = Annotated[str, Path(pattern=r"^txn_[a-z2-7]{26}$")]
@@ -51,10 +52,13 @@ def create_partner_app(
     links: Callable[[], Links] | None = None,
     rates: Callable[[], Rates] | None = None,
     exchanges: Callable[[], Exchanges] | None = None,
+    rate_limiter: Callable[[], RateLimiter] | None = None,
 ) -> PointsNetResolver:
     from pointsnet.api import wiring
 
-    app = PointsNetResolver(roles={Role.PARTNER}, keys=keys or wiring.default_key_resolver)
+    app = PointsNetResolver(
+        roles={Role.PARTNER}, keys=keys or wiring.default_key_resolver, rate_limiter=rate_limiter
+    )
     add_network_routes(
         app,
         links=links or wiring.default_links,

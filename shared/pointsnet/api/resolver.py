@@ -20,8 +20,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pointsnet.api.errors import REQUEST_ID_HEADER, error_body, error_result, status_of
-from pointsnet.auth.authenticate import SignedRequest, authenticate
+from pointsnet import signing
+from pointsnet.api.errors import error_body, error_headers, error_result, status_of
+from pointsnet.auth.authenticate import SignedRequest, Verified, verify
 from pointsnet.auth.caller import Caller, Role
 from pointsnet.auth.keys import KeyResolver
 from pointsnet.errors import (
@@ -34,8 +35,9 @@ from pointsnet.errors import (
     ValidationFailed,
 )
 from pointsnet.idempotency import IDEMPOTENCY_HEADER, is_valid_key, request_fingerprint
-from pointsnet.ledger.commands import IdempotentRequest
+from pointsnet.ledger.commands import IdempotentRequest, V1Signature
 from pointsnet.observability import logger
+from pointsnet.partners.rate_limits import RateLimiter
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_JSON_DEPTH = 32
@@ -53,11 +55,17 @@ class PointsNetResolver(APIGatewayHttpResolver):
         roles: Collection[Role],
         keys: Callable[[], KeyResolver],
         clock: Callable[[], float] = time.time,
+        rate_limiter: Callable[[], RateLimiter] | None = None,
     ) -> None:
         super().__init__(enable_validation=True)
         self.roles = frozenset(roles)
         self.keys = keys
         self.clock = clock
+        if rate_limiter is None:
+            from pointsnet.api.wiring import default_rate_limiter
+
+            rate_limiter = default_rate_limiter
+        self.rate_limiter = rate_limiter
         self.exception_handler(PointsNetError)(self._domain_error)
         self.exception_handler(RequestValidationError)(self._validation_error)
         self.not_found(self._route_not_found)
@@ -102,7 +110,7 @@ class PointsNetResolver(APIGatewayHttpResolver):
             return event
 
         headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
-        caller = authenticate(
+        verified = verify(
             SignedRequest(
                 method=method,
                 path=path,
@@ -113,7 +121,11 @@ class PointsNetResolver(APIGatewayHttpResolver):
             self.keys(),
             self.clock(),
         )
+        caller = verified.caller
         logger.append_keys(partner_id=caller.partner_id, key_id=caller.key_id)
+        # Every authenticated request counts against its partner (finance and admin keys:
+        # partner `network`), before anything else is done for it.
+        self.rate_limiter().admit(caller.partner_id)
         if self._has_route(method, path) and caller.role not in self.roles:
             raise Forbidden(f"a {caller.role} key may not call {method} {path}")
         self.append_context(caller=caller)
@@ -132,7 +144,9 @@ class PointsNetResolver(APIGatewayHttpResolver):
                 )
             self.append_context(
                 idempotent_request=IdempotentRequest(
-                    key=key, fingerprint=request_fingerprint(method, path, parsed)
+                    key=key,
+                    fingerprint=request_fingerprint(method, path, parsed),
+                    v1_signature=_v1_signature(verified),
                 )
             )
         if not body.strip() or event.get("isBase64Encoded"):
@@ -155,7 +169,7 @@ class PointsNetResolver(APIGatewayHttpResolver):
             status_code=status_of(error),
             content_type="application/json",
             body=error_body(error, request_id),
-            headers={REQUEST_ID_HEADER: request_id},
+            headers=error_headers(error, request_id),
         )
 
     def _domain_error(self, error: PointsNetError) -> Response[Any]:
@@ -207,6 +221,16 @@ def _caller(context: Mapping[str, Any]) -> Caller:
 def _idempotent_request(context: Mapping[str, Any]) -> IdempotentRequest:
     request: IdempotentRequest = context["idempotent_request"]
     return request
+
+
+def _v1_signature(verified: Verified) -> V1Signature | None:
+    """What a posting remembers of a v1 signature; v2 signs the key, so needs nothing."""
+    if verified.version != 1:
+        return None
+    return V1Signature(
+        digest=verified.signature_digest,
+        valid_until=verified.timestamp + signing.MAX_CLOCK_SKEW_SECONDS,
+    )
 
 
 def _request_id(event: Mapping[str, Any]) -> str:

@@ -11,10 +11,12 @@ from pointsnet.network.exchanges import Exchanges
 from pointsnet.network.links import Links
 from pointsnet.network.pricing import Pricing
 from pointsnet.network.rates import Rates
+from pointsnet.partners.rate_limits import RateLimiter
 from pointsnet.settings import get_settings
 from pointsnet.store.directory_store import DirectoryStore
 from pointsnet.store.key_secrets import KeySecrets
 from pointsnet.store.network_store import NetworkStore
+from pointsnet.store.rate_budget_store import RateBudgetStore
 
 
 @lru_cache(maxsize=1)
@@ -25,6 +27,12 @@ def default_key_resolver() -> KeyResolver:
         KeySecrets(settings.key_secret_prefix),
         cache_seconds=settings.key_cache_seconds,
     )
+
+
+@lru_cache(maxsize=1)
+def default_rate_limiter() -> RateLimiter:
+    """This instance's leases of the partners' rate budgets, kept across its requests."""
+    return RateLimiter(RateBudgetStore(get_settings().directory_table))
 
 
 @lru_cache(maxsize=1)
@@ -67,6 +75,7 @@ def clear_caches() -> None:
         get_settings,
         default_ledger,
         default_key_resolver,
+        default_rate_limiter,
         default_network_store,
         default_links,
         default_rates,

@@ -17,13 +17,19 @@ from pointsnet.store.key_secrets import KeySecrets
 class ActiveKey:
     caller: Caller
     secret: str
+    # The lowest signature version its partner accepts (PUT /v1/partners/{id}/signing).
+    minimum_signature_version: int = 1
 
     def __repr__(self) -> str:  # the secret never reaches a log through a repr
         return f"ActiveKey(caller={self.caller!r}, secret='***')"
 
 
 class KeyResolver:
-    """Active keys by id, cached for at most `cache_seconds`: the bound on revocation."""
+    """Active keys by id, cached for at most `cache_seconds`: the bound on revocation.
+
+    A key is cached with what its partner record says of signing (a v2-only switch), so that
+    switch also takes effect within `cache_seconds`.
+    """
 
     def __init__(
         self,
@@ -63,4 +69,8 @@ class KeyResolver:
         caller = Caller(
             partner_id=key.partner_id, key_id=key_id, role=key.role, program=partner.program
         )
-        return ActiveKey(caller=caller, secret=secret)
+        return ActiveKey(
+            caller=caller,
+            secret=secret,
+            minimum_signature_version=partner.signing.minimum_version,
+        )

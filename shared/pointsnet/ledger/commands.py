@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pointsnet.strict_json import COMMAND_CONFIG
+
 MAX_POINTS = 1_000_000_000
 
 Points = Annotated[int, Field(strict=True, ge=1, le=MAX_POINTS, description="Whole points")]
@@ -23,7 +25,7 @@ Description = Annotated[str, Field(max_length=256)]
 
 
 class _Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = COMMAND_CONFIG
 
 
 class EarnCommand(_Command):
@@ -33,7 +35,10 @@ class EarnCommand(_Command):
         default=None, description="The program to earn in; the caller's own by default"
     )
     description: Description | None = None
-    pending: bool = Field(default=False, description="Hold the points as pending until captured")
+    pending: bool = Field(
+        default=False,
+        description="Hold the points as pending until captured; a JSON boolean only",
+    )
 
 
 class BurnCommand(_Command):
@@ -61,6 +66,19 @@ class VoidCommand(_Command):
     reason: Description | None = None
 
 
+class V1Signature(BaseModel):
+    """The v1 signature that authorised a POST: it must not authorise one under another key.
+
+    Version 1 does not sign the Idempotency-Key, so the posting remembers the signature (by
+    its digest, never the signature itself) until its timestamp leaves the server's window.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    digest: str = Field(description="SHA-256 of the X-PN-Signature value, hex")
+    valid_until: int = Field(description="Unix seconds after which its timestamp is refused")
+
+
 class IdempotentRequest(BaseModel):
     """The partner's Idempotency-Key and the fingerprint of the request it names."""
 
@@ -68,3 +86,4 @@ class IdempotentRequest(BaseModel):
 
     key: str
     fingerprint: str
+    v1_signature: V1Signature | None = None

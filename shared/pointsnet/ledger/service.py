@@ -27,6 +27,7 @@ from pointsnet.errors import (
     Conflict,
     IdempotencyKeyReused,
     InsufficientPoints,
+    InvalidSignature,
     NotFound,
     NotLinked,
     PointsNetError,
@@ -67,6 +68,7 @@ from pointsnet.ledger.models import (
 from pointsnet.ledger.tiers import TierStanding, month_of, standing
 from pointsnet.network.models import LinkedAccount, Obligation
 from pointsnet.network.pricing import Pricing
+from pointsnet.observability import logger
 from pointsnet.programs.policy import FixedPolicies, Policies, ProgramPolicy
 from pointsnet.store.ledger_store import (
     BalanceMoved,
@@ -84,6 +86,7 @@ from pointsnet.store.ledger_store import (
     LotMoved,
     ReversalMoved,
     ReversalUpdate,
+    SignatureUse,
     StoredBalance,
     StoredEntry,
 )
@@ -690,6 +693,7 @@ class Ledger:
                     lots=tuple(change for write in writes for change in write.lots),
                     hold=planned.hold,
                     tier_changes=tuple(write.tier_change for write in writes if write.tier_change),
+                    signature=_signature_use(planned, request),
                 )
             )
         except EntryExists:
@@ -697,6 +701,8 @@ class Ledger:
             if replay is None:
                 raise
             return replay
+        for write in writes:
+            log_posting(write.entry)
         return MultiPostingResult(
             legs=tuple(
                 PostingResult(write.entry.transaction, write.entry.balance_after, replayed=False)
@@ -836,6 +842,7 @@ class Ledger:
         existing = [self.store.get_entry(transaction_id) for transaction_id in leg_ids]
         found = [entry for entry in existing if entry is not None]
         if not found:
+            self._refuse_reused_signature(request, leg_ids[0])
             return None
         if len(found) < len(existing):
             # A request's legs post together: some without the others were another request's,
@@ -844,6 +851,20 @@ class Ledger:
                 "this Idempotency-Key was already used for a different request"
             )
         return _replay(found, request)
+
+    def _refuse_reused_signature(self, request: IdempotentRequest, transaction_id: str) -> None:
+        """Refuse a v1 signature that already posted under another Idempotency-Key.
+
+        A replay is refused as that whatever else stops it now (a hold resolved, a quote used,
+        points spent). Only refusals pay this read: a posting's own check is its condition.
+        """
+        if request.v1_signature is None:
+            return
+        authorised = self.store.signature_use(request.v1_signature.digest)
+        if authorised is not None and authorised != transaction_id:
+            raise InvalidSignature(
+                "this v1 signature was already used with another Idempotency-Key"
+            )
 
     def _expiring(self, stored: StoredBalance) -> tuple[ExpiringPoints, ...]:
         """What will expire and when, soonest first."""
@@ -912,6 +933,47 @@ class Ledger:
 def leg_id(partner_id: str, idempotency_key: str, leg: str) -> str:
     """Ids of the second and later legs of one request (keys never contain a newline)."""
     return derived_id("txn_", partner_id, f"{idempotency_key}\n{leg}")
+
+
+def _signature_use(planned: PlannedWrite, request: IdempotentRequest) -> SignatureUse | None:
+    """A v1 signature is remembered with what it posted; a v2 one signed its key already."""
+    if request.v1_signature is None:
+        return None
+    return SignatureUse(
+        digest=request.v1_signature.digest,
+        transaction_id=planned.legs[0].transaction.transaction_id,
+        valid_until=request.v1_signature.valid_until,
+    )
+
+
+def log_posting(entry: StoredEntry) -> None:
+    """The audit trail: one line per committed transaction (the request id is a logger key)."""
+    transaction = entry.transaction
+    related = {
+        name: value
+        for name, value in (
+            ("reverses", transaction.reverses),
+            ("exchange_id", transaction.exchange_id),
+            ("hold_id", transaction.hold_id),
+        )
+        if value is not None
+    }
+    logger.info(
+        "ledger posting",
+        extra={
+            "transaction_id": transaction.transaction_id,
+            "transaction_type": transaction.type.value,
+            "transaction_status": transaction.status.value,
+            "program": transaction.program,
+            "partner_id": transaction.partner_id,
+            "member_id": transaction.member_id,
+            "initiated_by": transaction.initiated_by,
+            "points": transaction.points,
+            "balance_available": entry.balance_after.available,
+            "balance_pending": entry.balance_after.pending,
+            **related,
+        },
+    )
 
 
 def _replay(existing: Sequence[StoredEntry], request: IdempotentRequest) -> MultiPostingResult:

@@ -160,6 +160,10 @@ def resign(event: dict[str, Any], key_id: str, secret: str, now: float) -> dict[
         signed.get("rawQueryString", ""),
         body_bytes(signed),
         int(now),
+        idempotency_key=next(
+            (value for name, value in headers.items() if name.lower() == "idempotency-key"), None
+        ),
+        version=signing.LATEST_VERSION,
     )
     signed["headers"] = headers | {name.lower(): value for name, value in fresh.items()}
     context["requestId"] = str(uuid.uuid4())

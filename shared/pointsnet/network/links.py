@@ -45,10 +45,8 @@ class Links:
             )
         other_partner = self.store.program_owner(command.partner_program)
         if other_partner is None:
-            raise ValidationFailed(
-                f"no program {command.partner_program} on the network",
-                details=[{"field": "partner_program", "message": "unknown program"}],
-            )
+            # Well formed, so not a validation_error: it names nothing that exists.
+            raise NotFound(f"no program {command.partner_program} on the network")
         now = self.clock()
         link = Link(
             link_id=derived_id("lnk_", caller.partner_id, request.key),

@@ -23,10 +23,8 @@ class Rates:
     ) -> Rate:
         for field, program in (("from", from_program), ("to", to_program)):
             if self.store.program_owner(program) is None:
-                raise ValidationFailed(
-                    f"no program {program} on the network",
-                    details=[{"field": field, "message": "unknown program"}],
-                )
+                # Well formed, so not a validation_error: the path names nothing that exists.
+                raise NotFound(f"no program {program} on the network ({field})")
         if from_program == to_program:
             raise ValidationFailed(
                 "a rate joins two different programs",

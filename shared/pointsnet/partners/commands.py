@@ -2,27 +2,42 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, Strict, WithJsonSchema
 
 from pointsnet.auth.caller import Role
 from pointsnet.partners.models import PartnerId
+from pointsnet.strict_json import COMMAND_CONFIG, NOT_A_NUMBER
 
-# A positive decimal string: money is never a JSON number.
+# A decimal string above 0 (some digit is not 0): money is never a JSON number. The pattern
+# alone says what is accepted, and it is what the OpenAPI document shows.
+POINT_VALUE_PATTERN = r"^(?=.*[1-9])[0-9]{1,12}(\.[0-9]{1,12})?$"
+
+
+def _positive_decimal(value: str) -> str:
+    if not re.fullmatch(POINT_VALUE_PATTERN, value):
+        raise ValueError('must be a decimal string above 0 such as "0.0025"')
+    return value
+
+
 DecimalString = Annotated[
     str,
-    Field(
-        pattern=r"^[0-9]{1,12}(\.[0-9]{1,12})?$",
-        description='A decimal string such as "0.0025"',
-        examples=["0.0025"],
+    AfterValidator(_positive_decimal),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": POINT_VALUE_PATTERN,
+            "description": 'A decimal string above 0 such as "0.0025"',
+            "examples": ["0.0025"],
+        }
     ),
 ]
 
 
 class _Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = COMMAND_CONFIG
 
 
 class CreatePartnerCommand(_Command):
@@ -36,13 +51,17 @@ class CreatePartnerCommand(_Command):
         default="USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 settlement currency"
     )
 
-    @field_validator("point_value")
-    @classmethod
-    def _positive(cls, value: str) -> str:
-        if Decimal(value) <= 0:
-            raise ValueError("must be greater than 0")
-        return value
-
 
 class IssueKeyCommand(_Command):
-    role: Role = Field(default=Role.PARTNER, description="What the key may call")
+    role: Annotated[Role, Strict(False), NOT_A_NUMBER] = Field(
+        default=Role.PARTNER, description="What the key may call"
+    )
+
+
+class SetSigningCommand(_Command):
+    minimum_version: int = Field(
+        ge=1,
+        le=2,
+        strict=True,
+        description="2 makes the partner v2-only: its v1 signatures are refused; 1 accepts both",
+    )

@@ -9,9 +9,22 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from pointsnet.auth.caller import Role
+from pointsnet.partners.rate_limits import DEFAULT_RATE_LIMIT, RateLimit
 
 PartnerId = Annotated[str, Field(pattern=r"^[a-z0-9-]{2,40}$")]
 NETWORK_PARTNER_ID = "network"
+
+
+class PartnerSigning(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    minimum_version: int = Field(
+        default=1,
+        ge=1,
+        le=2,
+        description="The lowest signature version accepted from the partner's keys; "
+        "2: v1 signatures are refused `401 invalid_signature`",
+    )
 
 
 class Partner(BaseModel):
@@ -25,6 +38,15 @@ class Partner(BaseModel):
     )
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     created_at: str
+    rate_limit: RateLimit = Field(
+        default=DEFAULT_RATE_LIMIT,
+        description="The request rate limit of all the partner's keys: the defaults (README) "
+        "unless an admin set one",
+    )
+    signing: PartnerSigning = Field(
+        default_factory=PartnerSigning,
+        description="What the partner's requests must be signed with",
+    )
 
 
 class KeyStatus(StrEnum):

@@ -23,8 +23,16 @@ from pointsnet.errors import Conflict, IdempotencyKeyReused, NotFound
 from pointsnet.idempotency import derived_id
 from pointsnet.ledger.commands import IdempotentRequest
 from pointsnet.ledger.models import rfc3339, utc_now
-from pointsnet.partners.commands import CreatePartnerCommand, IssueKeyCommand
-from pointsnet.partners.models import NETWORK_PARTNER_ID, ApiKey, IssuedKey, KeyStatus, Partner
+from pointsnet.partners.commands import CreatePartnerCommand, IssueKeyCommand, SetSigningCommand
+from pointsnet.partners.models import (
+    NETWORK_PARTNER_ID,
+    ApiKey,
+    IssuedKey,
+    KeyStatus,
+    Partner,
+    PartnerSigning,
+)
+from pointsnet.partners.rate_limits import RateLimit
 from pointsnet.store.directory_store import DirectoryStore, RecordedRequest, RequestRecorded
 from pointsnet.store.key_secrets import KeySecrets, SecretExists
 
@@ -95,6 +103,16 @@ class PartnerDirectory:
     def list_partners(self) -> list[Partner]:
         return self.store.list_partners()
 
+    def set_signing(self, partner_id: str, command: SetSigningCommand) -> Partner:
+        """Set the lowest signature version the partner's keys may sign with.
+
+        Functions cache a key with its partner record for `KeyCacheSeconds`, so the change
+        takes effect everywhere within that bound.
+        """
+        return self.store.set_signing(
+            partner_id, PartnerSigning(minimum_version=command.minimum_version)
+        )
+
     def bootstrap_operator(self) -> IssuedKey:
         """The network operator's partner (made if missing) and a new admin key for it.
 
@@ -139,6 +157,13 @@ class PartnerDirectory:
     def revoke_key(self, partner_id: str, key_id: str) -> ApiKey:
         """Revoke a key of this partner; revoking it again answers the same revoked key."""
         return self.store.revoke_key(partner_id, key_id, rfc3339(self.clock()))
+
+    # rate limits
+
+    def set_rate_limit(self, partner_id: str, limit: RateLimit) -> Partner:
+        """Set the request rate limit of all the partner's keys; every instance applies it at
+        its next lease of the partner's tokens (within a second under load)."""
+        return self.store.set_rate_limit(partner_id, RateLimit(rate=limit.rate, burst=limit.burst))
 
     # helpers
 

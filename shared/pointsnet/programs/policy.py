@@ -23,7 +23,9 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+
+from pointsnet.strict_json import COMMAND_CONFIG, NOT_A_NUMBER
 
 MAX_TIER_POINTS = 1_000_000_000_000
 
@@ -36,9 +38,10 @@ class ExpiryKind(StrEnum):
 
 
 class ExpiryPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # The body of PUT /v1/partners/{id}/policy: parsed strictly, as every request body is.
+    model_config = COMMAND_CONFIG
 
-    kind: ExpiryKind = Field(
+    kind: Annotated[ExpiryKind, Strict(False), NOT_A_NUMBER] = Field(
         description="`after_earning`: each month's lot expires `months` after that month; "
         "`after_inactivity`: the balance expires `months` after the member's last activity"
     )
@@ -68,7 +71,7 @@ class ExpiryPolicy(BaseModel):
 
 
 class Tier(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = COMMAND_CONFIG
 
     name: TierName
     min_points: int = Field(
@@ -79,10 +82,11 @@ class Tier(BaseModel):
 class ProgramPolicy(BaseModel):
     """What a program does with its points over time. The default: nothing expires, no tiers."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = COMMAND_CONFIG
 
     expiry: ExpiryPolicy | None = Field(default=None, description="None: points never expire")
-    tiers: tuple[Tier, ...] = Field(
+    # A JSON array: Strict(False) lets a list be the tuple; each Tier is still strict.
+    tiers: Annotated[tuple[Tier, ...], Strict(False)] = Field(
         default=(),
         max_length=10,
         description="Ascending by `min_points`, the first at 0 (every member's starting tier); "

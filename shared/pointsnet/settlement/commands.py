@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from pointsnet.settlement.models import Period
+from pointsnet.strict_json import COMMAND_CONFIG
 
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class _Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = COMMAND_CONFIG
 
 
 class StartSettlementRun(Period):
-    """A run of the UTC days `period_start`..`period_end`, both included."""
+    """A run of the UTC days `period_start`..`period_end`, both included: `period_start` is not
+    after `period_end`, which is not after today (UTC), and the period is at most 366 days."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = COMMAND_CONFIG
 
     reason: Reason | None = Field(default=None, description="Why the run is started")
 

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    WithJsonSchema,
+    model_validator,
+)
 
 from pointsnet.ledger.models import UtcTime
 
@@ -17,16 +26,43 @@ MAX_PERIOD_DAYS = 366
 SETTLEMENT_ID_PATTERN = r"^stl_[0-9]{8}_[0-9]{8}(_a[0-9]{1,4})?$"
 
 
+# Settlement days: 2000-01-01 to 2099-12-31, exactly the valid dates of those years, so that the
+# OpenAPI document shows the same bound the server applies (and every id stays 8 digits).
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+ISO_DATE_PATTERN = (
+    r"^(?:20[0-9]{2}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    r"|20(?:[02468][048]|[13579][26])-02-29)$"
+)
+_DATE_RANGE = f"{FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+
+
 def _iso_date_only(value: object) -> object:
     # pydantic would also take a Unix time or a datetime; a period is named by calendar days.
     if isinstance(value, date):
+        if not FIRST_DAY <= value <= LAST_DAY:
+            raise ValueError(f"must be a day from {_DATE_RANGE}")
         return value
-    if not isinstance(value, str) or len(value) != 10:
-        raise ValueError("must be a date written YYYY-MM-DD")
+    if not isinstance(value, str) or not re.fullmatch(ISO_DATE_PATTERN, value):
+        raise ValueError(f"must be a day from {_DATE_RANGE}, written YYYY-MM-DD")
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+# Parsed from its string even in a strict model (a request body); _iso_date_only refuses numbers.
+IsoDate = Annotated[
+    date,
+    Strict(False),
+    BeforeValidator(_iso_date_only),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "pattern": ISO_DATE_PATTERN,
+            "description": f"A UTC day from {_DATE_RANGE}, written YYYY-MM-DD",
+        }
+    ),
+]
 
 
 class SettlementStatus(StrEnum):
@@ -90,7 +126,11 @@ class Period(BaseModel):
 
 def settlement_id_for(period: Period) -> str:
     """One settlement per period: a re-run of the period finds it again by this id."""
-    return f"stl_{period.period_start:%Y%m%d}_{period.period_end:%Y%m%d}"
+    # isoformat always writes four digits of year, where strftime's %Y may write fewer.
+    start, end = (
+        day.isoformat().replace("-", "") for day in (period.period_start, period.period_end)
+    )
+    return f"stl_{start}_{end}"
 
 
 def adjustment_id_for(period: Period, sequence: int) -> str:

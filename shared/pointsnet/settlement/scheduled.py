@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from pointsnet.errors import RequestInProgress
@@ -70,6 +71,10 @@ def run_scheduled(
     if continue_run is None or scheduled.continuation >= MAX_CONTINUATIONS:
         # The checkpoint stays: a run of the same period (schedule or API) resumes it.
         logger.error("reconciliation left unfinished", extra={"progress": progress})
+        # SettlementRunFailedAlarm (template.yaml) watches it with the function's errors.
+        reconciler.metrics.add_metric(
+            name="SettlementRunsUnfinished", unit=MetricUnit.Count, value=1
+        )
     else:
         continue_run(following)
     return {"period": period.label, "complete": False, "progress": progress}

@@ -7,6 +7,7 @@
 | key      | KEY#<key_id>    | KEY          | the one item a key's status lives on        |
 | key ref  | PARTNER#<id>    | KEY#<key_id> | lists a partner's keys; never changes       |
 | request  | REQUEST#<id>    | REQUEST      | an admin POST's idempotency record          |
+| budget   | PARTNER#<id>    | RATE_BUDGET  | its rate limit's bucket (rate_budget_store) |
 
 An admin POST writes its request record in the same transaction as what it creates, so a
 retry finds either both or neither.
@@ -21,8 +22,10 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from pointsnet.errors import Conflict, NotFound
-from pointsnet.partners.models import ApiKey, Partner
+from pointsnet.partners.models import ApiKey, Partner, PartnerSigning
+from pointsnet.partners.rate_limits import RateLimit
 from pointsnet.store.dynamo import TableStore, from_item, to_item, to_values, translate_client_error
+from pointsnet.store.rate_budget_store import limit_update
 
 
 class RecordedRequest(BaseModel):
@@ -53,7 +56,8 @@ class DirectoryStore(TableStore):
                     "TableName": self.table_name,
                     "Item": to_item(
                         {"pk": f"PARTNER#{partner.partner_id}", "sk": "PROFILE"}
-                        | partner.model_dump(mode="json", exclude_none=True)
+                        # A new partner has the default limit, whatever it is when read.
+                        | partner.model_dump(mode="json", exclude_none=True, exclude={"rate_limit"})
                     ),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
@@ -84,6 +88,23 @@ class DirectoryStore(TableStore):
     def get_partner(self, partner_id: str) -> Partner | None:
         item = self._get(f"PARTNER#{partner_id}", "PROFILE")
         return Partner.model_validate(item) if item else None
+
+    def set_signing(self, partner_id: str, signing: PartnerSigning) -> Partner:
+        """Replace what the partner's requests must be signed with; the partner as it is now."""
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key=to_item({"pk": f"PARTNER#{partner_id}", "sk": "PROFILE"}),
+                UpdateExpression="SET signing = :signing",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_values({":signing": signing.model_dump(mode="json")}),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise NotFound(f"no partner {partner_id}") from exc
+            raise translate_client_error(exc) from exc
+        return Partner.model_validate(from_item(response["Attributes"]))
 
     def list_partners(self) -> list[Partner]:
         # The directory is small (one item per partner, program and key); a scan is fine here.
@@ -139,6 +160,32 @@ class DirectoryStore(TableStore):
         )
         keys = [ApiKey.model_validate(item) for item in stored]
         return sorted(keys, key=lambda key: (key.created_at, key.key_id))
+
+    def set_rate_limit(self, partner_id: str, limit: RateLimit) -> Partner:
+        """Set the partner's rate limit on its profile and on its rate budget, together."""
+        actions = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": to_item({"pk": f"PARTNER#{partner_id}", "sk": "PROFILE"}),
+                    "UpdateExpression": "SET rate_limit = :limit",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": to_values({":limit": limit.model_dump()}),
+                }
+            },
+            limit_update(partner_id, self.table_name, limit),
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise NotFound(f"no partner {partner_id}") from exc
+            raise translate_client_error(exc) from exc
+        partner = self.get_partner(partner_id)
+        if partner is None:
+            raise NotFound(f"no partner {partner_id}")
+        return partner
 
     def get_request(self, request_id: str) -> RecordedRequest | None:
         item = self._get(f"REQUEST#{request_id}", "REQUEST")

@@ -11,9 +11,15 @@ Item layout (one table, `pk`/`sk`, plus the `ByAccount` and `ByDue` indexes):
 | expiry lot      | ACCT#<account> | LOT#<expiry date>           | remaining, version            |
 | tier change     | ACCT#<account> | TIER#<time>#<version>       | written once                  |
 | expiring notice | ACCT#<account> | NOTICE#<lot or lapse>#<day> | expires by TTL                |
+| v1 signature    | SIGV1#<digest> | SIGNATURE                   | expires by TTL                |
 
 The transaction id is derived from the partner and its Idempotency-Key, so the
 entry's `attribute_not_exists` condition is what makes a request post once.
+
+A v1 signature does not cover the Idempotency-Key, so a posting it authorised writes the
+signature's digest (never the signature) in the same transaction, naming the posting's
+transaction and kept by TTL until just past the signature's validity window. Its condition
+(absent, or naming this same transaction) is what refuses that signature under another key.
 
 `ByDue` is a sparse, keys-only index of what the scheduled sweeps must look at: an open hold
 (at its timeout), a lot (at its notice, then its expiry) and a balance (at its review). Its
@@ -39,7 +45,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
-from pointsnet.errors import ValidationFailed
+from pointsnet.errors import InvalidSignature, NotFound
 from pointsnet.ledger.lifecycle import AccountLifecycle
 from pointsnet.ledger.lots import Lot, lot_expires_at
 from pointsnet.ledger.models import (
@@ -70,6 +76,10 @@ BALANCE_SK = "BALANCE"
 LOT_PREFIX = "LOT#"
 TIER_PREFIX = "TIER#"
 NOTICE_PREFIX = "NOTICE#"
+SIGNATURE_PREFIX = "SIGV1#"
+SIGNATURE_SK = "SIGNATURE"
+# Kept a minute past the signature's window: the functions' clocks may differ a little.
+SIGNATURE_KEPT_SECONDS = 60
 DUE_SHARDS = 16
 # Notices are only an outbox: kept a while after the expiry they announce, then dropped.
 NOTICE_KEPT = timedelta(days=90)
@@ -200,6 +210,15 @@ class HoldResolution:
 
 
 @dataclass(frozen=True)
+class SignatureUse:
+    """A v1 signature, by digest, and the transaction it authorised: it authorises no other."""
+
+    digest: str
+    transaction_id: str
+    valid_until: int  # Unix seconds: the signature's timestamp is refused after this
+
+
+@dataclass(frozen=True)
 class Guard:
     """Another item that a ledger write must check or change in the same transaction."""
 
@@ -217,6 +236,7 @@ class LedgerWrite:
     hold: HoldState | HoldResolution | None = None  # a new hold, or one being resolved
     tier_changes: tuple[TierChange, ...] = ()
     notices: tuple[ExpiringNotice, ...] = field(default_factory=tuple)
+    signature: SignatureUse | None = None  # the v1 signature that authorised the write
 
 
 class GuardFailed(Exception):
@@ -302,6 +322,11 @@ class LedgerStore(TableStore):
         if not item:
             return None
         return ReversalState(remaining=int(item["remaining"]), version=int(item["version"]))
+
+    def signature_use(self, digest: str) -> str | None:
+        """The transaction a remembered v1 signature authorised, if it is remembered."""
+        item = self._get(f"{SIGNATURE_PREFIX}{digest}", SIGNATURE_SK)
+        return str(item["transaction_id"]) if item else None
 
     def get_hold(self, hold_id: str) -> HoldState | None:
         item = self._get(entry_pk(hold_id), HOLD_SK)
@@ -398,7 +423,8 @@ class LedgerStore(TableStore):
 
         Raises EntryExists when a transaction id was already posted (an
         idempotent retry), BalanceMoved, ReversalMoved, LotMoved or HoldMoved when a
-        concurrent request changed them first, GuardFailed when a guard's condition fails.
+        concurrent request changed them first, GuardFailed when a guard's condition fails,
+        and InvalidSignature when the v1 signature already authorised another transaction.
         """
         actions: list[dict[str, Any]] = []
         slots: list[tuple[str, Any]] = []
@@ -426,6 +452,9 @@ class LedgerStore(TableStore):
         for notice in write.notices:
             actions.append({"Put": self._notice_put(notice)})
             slots.append(("notice", notice))
+        if write.signature is not None:
+            actions.append({"Put": self._signature_put(write.signature)})
+            slots.append(("signature", write.signature))
         try:
             self.client.transact_write_items(TransactItems=actions)
         except ClientError as exc:
@@ -450,6 +479,11 @@ class LedgerStore(TableStore):
                 )
                 if existing is not None:
                     raise EntryExists(existing) from exc
+        if any(kind == "signature" for kind, _, _ in failed):
+            # Sent again under another Idempotency-Key: whatever else moved, this never posts.
+            raise InvalidSignature(
+                "this v1 signature was already used with another Idempotency-Key"
+            ) from exc
         for kind, subject, old in failed:
             if kind == "guard":
                 raise GuardFailed(subject.name, from_item(old) if old else None) from exc
@@ -705,6 +739,20 @@ class LedgerStore(TableStore):
         }
         return {"TableName": self.table_name, "Item": to_item(item)}
 
+    def _signature_put(self, use: SignatureUse) -> dict[str, Any]:
+        item = {
+            "pk": f"{SIGNATURE_PREFIX}{use.digest}",
+            "sk": SIGNATURE_SK,
+            "transaction_id": use.transaction_id,
+            "expires_ttl": use.valid_until + SIGNATURE_KEPT_SECONDS,
+        }
+        return {
+            "TableName": self.table_name,
+            "Item": to_item(item),
+            "ConditionExpression": "attribute_not_exists(pk) OR transaction_id = :txn",
+            "ExpressionAttributeValues": to_values({":txn": use.transaction_id}),
+        }
+
 
 def _balance_from_item(item: dict[str, Any]) -> StoredBalance:
     return StoredBalance(
@@ -771,8 +819,6 @@ def _decode_cursor(cursor: str, gsi1pk: str) -> dict[str, Any]:
         if not isinstance(sort_key, str) or not isinstance(pk, str) or not pk.startswith("TXN#"):
             raise ValueError("cursor fields")
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise ValidationFailed(
-            "cursor is not one this API returned",
-            details=[{"field": "cursor", "message": "invalid cursor"}],
-        ) from exc
+        # Any string is a well-formed cursor; one this API never returned names no page.
+        raise NotFound("cursor is not one this API returned: no such page") from exc
     return {"gsi1pk": gsi1pk, "gsi1sk": sort_key, "pk": pk, "sk": ENTRY_SK}

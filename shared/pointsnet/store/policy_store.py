@@ -21,13 +21,15 @@ class PolicyStore(TableStore):
         values = self._get(f"PARTNER#{partner_id}", POLICY_SK)
         if values is None:
             return None
+        # Lax: DynamoDB hands its numbers back as Decimal, and the body was checked when put.
         return StoredPolicy.model_validate(
             {
                 "partner_id": partner_id,
                 "policy": values["policy"],
                 "updated_at": values.get("updated_at"),
                 "updated_by": values.get("updated_by"),
-            }
+            },
+            strict=False,
         )
 
     def put_policy(self, stored: StoredPolicy) -> None:
