@@ -24,7 +24,9 @@ def parse(argv: list[str]) -> tuple[Options, Path]:
     parser.add_argument("--seconds", type=float, default=defaults.seconds)
     parser.add_argument("--no-local", action="store_true", help="skip the local stack figure")
     parser.add_argument(
-        "--only-local", action="store_true", help="only the local stack and make run figures"
+        "--only-local",
+        action="store_true",
+        help="only the local network (make run) and rate limiter figures",
     )
     parser.add_argument(
         "--reconciliation-sizes",

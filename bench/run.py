@@ -41,7 +41,7 @@ class Options:
     workers: int = 4
     seconds: float = 5.0
     local: bool = True
-    # Only the local stack and local network figures (a few minutes instead of the whole run).
+    # Only the local network and rate limiter figures (minutes instead of the whole run).
     only_local: bool = False
     reconciliation_sizes: tuple[int, ...] = SIZES
 
@@ -52,7 +52,11 @@ def run(options: Options) -> tuple[list[Row], list[str]]:
     if options.only_local:
         rows.append(_local_stack_row(options))
         local_rows, local_notes = _local_network_rows(options)
-        return rows + local_rows, local_notes
+        limiter = measure_rate_limiter()
+        return [*rows, *local_rows, *_rate_limit_rows(limiter)], [
+            *local_notes,
+            _rate_limit_note(limiter),
+        ]
     timings: dict[str, TimingFigures] = {}
     costs: dict[str, CostPerMillion] = {}
     for scenario in SCENARIOS:
@@ -342,7 +346,7 @@ def _local_network_rows(options: Options) -> tuple[list[Row], list[str]]:
     notes = [
         f"make run figures: `local_network()` as `make run` starts it ({options.workers} "
         "workers per function, the stream consumer, the schedules and the event log running), "
-        f"signed v1 earns by the SDK from {growth.threads} threads over loopback to 200 members. "
+        f"signed earns by the SDK (v2) from {growth.threads} threads over loopback to 200 members. "
         f"Earns/s per successive thousand: {per_thousand}.",
         "Emulator scaling: one boto3 client against the local emulator (moto's server with "
         "the undo-log TransactWriteItems), 500 two-item transactions (an entry put and a "
