@@ -35,8 +35,8 @@ from pointsnet.idempotency import IDEMPOTENCY_HEADER
 from pointsnet.local.runtime import LocalNetwork, local_network
 from pointsnet.local.template import find_route, http_routes, load_template
 
-# Enough to reach every field's edges in a short run: `make test` spends about a minute here.
-EXAMPLES_PER_OPERATION = 15
+# Enough to reach every field's edges in a short run: `make test` spends about 40 s here.
+EXAMPLES_PER_OPERATION = 10
 # Which of the demo network's keys may call each function's routes.
 ROLE_OF_FUNCTION = {
     "PartnerApiFunction": ("starlodge", "partner"),
