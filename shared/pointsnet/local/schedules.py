@@ -129,6 +129,7 @@ class LocalSchedule:
     """A schedule as read back from the emulator, with what the local scheduler did with it."""
 
     name: str
+    arn: str
     function: str
     expression: Expression
     zone: ZoneInfo
@@ -215,6 +216,7 @@ class LocalScheduler:
             known = self._schedules.get(detail["Name"])
             found[detail["Name"]] = LocalSchedule(
                 name=detail["Name"],
+                arn=detail["Arn"],
                 function=function,
                 expression=Expression.parse(detail["ScheduleExpression"]),
                 zone=ZoneInfo(detail.get("ScheduleExpressionTimezone") or "UTC"),
@@ -329,7 +331,7 @@ class LocalScheduler:
             MessageBody=json.dumps(event),
             MessageAttributes={
                 "ERROR_MESSAGE": {"DataType": "String", "StringValue": error[:256]},
-                "SCHEDULE_ARN": {"DataType": "String", "StringValue": schedule.name},
+                "SCHEDULE_ARN": {"DataType": "String", "StringValue": schedule.arn},
             },
         )
 
@@ -343,10 +345,7 @@ def _payload(
         ("scheduled-time", _rfc3339(slot)),
         ("execution-id", execution),
         ("attempt-number", str(attempt)),
-        (
-            "schedule-arn",
-            f"arn:aws:scheduler:us-east-1:123456789012:schedule/default/{schedule.name}",
-        ),
+        ("schedule-arn", schedule.arn),
     ):
         text = text.replace(f"<aws.scheduler.{name}>", value)
     payload: Any = json.loads(text)

@@ -145,8 +145,6 @@ def _get_att(
         if kind == "AWS::Events::EventBus":
             return f"arn:aws:events:{stack.region}:{stack.account}:event-bus/{refs[logical_id]}"
         return f"arn:aws:dynamodb:{stack.region}:{stack.account}:table/{refs[logical_id]}"
-    if attribute == "QueueName":
-        return refs[logical_id]
     return refs[logical_id]
 
 
