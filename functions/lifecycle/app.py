@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pointsnet.ledger.models import utc_now
+from pointsnet.clock import utc_now
 from pointsnet.ledger.sweeps import SweepRequest, default_sweeper
 from pointsnet.observability import logger, metrics, tracer
 

@@ -13,6 +13,8 @@ import json
 import re
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
@@ -38,3 +40,26 @@ def request_fingerprint(method: str, path: str, body: Any) -> str:
         [method.upper(), path, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class V1Signature(BaseModel):
+    """The v1 signature that authorised a POST: it must not authorise one under another key.
+
+    Version 1 does not sign the Idempotency-Key, so the posting remembers the signature (by
+    its digest, never the signature itself) until its timestamp leaves the server's window.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    digest: str = Field(description="SHA-256 of the X-PN-Signature value, hex")
+    valid_until: int = Field(description="Unix seconds after which its timestamp is refused")
+
+
+class IdempotentRequest(BaseModel):
+    """The partner's Idempotency-Key and the fingerprint of the request it names."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    fingerprint: str
+    v1_signature: V1Signature | None = None

@@ -55,10 +55,11 @@ from hypothesis.stateful import (
 )
 
 from pointsnet.auth.caller import Caller, Role
+from pointsnet.clock import rfc3339
 from pointsnet.idempotency import transaction_id_for
 from pointsnet.ledger.accounts import member_account
 from pointsnet.ledger.check import LedgerCheck, check_ledger
-from pointsnet.ledger.models import HoldState, rfc3339
+from pointsnet.ledger.models import HoldState
 from pointsnet.ledger.service import Ledger
 from pointsnet.ledger.sweeps import Sweeper, SweepJob
 from pointsnet.ledger.upkeep import Upkeep

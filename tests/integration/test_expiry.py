@@ -14,7 +14,8 @@ import pytest
 
 from pointsnet.api.wiring import default_rates
 from pointsnet.auth.caller import Caller, Role
-from pointsnet.ledger.commands import BurnCommand, EarnCommand, IdempotentRequest
+from pointsnet.idempotency import IdempotentRequest
+from pointsnet.ledger.commands import BurnCommand, EarnCommand
 from pointsnet.ledger.service import Ledger
 from pointsnet.network.commands import SetRate
 from pointsnet.programs.policy import PolicyBook

@@ -20,7 +20,7 @@ from pointsnet.api.admin import create_admin_app
 from pointsnet.api.settlement_runs import settlement_runs_router
 from pointsnet.api.wiring import default_key_resolver, default_rates
 from pointsnet.auth.caller import Caller, Role
-from pointsnet.ledger.models import rfc3339
+from pointsnet.clock import rfc3339
 from pointsnet.local.template import functions, load_handler
 from pointsnet.network.commands import SetRate
 from pointsnet.settings import get_settings

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from pointsnet.api.errors import ERROR_RESPONSES
 from pointsnet.api.resolver import PointsNetRouter
-from pointsnet.ledger.models import UtcTime
+from pointsnet.clock import UtcTime
 from pointsnet.programs.policy import ProgramPolicy, StoredPolicy
 from pointsnet.programs.service import ProgramPolicies, default_program_policies
 

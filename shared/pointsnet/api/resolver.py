@@ -34,8 +34,13 @@ from pointsnet.errors import (
     RouteNotFound,
     ValidationFailed,
 )
-from pointsnet.idempotency import IDEMPOTENCY_HEADER, is_valid_key, request_fingerprint
-from pointsnet.ledger.commands import IdempotentRequest, V1Signature
+from pointsnet.idempotency import (
+    IDEMPOTENCY_HEADER,
+    IdempotentRequest,
+    V1Signature,
+    is_valid_key,
+    request_fingerprint,
+)
 from pointsnet.observability import logger
 from pointsnet.partners.rate_limits import RateLimiter
 

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pointsnet.ledger.models import Balance, HoldStatus, Transaction, UtcTime
+from pointsnet.clock import UtcTime
+from pointsnet.ledger.models import Balance, HoldStatus, Transaction
 from pointsnet.network.models import Link, LinkedAccount
 
 

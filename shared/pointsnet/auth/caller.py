@@ -1,4 +1,4 @@
-"""The authenticated caller of a request."""
+"""Who calls: the authenticated caller of a request, its role, and its key's status."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ class Role(StrEnum):
     PARTNER = "partner"
     FINANCE = "finance"
     ADMIN = "admin"
+
+
+class KeyStatus(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
 
 
 class Caller(BaseModel):

@@ -7,8 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pointsnet.auth.caller import Caller
-from pointsnet.partners.models import KeyStatus
+from pointsnet.auth.caller import Caller, KeyStatus
 from pointsnet.store.directory_store import DirectoryStore
 from pointsnet.store.key_secrets import KeySecrets
 

@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from pointsnet.ledger.models import UtcTime
+from pointsnet.clock import UtcTime
 
 SOURCE = "pointsnet"
 

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 
+from pointsnet.clock import utc_now
 from pointsnet.errors import StoreUnavailable
 from pointsnet.events.models import SettlementReady, SettlementReadyData, event_id
-from pointsnet.ledger.models import utc_now
 from pointsnet.store.event_bus import EventBus
 
 

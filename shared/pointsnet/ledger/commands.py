@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from pointsnet.strict_json import COMMAND_CONFIG
 
@@ -64,26 +64,3 @@ class CaptureCommand(_Command):
 
 class VoidCommand(_Command):
     reason: Description | None = None
-
-
-class V1Signature(BaseModel):
-    """The v1 signature that authorised a POST: it must not authorise one under another key.
-
-    Version 1 does not sign the Idempotency-Key, so the posting remembers the signature (by
-    its digest, never the signature itself) until its timestamp leaves the server's window.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    digest: str = Field(description="SHA-256 of the X-PN-Signature value, hex")
-    valid_until: int = Field(description="Unix seconds after which its timestamp is refused")
-
-
-class IdempotentRequest(BaseModel):
-    """The partner's Idempotency-Key and the fingerprint of the request it names."""
-
-    model_config = ConfigDict(frozen=True)
-
-    key: str
-    fingerprint: str
-    v1_signature: V1Signature | None = None

@@ -12,8 +12,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pointsnet.clock import UtcTime
 from pointsnet.ledger import tiers
-from pointsnet.ledger.models import UtcTime
 from pointsnet.programs.policy import ProgramPolicy
 
 

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
     ValidationInfo,
     model_validator,
 )
 
+from pointsnet.clock import UtcTime
+
 AS_STORED = "as_stored"
-
-
-def rfc3339(moment: datetime) -> str:
-    """Fixed-width UTC time, so that string order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-# Every time the network stores or shows: RFC 3339, UTC, fixed width.
-UtcTime = Annotated[datetime, PlainSerializer(rfc3339, return_type=str, when_used="json")]
 
 
 class TransactionType(StrEnum):
@@ -199,7 +190,3 @@ class ExpiringNotice(BaseModel):
     expires_at: UtcTime
     lot: str | None = Field(default=None, description="The lot; None when the balance lapses")
     noticed_at: UtcTime
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

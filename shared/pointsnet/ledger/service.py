@@ -23,6 +23,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from pointsnet.auth.caller import Caller
+from pointsnet.clock import utc_now
 from pointsnet.errors import (
     Conflict,
     IdempotencyKeyReused,
@@ -34,7 +35,7 @@ from pointsnet.errors import (
     RateLimited,
     StoreUnavailable,
 )
-from pointsnet.idempotency import derived_id, transaction_id_for
+from pointsnet.idempotency import IdempotentRequest, derived_id, transaction_id_for
 from pointsnet.ledger.accounts import (
     issued_account,
     member_account,
@@ -47,7 +48,6 @@ from pointsnet.ledger.commands import (
     BurnCommand,
     CaptureCommand,
     EarnCommand,
-    IdempotentRequest,
     ReverseCommand,
     VoidCommand,
 )
@@ -63,7 +63,6 @@ from pointsnet.ledger.models import (
     Transaction,
     TransactionStatus,
     TransactionType,
-    utc_now,
 )
 from pointsnet.ledger.tiers import TierStanding, month_of, standing
 from pointsnet.network.models import LinkedAccount, Obligation

@@ -18,9 +18,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from pointsnet.clock import UtcTime
 from pointsnet.errors import PointsNetError
 from pointsnet.ledger.lots import lot_expires_at
-from pointsnet.ledger.models import UtcTime
 from pointsnet.ledger.upkeep import NothingToDo, Upkeep
 from pointsnet.observability import logger
 from pointsnet.store.ledger_store import DueItem, LedgerStore

@@ -10,9 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from pointsnet.errors import Conflict
-from pointsnet.idempotency import derived_id
+from pointsnet.idempotency import IdempotentRequest, derived_id
 from pointsnet.ledger.accounts import expired_account, member_account, member_of
-from pointsnet.ledger.commands import IdempotentRequest
 from pointsnet.ledger.lifecycle import on_review
 from pointsnet.ledger.models import (
     ExpiringNotice,

@@ -22,9 +22,8 @@ from pointsnet.errors import (
     QuoteExpired,
     ValidationFailed,
 )
-from pointsnet.idempotency import derived_id, transaction_id_for
+from pointsnet.idempotency import IdempotentRequest, derived_id, transaction_id_for
 from pointsnet.ledger.accounts import exchange_account, member_account
-from pointsnet.ledger.commands import IdempotentRequest
 from pointsnet.ledger.models import Posting, Transaction, TransactionType
 from pointsnet.ledger.service import (
     Ledger,

@@ -6,11 +6,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from pointsnet.auth.caller import Caller
+from pointsnet.clock import utc_now
 from pointsnet.errors import Conflict, Forbidden, IdempotencyKeyReused, NotFound, ValidationFailed
-from pointsnet.idempotency import derived_id
+from pointsnet.idempotency import IdempotentRequest, derived_id
 from pointsnet.ledger.accounts import member_account
-from pointsnet.ledger.commands import IdempotentRequest
-from pointsnet.ledger.models import utc_now
 from pointsnet.network.commands import ProposeLink
 from pointsnet.network.models import Link, LinkParty, LinkStatus, StoredLink
 from pointsnet.store.network_store import AlreadyExists, NetworkStore

@@ -8,7 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pointsnet.ledger.models import ObligationTerms, UtcTime
+from pointsnet.clock import UtcTime
+from pointsnet.ledger.models import ObligationTerms
 
 
 class LinkStatus(StrEnum):

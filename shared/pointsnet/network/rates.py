@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from pointsnet.auth.caller import Caller
+from pointsnet.clock import utc_now
 from pointsnet.errors import NotFound, ValidationFailed
-from pointsnet.ledger.models import utc_now
 from pointsnet.network.commands import SetRate
 from pointsnet.network.models import Rate
 from pointsnet.store.network_store import NetworkStore

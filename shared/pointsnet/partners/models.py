@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pointsnet.auth.caller import Role
+from pointsnet.auth.caller import KeyStatus, Role
 from pointsnet.partners.rate_limits import DEFAULT_RATE_LIMIT, RateLimit
 
 PartnerId = Annotated[str, Field(pattern=r"^[a-z0-9-]{2,40}$")]
@@ -47,11 +46,6 @@ class Partner(BaseModel):
         default_factory=PartnerSigning,
         description="What the partner's requests must be signed with",
     )
-
-
-class KeyStatus(StrEnum):
-    ACTIVE = "active"
-    REVOKED = "revoked"
 
 
 class ApiKey(BaseModel):

@@ -18,20 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from pointsnet.auth.caller import Caller, Role
+from pointsnet.auth.caller import Caller, KeyStatus, Role
+from pointsnet.clock import rfc3339, utc_now
 from pointsnet.errors import Conflict, IdempotencyKeyReused, NotFound
-from pointsnet.idempotency import derived_id
-from pointsnet.ledger.commands import IdempotentRequest
-from pointsnet.ledger.models import rfc3339, utc_now
+from pointsnet.idempotency import IdempotentRequest, derived_id
 from pointsnet.partners.commands import CreatePartnerCommand, IssueKeyCommand, SetSigningCommand
-from pointsnet.partners.models import (
-    NETWORK_PARTNER_ID,
-    ApiKey,
-    IssuedKey,
-    KeyStatus,
-    Partner,
-    PartnerSigning,
-)
+from pointsnet.partners.models import NETWORK_PARTNER_ID, ApiKey, IssuedKey, Partner, PartnerSigning
 from pointsnet.partners.rate_limits import RateLimit
 from pointsnet.store.directory_store import DirectoryStore, RecordedRequest, RequestRecorded
 from pointsnet.store.key_secrets import KeySecrets, SecretExists

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from pointsnet.auth.caller import Caller
+from pointsnet.clock import utc_now
 from pointsnet.errors import NotFound
-from pointsnet.ledger.models import utc_now
 from pointsnet.programs.policy import NO_POLICY, ProgramPolicy, StoredPolicy
 from pointsnet.store.directory_store import DirectoryStore
 from pointsnet.store.policy_store import PolicyStore

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from pointsnet.ledger.models import UtcTime
+from pointsnet.clock import UtcTime
 
 # A period longer than a year is almost certainly a typo, and reads a year of obligations.
 MAX_PERIOD_DAYS = 366

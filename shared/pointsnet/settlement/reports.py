@@ -15,7 +15,7 @@ from enum import StrEnum
 from html import escape
 from typing import Protocol
 
-from pointsnet.ledger.models import rfc3339
+from pointsnet.clock import rfc3339
 from pointsnet.observability import logger
 from pointsnet.settlement.models import Settlement
 

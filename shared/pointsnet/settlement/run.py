@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field, model_validator
 
+from pointsnet.clock import UtcTime, utc_now
 from pointsnet.errors import Conflict, PointsNetError, RequestInProgress, ValidationFailed
-from pointsnet.ledger.models import UtcTime, utc_now
 from pointsnet.observability import logger, metrics
 from pointsnet.settlement.arithmetic import LineTotals, difference, figures_of, settle_lines
 from pointsnet.settlement.checks import (

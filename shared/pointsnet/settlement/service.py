@@ -13,10 +13,9 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pointsnet.auth.caller import Caller
+from pointsnet.clock import rfc3339, utc_now
 from pointsnet.errors import Conflict, IdempotencyKeyReused, NotFound, PointsNetError
-from pointsnet.idempotency import derived_id
-from pointsnet.ledger.commands import IdempotentRequest
-from pointsnet.ledger.models import rfc3339, utc_now
+from pointsnet.idempotency import IdempotentRequest, derived_id
 from pointsnet.observability import logger
 from pointsnet.settlement.commands import (
     ApproveSettlement,

@@ -45,6 +45,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
+from pointsnet.clock import rfc3339
 from pointsnet.errors import InvalidSignature, NotFound
 from pointsnet.ledger.lifecycle import AccountLifecycle
 from pointsnet.ledger.lots import Lot, lot_expires_at
@@ -57,7 +58,6 @@ from pointsnet.ledger.models import (
     LotMove,
     TierChange,
     Transaction,
-    rfc3339,
 )
 from pointsnet.store.dynamo import (
     TableStore,

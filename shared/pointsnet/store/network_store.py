@@ -23,8 +23,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from pointsnet.clock import rfc3339
 from pointsnet.errors import Conflict
-from pointsnet.ledger.models import rfc3339
 from pointsnet.network.models import (
     Link,
     LinkedAccount,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from pointsnet.ledger.models import rfc3339
+from pointsnet.clock import rfc3339
 from pointsnet.programs.policy import StoredPolicy
 from pointsnet.store.dynamo import TableStore, to_item, translate_client_error
 

@@ -30,8 +30,9 @@ import boto3
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
+from pointsnet.clock import rfc3339
 from pointsnet.ledger.accounts import pending_of
-from pointsnet.ledger.models import AS_STORED, Transaction, rfc3339
+from pointsnet.ledger.models import AS_STORED, Transaction
 from pointsnet.network.models import Obligation
 from pointsnet.settlement.models import Period, Settlement, SettlementStatus, SettlementSummary
 from pointsnet.store.dynamo import (
