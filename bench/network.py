@@ -237,11 +237,10 @@ def _seed() -> list[dict[str, str]]:
 
 def _clear_cached_dependencies() -> None:
     """Forget clients and settings built for another environment (each is an lru_cache)."""
-    from pointsnet.api.wiring import default_key_resolver, default_rate_limiter
-    from pointsnet.ledger.service import default_ledger
     from pointsnet.settings import get_settings
     from pointsnet.store.dynamo import dynamodb_client
     from pointsnet.store.key_secrets import secretsmanager_client
+    from pointsnet.wiring import default_key_resolver, default_ledger, default_rate_limiter
 
     for cached in (
         get_settings,

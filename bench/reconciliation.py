@@ -132,19 +132,20 @@ def _seed_day(dynamodb: Any, environment: dict[str, str], day: date, entries: in
     from pointsnet.ledger.accounts import issued_account, member_account, redeemed_account
     from pointsnet.ledger.models import (
         Balance,
+        Obligation,
         ObligationTerms,
         Posting,
         Transaction,
         TransactionType,
     )
-    from pointsnet.network.models import Obligation
+    from pointsnet.ledger.port import StoredEntry
     from pointsnet.store.dynamo import to_item
-    from pointsnet.store.ledger_store import BALANCE_SK, LedgerStore, StoredEntry, account_pk
-    from pointsnet.store.network_store import NetworkStore
+    from pointsnet.store.ledger_keys import account_pk
+    from pointsnet.store.ledger_store import BALANCE_SK, LedgerStore
+    from pointsnet.store.network_store import obligation_put
 
     ledger_table = environment["LEDGER_TABLE"]
     ledger = LedgerStore(ledger_table, dynamodb)
-    network = NetworkStore(ledger_table, environment["DIRECTORY_TABLE"], dynamodb)
     members = [(*PARTNERS[number % len(PARTNERS)], f"m{number:04d}") for number in range(MEMBERS)]
     balances = [0] * MEMBERS
     versions = [0] * MEMBERS
@@ -208,15 +209,16 @@ def _seed_day(dynamodb: Any, environment: dict[str, str], day: date, entries: in
         items.append(ledger._entry_put(stored)["Item"])
         if transaction.obligation is not None:
             obligations += 1
-            guard = network.obligation_guard(
+            put = obligation_put(
+                ledger_table,
                 Obligation(
                     transaction_id=transaction.transaction_id,
                     kind="cross_partner_earn",
                     created_at=transaction.created_at,
                     terms=transaction.obligation,
-                )
+                ),
             )
-            items.append(guard.action["Put"]["Item"])
+            items.append(put["Put"]["Item"])
         if len(items) >= BATCH_WRITE_LIMIT:
             _batch_write(dynamodb, ledger_table, items)
             items = []

@@ -7,11 +7,10 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from pointsnet.api.wiring import clear_caches
 from pointsnet.local import moto_transactions
 from pointsnet.local.template import functions, load_handler
 from pointsnet.observability import metrics
-from pointsnet.settlement.wiring import clear_caches as clear_settlement_caches
+from pointsnet.wiring import clear_caches
 from tests.helpers import (
     PARTNER_FUNCTION_ENV,
     STACK,
@@ -38,7 +37,6 @@ FAKE_AWS = {
 
 def _clear_caches() -> None:
     clear_caches()
-    clear_settlement_caches()
 
 
 @pytest.fixture

@@ -19,10 +19,10 @@ import pytest
 from moto.dynamodb.models import dynamodb_backends
 
 from pointsnet.api.partner import create_partner_app
-from pointsnet.api.wiring import default_key_resolver
 from pointsnet.ledger.check import LedgerCheck, check_ledger
 from pointsnet.ledger.service import Ledger
 from pointsnet.local.template import functions, load_handler
+from pointsnet.network.cross_partner import CrossPartnerLedger
 from pointsnet.network.exchanges import Exchanges
 from pointsnet.network.pricing import Pricing
 from pointsnet.network.rates import Rates
@@ -31,6 +31,7 @@ from pointsnet.store.directory_store import DirectoryStore
 from pointsnet.store.ledger_store import LedgerStore
 from pointsnet.store.network_store import NetworkStore
 from pointsnet.store.policy_store import PolicyStore
+from pointsnet.wiring import default_key_resolver
 from tests.helpers import (
     PARTNER_FUNCTION_ENV,
     STACK,
@@ -158,7 +159,7 @@ class Life:
     clock: Clock
     network: DemoNetwork
     events: Events
-    ledger: Ledger
+    ledger: CrossPartnerLedger
     starlodge: SignedCaller
     rideco: SignedCaller
 
@@ -180,26 +181,27 @@ class Life:
         return int(self.member(caller, member_id)["balance"]["available"])
 
 
-def clocked_ledger(clock: Clock) -> Ledger:
-    """The ledger `default_ledger()` builds, on the test's clock, reading policies uncached."""
+def clocked_ledger(clock: Clock) -> CrossPartnerLedger:
+    """The ledger the default wiring builds, on the test's clock, reading policies uncached."""
     network = NetworkStore(LEDGER_TABLE, DIRECTORY_TABLE)
-    return Ledger(
-        LedgerStore(LEDGER_TABLE),
-        network=network,
-        pricing=Pricing(network, DirectoryStore(DIRECTORY_TABLE)),
-        clock=clock,
-        policies=PolicyBook(PolicyStore(DIRECTORY_TABLE), cache_seconds=0),
+    return CrossPartnerLedger(
+        Ledger(
+            LedgerStore(LEDGER_TABLE),
+            clock=clock,
+            policies=PolicyBook(PolicyStore(DIRECTORY_TABLE), cache_seconds=0),
+        ),
+        network,
+        Pricing(network, DirectoryStore(DIRECTORY_TABLE)),
     )
 
 
-def clocked_partner(ledger: Ledger, key: Any) -> SignedCaller:
+def clocked_partner(ledger: CrossPartnerLedger, key: Any) -> SignedCaller:
     """A partner calling the partner API whose ledger (and exchanges) run on the test's clock."""
     network = ledger.network
-    assert network is not None and ledger.pricing is not None
     exchanges = Exchanges(
-        ledger=ledger,
+        engine=ledger.ledger.engine,
         network=network,
-        rates=Rates(network, clock=ledger.clock),
+        rates=Rates(network, clock=ledger.ledger.clock),
         pricing=ledger.pricing,
         quote_ttl=timedelta(seconds=60),
     )

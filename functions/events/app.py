@@ -6,8 +6,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pointsnet.events.outbox import default_outbox
 from pointsnet.observability import logger, metrics, tracer
+from pointsnet.wiring import default_outbox
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -9,8 +9,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pointsnet.clock import utc_now
-from pointsnet.ledger.sweeps import SweepRequest, default_sweeper
+from pointsnet.ledger.sweeps import SweepRequest
 from pointsnet.observability import logger, metrics, tracer
+from pointsnet.wiring import default_sweeper
 
 # Stop taking new items with this much time left; what remains stays due for the next run.
 RESERVE_MILLIS = 15_000

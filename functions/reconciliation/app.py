@@ -7,8 +7,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pointsnet.observability import logger, metrics, tracer
-from pointsnet.settlement.scheduled import default_continuation, run_scheduled
-from pointsnet.settlement.wiring import default_reconciler
+from pointsnet.settlement.scheduled import run_scheduled
+from pointsnet.wiring import default_continuation, default_reconciler
 
 
 @logger.inject_lambda_context(clear_state=True)

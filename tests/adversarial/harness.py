@@ -1,7 +1,7 @@
 """Rigging for the adversarial tests: the partner API over a ledger table and a boto3 client
 of the test's choosing, and what the ledger then holds.
 
-The ledger is built the way `default_ledger()` builds it, except for the table (one per
+The ledger is built the way the default wiring builds it, except for the table (one per
 example, so examples do not see each other's entries) and the client (which a test may wrap
 to fail on cue). Both are passed in: nothing is patched.
 """
@@ -16,18 +16,20 @@ import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pointsnet.api.partner import create_partner_app
-from pointsnet.api.wiring import default_key_resolver
 from pointsnet.ledger.check import LedgerCheck, check_ledger
+from pointsnet.ledger.port import StoredBalance, StoredEntry
 from pointsnet.ledger.service import Ledger
 from pointsnet.local.template import table_definitions
+from pointsnet.network.cross_partner import CrossPartnerLedger
 from pointsnet.network.exchanges import Exchanges
 from pointsnet.network.links import Links
 from pointsnet.network.pricing import Pricing
 from pointsnet.network.rates import Rates
 from pointsnet.settings import get_settings
 from pointsnet.store.directory_store import DirectoryStore
-from pointsnet.store.ledger_store import LedgerStore, StoredBalance, StoredEntry
+from pointsnet.store.ledger_store import LedgerStore
 from pointsnet.store.network_store import NetworkStore
+from pointsnet.wiring import default_key_resolver
 from tests.helpers import STACK, TEMPLATE, LambdaContextStub
 
 LEDGER_TABLE_ID = "LedgerTable"
@@ -49,22 +51,23 @@ def no_sleep(_: float) -> None:
     """Back-off without waiting: these tests are single-threaded, nothing moves meanwhile."""
 
 
-def ledger_over(table: str, client: Any = None) -> Ledger:
-    """The ledger `default_ledger()` builds, on `table`, speaking through `client`."""
+def ledger_over(table: str, client: Any = None) -> CrossPartnerLedger:
+    """The ledger the default wiring builds, on `table`, speaking through `client`."""
     settings = get_settings()
     network = NetworkStore(table, settings.directory_table, client=client)
-    return Ledger(
-        LedgerStore(table, client=client),
-        network=network,
-        pricing=Pricing(network, DirectoryStore(settings.directory_table, client=client)),
-        sleep=no_sleep,
+    return CrossPartnerLedger(
+        Ledger(LedgerStore(table, client=client), sleep=no_sleep),
+        network,
+        Pricing(network, DirectoryStore(settings.directory_table, client=client)),
     )
 
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def partner_handler(ledger: Ledger, links: Links, rates: Rates, exchanges: Exchanges) -> Handler:
+def partner_handler(
+    ledger: CrossPartnerLedger, links: Links, rates: Rates, exchanges: Exchanges
+) -> Handler:
     """The partner API's resolver over these services, called as API Gateway calls it."""
     app = create_partner_app(
         ledger=lambda: ledger,

@@ -378,9 +378,10 @@ def run_bank(seconds: float, writers: int, readers: int, workers: int) -> None:
     from pointsnet.client import PointsNetClient
     from pointsnet.ledger.accounts import exchange_account
     from pointsnet.ledger.check import check_ledger
+    from pointsnet.ledger.port import StoredEntry
     from pointsnet.local.emulator import aws_client
     from pointsnet.local.runtime import local_network
-    from pointsnet.store.ledger_store import LedgerStore, StoredEntry
+    from pointsnet.store.ledger_store import LedgerStore
 
     with local_network(port=0, workers=workers) as network:
 
@@ -499,10 +500,16 @@ def run_bank(seconds: float, writers: int, readers: int, workers: int) -> None:
 
 
 def test_concurrent_earns_burns_exchanges_and_reads_are_consistent() -> None:
+    # Given the local network with rates set and linked members holding points
+    # When 5 writers earn, burn and exchange while 3 readers read, for 8 seconds
+    # Then every read and the final balances and ledger agree with what was accepted
     run_bank(seconds=8, writers=5, readers=3, workers=3)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_concurrent_earns_burns_exchanges_and_reads_are_consistent_at_length() -> None:
+    # Given the local network with rates set and linked members holding points
+    # When 12 writers earn, burn and exchange while 4 readers read, for 90 seconds
+    # Then every read and the final balances and ledger agree with what was accepted
     run_bank(seconds=90, writers=12, readers=4, workers=4)

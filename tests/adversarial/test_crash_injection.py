@@ -37,12 +37,11 @@ from pointsnet.auth.caller import Caller, Role
 from pointsnet.idempotency import derived_id, transaction_id_for
 from pointsnet.ledger.accounts import member_account
 from pointsnet.ledger.check import LedgerCheck, check_ledger
-from pointsnet.ledger.models import HoldState
-from pointsnet.ledger.service import leg_id
+from pointsnet.ledger.engine import leg_id
+from pointsnet.ledger.models import HoldState, Obligation
 from pointsnet.network.commands import SetRate
 from pointsnet.network.exchanges import Exchanges
 from pointsnet.network.links import Links
-from pointsnet.network.models import Obligation
 from pointsnet.network.rates import Rates
 from pointsnet.partners.models import IssuedKey
 from pointsnet.settings import get_settings
@@ -533,11 +532,10 @@ def partner_app_over(table: str, client: Any = None) -> Handler:
     settings = get_settings()
     ledger = ledger_over(table, client)
     network, pricing = ledger.network, ledger.pricing
-    assert network is not None and pricing is not None
     rates = Rates(network)
     links = Links(network, pending_for=timedelta(seconds=settings.link_pending_seconds))
     exchanges = Exchanges(
-        ledger=ledger,
+        engine=ledger.ledger.engine,
         network=network,
         rates=rates,
         pricing=pricing,
@@ -782,6 +780,9 @@ def crash_points(calls: int, exhaustive: bool) -> list[tuple[str, int]]:
 def test_a_crash_at_any_call_then_a_retry_writes_exactly_once(
     rated: DemoNetwork, operation: Operation
 ) -> None:
+    # Given a network with rates (the fixture) and an operation's preconditions
+    # When its request fails before its first AWS call, or after any one of them
+    # Then a retry with the same Idempotency-Key writes exactly once
     crash_and_retry(rated, operation, exhaustive=False)
 
 
@@ -790,6 +791,9 @@ def test_a_crash_at_any_call_then_a_retry_writes_exactly_once(
 def test_a_crash_just_before_any_later_call_then_a_retry_writes_exactly_once(
     rated: DemoNetwork, operation: Operation
 ) -> None:
+    # Given a network with rates (the fixture) and an operation's preconditions
+    # When its request fails just before any later AWS call
+    # Then a retry with the same Idempotency-Key writes exactly once
     crash_and_retry(rated, operation, exhaustive=True)
 
 

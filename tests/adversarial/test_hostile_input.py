@@ -176,12 +176,15 @@ def post_raw(caller: SignedCaller, path: str, raw: bytes) -> Reply:
 
 @pytest.mark.parametrize("path", POSTS)
 def test_a_body_over_16_kib_is_payload_too_large(starlodge: SignedCaller, path: str) -> None:
+    # Given starlodge's signing key (the fixture) and bodies one byte or more over 16 KiB
     for raw in (
         json.dumps({"points": 1, "reference": "r", "description": "x" * MAX_BODY}).encode(),
         b"\xff" * (MAX_BODY + 1),
         b" " * (MAX_BODY + 1),
         b"[" * (MAX_BODY + 1),
     ):
+        # When each is posted, signed, to an earn, a burn or a reversal
+        # Then each is refused as too large, whether JSON or not
         reply = post_raw(starlodge, path, raw)
         assert (reply.status, reply.code) == (413, "payload_too_large"), reply.body
 
@@ -191,6 +194,7 @@ def test_a_body_of_exactly_16_kib_is_read(starlodge: SignedCaller) -> None:
     prefix = b'{"points": 1, "reference": "r", "description": "'
     raw = prefix + b"x" * (MAX_BODY - len(prefix) - 2) + b'"}'
     assert len(raw) == MAX_BODY
+    # When starlodge posts it, signed, as an earn
     # Then it is read and validated, not refused for its size
     reply = post_raw(starlodge, EARN, raw)
     assert (reply.status, reply.code) == (422, "validation_error"), reply.body
@@ -209,7 +213,10 @@ NOT_UTF8 = {
 
 @pytest.mark.parametrize("path", POSTS)
 def test_a_body_that_is_not_utf8_is_invalid_json(starlodge: SignedCaller, path: str) -> None:
+    # Given bodies that are not UTF-8: stray bytes, Latin-1, overlong, UTF-16, a BOM
     for what, raw in NOT_UTF8.items():
+        # When starlodge posts each, signed, to an earn, a burn or a reversal
+        # Then each is refused as invalid JSON, never a server error
         reply = post_raw(starlodge, path, raw)
         assert (reply.status, reply.code) == (400, "invalid_json"), f"{what}: {reply.body}"
 
@@ -228,9 +235,13 @@ HUGE_NUMBERS = {
 
 
 def test_a_huge_number_is_a_validation_error(starlodge: SignedCaller) -> None:
+    # Given earn bodies with numbers too large for points, or where no number belongs
     for what, raw in HUGE_NUMBERS.items():
+        # When starlodge posts each, signed, as an earn for guest-1
+        # Then each is a validation error
         reply = post_raw(starlodge, EARN, raw)
         assert (reply.status, reply.code) == (422, "validation_error"), f"{what}: {reply.body}"
+    # And none earned anything: the member does not exist
     assert starlodge.get("/v1/members/guest-1").status == 404
 
 
@@ -238,13 +249,19 @@ def test_a_number_too_long_to_parse_is_refused_as_a_client_error(
     starlodge: SignedCaller,
 ) -> None:
     # Python refuses to parse integers of more than 4300 digits; either client error will do
+    # Given an earn body whose points have 5001 digits
     raw = b'{"points": 1' + b"0" * 5000 + b', "reference": "r"}'
+    # When starlodge posts it, signed
+    # Then it is refused as invalid JSON or a validation error, never a server error
     reply = post_raw(starlodge, EARN, raw)
     assert (reply.status, reply.code) in {(400, "invalid_json"), (422, "validation_error")}
 
 
 def test_non_standard_json_constants_are_invalid_json(starlodge: SignedCaller) -> None:
+    # Given bodies with Infinity, -Infinity or NaN, which JSON does not allow
     for raw in (b"Infinity", b"-Infinity", b'{"points": NaN, "reference": "r"}'):
+        # When starlodge posts each, signed, as an earn
+        # Then each is refused as invalid JSON
         reply = post_raw(starlodge, EARN, raw)
         assert (reply.status, reply.code) == (400, "invalid_json"), f"{raw!r}: {reply.body}"
 
@@ -261,9 +278,13 @@ NESTED_CLIENT_ERRORS = {(400, "invalid_json"), (422, "validation_error")}
 
 
 def test_a_deeply_nested_body_is_a_client_error(starlodge: SignedCaller) -> None:
+    # Given arrays and objects nested from 2 to 5000 deep
     for kind in ("array", "object"):
         for depth in (2, 50, 500, 900, 1000, 2000, 5000):
             raw = nested(depth, kind)
+            # When starlodge posts each, signed, as an earn
+            # Then each is a client error: too large when over 16 KiB,
+            # else invalid JSON or a validation error
             reply = post_raw(starlodge, EARN, raw)
             expected = {(413, "payload_too_large")} if len(raw) > MAX_BODY else NESTED_CLIENT_ERRORS
             assert (reply.status, reply.code) in expected, f"{kind} {depth}: {reply.body}"
@@ -273,10 +294,13 @@ def test_a_deeply_nested_body_is_a_client_error(starlodge: SignedCaller) -> None
 def test_no_nesting_depth_is_a_server_error(starlodge: SignedCaller, kind: str) -> None:
     # Depths around 940-950 once passed the resolver's own parse and then overflowed the
     # stack in Powertools' second parse of the same body: a 500.
+    # Given arrays or objects nested at every depth from 900 to 1000
+    # When starlodge posts each, signed, as an earn
     answers = {}
     for depth in range(900, 1001):
         reply = starlodge.call("POST", EARN, raw_body=nested(depth, kind))
         answers[depth] = (reply.status, reply.code)
+    # Then none is answered with a server error
     errors = {depth: answer for depth, answer in answers.items() if answer[0] >= 500}
     assert not errors, f"5xx at depths {sorted(errors)}"
 
@@ -289,8 +313,11 @@ LONE_SURROGATES = {
 
 
 def test_a_lone_surrogate_escape_is_invalid_json(starlodge: SignedCaller) -> None:
+    # Given earn bodies with a lone surrogate escape in a value or a key
     # Valid JSON text, but not Unicode: no store could keep it
     for what, raw in LONE_SURROGATES.items():
+        # When starlodge posts each, signed, as an earn
+        # Then each is refused as invalid JSON
         reply = post_raw(starlodge, EARN, raw)
         assert (reply.status, reply.code) == (400, "invalid_json"), f"{what}: {reply.body}"
 
@@ -333,6 +360,9 @@ FUZZ = settings(
 @FUZZ
 @given(path=st.sampled_from(POSTS), raw=bodies)
 def test_no_body_is_a_server_error(starlodge: SignedCaller, path: str, raw: bytes) -> None:
+    # Given any body: earn-like JSON, any JSON value, or any bytes
+    # When starlodge posts it, signed, to an earn, a burn or a reversal
+    # Then the answer is a success or a client error, and an error has the envelope
     reply = post_raw(starlodge, path, raw)
     assert reply.status in {201, 400, 404, 409, 413, 422}, reply.body
     if reply.status >= 400:
@@ -347,11 +377,14 @@ def test_no_body_is_a_server_error(starlodge: SignedCaller, path: str, raw: byte
 def test_no_path_or_query_is_a_server_error(
     starlodge: SignedCaller, member: str, query: list[tuple[str, str]]
 ) -> None:
+    # Given any member id and any query string
     from urllib.parse import quote, urlencode
 
+    # When starlodge asks, signed, for that member's transactions
     path = f"/v1/members/{quote(member, safe='')}/transactions"
     raw_query = urlencode(query)
     request = signed(starlodge.key, "GET", path, raw_query, b"")
     reply = send(starlodge.handler, request)
+    # Then the answer is the history, not found, or a validation error, never a 5xx
     assert_no_server_error(reply, f"GET {path}?{raw_query}")
     assert reply.status in {200, 404, 422}, reply.body

@@ -60,17 +60,19 @@ from pointsnet.idempotency import transaction_id_for
 from pointsnet.ledger.accounts import member_account
 from pointsnet.ledger.check import LedgerCheck, check_ledger
 from pointsnet.ledger.models import HoldState
+from pointsnet.ledger.port import StoredBalance, StoredLot
 from pointsnet.ledger.service import Ledger
 from pointsnet.ledger.sweeps import Sweeper, SweepJob
 from pointsnet.ledger.upkeep import Upkeep
 from pointsnet.network.commands import SetRate
+from pointsnet.network.cross_partner import CrossPartnerLedger
 from pointsnet.network.exchanges import Exchanges
 from pointsnet.network.links import Links
 from pointsnet.network.pricing import Pricing
 from pointsnet.network.rates import Rates
 from pointsnet.programs.policy import PolicyBook
 from pointsnet.store.directory_store import DirectoryStore
-from pointsnet.store.ledger_store import LedgerStore, StoredBalance, StoredLot
+from pointsnet.store.ledger_store import LedgerStore
 from pointsnet.store.network_store import NetworkStore
 from pointsnet.store.policy_store import PolicyStore
 from tests.adversarial.harness import create_ledger_table, drop_table, no_sleep, partner_handler
@@ -341,10 +343,8 @@ class LedgerMachine(RuleBasedStateMachine):
         set_policy("rideco", hold_timeout_days=HOLD_TIMEOUT_DAYS["rideco"])
         network = NetworkStore(self.table, DIRECTORY_TABLE)
         pricing = Pricing(network, DirectoryStore(DIRECTORY_TABLE))
-        ledger = Ledger(
+        own = Ledger(
             LedgerStore(self.table),
-            network=network,
-            pricing=pricing,
             clock=self.clock,
             sleep=no_sleep,
             # Policies are read once, and again whenever the operator changes one.
@@ -352,13 +352,14 @@ class LedgerMachine(RuleBasedStateMachine):
                 PolicyStore(DIRECTORY_TABLE), cache_seconds=1, monotonic=lambda: self.policy_epoch
             ),
         )
+        ledger = CrossPartnerLedger(own, network, pricing)
         links = Links(network, pending_for=LINK_PENDING, clock=self.clock)
         rates = Rates(network, clock=self.clock)
-        exchanges = Exchanges(ledger, network, rates, pricing, quote_ttl=QUOTE_TTL)
+        exchanges = Exchanges(own.engine, network, rates, pricing, quote_ttl=QUOTE_TTL)
         handler = partner_handler(ledger, links, rates, exchanges)
         keys = {"starlodge": self.network.starlodge, "rideco": self.network.rideco}
         self.callers = {partner: SignedCaller(handler, keys[partner]) for partner in PARTNERS}
-        self.sweeper = Sweeper(Upkeep(ledger), ledger.store)
+        self.sweeper = Sweeper(Upkeep(own), own.store)
         self.model = Model(expiry={"starlodge": STAR_EXPIRY, "rideco": None})
         self.burns: dict[str, Answered] = {}
         self.keys = 0
@@ -1190,4 +1191,6 @@ def test_the_ledger_matches_its_model(network: DemoNetwork) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_the_ledger_matches_its_model_at_length(network: DemoNetwork) -> None:
+    # Given two partners with members; When many more random requests run and time passes;
+    # Then the ledger matches a model
     run_machine(network, LONG)

@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from pointsnet import signing
+from pointsnet.local.http_front import LISTEN_BACKLOG
+from pointsnet.local.local_api import LocalApi
 from pointsnet.local.runtime import LocalNetwork
-from pointsnet.local.server import LISTEN_BACKLOG, LocalApi
 
 BURST = 150
 BURST_DEADLINE_SECONDS = 60.0

@@ -20,9 +20,10 @@ import pytest
 
 from pointsnet import signing
 from pointsnet.client import PointsNetClient
+from pointsnet.local.http_front import MAX_REQUEST_BODY_BYTES
+from pointsnet.local.local_api import LocalApi
 from pointsnet.local.runtime import LocalNetwork
 from pointsnet.local.seed import write_credentials
-from pointsnet.local.server import MAX_REQUEST_BODY_BYTES, LocalApi
 from pointsnet.local.template import load_template, resources_of_type
 
 PLACEHOLDERS = {"member_id": "e2e-routes", "transaction_id": "txn_" + "a" * 26}

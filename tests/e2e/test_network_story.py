@@ -61,9 +61,12 @@ def test_a_rider_earns_hotel_points_and_converts_them_to_ride_points(local: Loca
 
 
 def test_an_unlinked_exchange_is_refused(local: LocalNetwork) -> None:
+    # Given a starlodge guest with 100 points and no link to a rideco member
     starlodge = local.client("starlodge")
     guest = unique("guest")
     starlodge.earn(guest, 100, "stay")
+    # When starlodge asks for a quote to exchange 40 STAR points for RIDE
+    # Then it is refused because the member is not linked
     with pytest.raises(PointsNetError) as refused:
         starlodge.create_quote(guest, "STAR", "RIDE", 40)
     assert (refused.value.status, refused.value.code) == (422, "not_linked")
@@ -98,6 +101,7 @@ def test_20_concurrent_exchanges_take_only_what_the_balance_allows(local: LocalN
 def test_50_concurrent_burns_of_10_against_100_succeed_exactly_10_times(
     local: LocalNetwork,
 ) -> None:
+    # Given a starlodge guest with 100 points
     starlodge = local.client("starlodge")
     guest = unique("guest")
     starlodge.earn(guest, 100, "stay")
@@ -109,8 +113,11 @@ def test_50_concurrent_burns_of_10_against_100_succeed_exactly_10_times(
             return error.code
         return "ok"
 
+    # When starlodge sends 50 burns of 10 points at once
     with ThreadPoolExecutor(max_workers=50) as pool:
         outcomes = list(pool.map(burn, range(50)))
+    # Then exactly 10 succeed and 40 are refused for insufficient points,
+    # leaving no points, the earn and 10 burns in the history
     assert outcomes.count("ok") == 10, outcomes
     assert outcomes.count("insufficient_points") == 40
     assert available(starlodge, guest) == 0

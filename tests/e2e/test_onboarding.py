@@ -97,7 +97,10 @@ def response_body(output: str) -> Any:
 
 
 def test_the_worked_example_block_prints_the_contract_signature(tmp_path: Path) -> None:
+    # Given the worked example in docs/signing.md
+    # When its script is run as a partner would run it
     printed = run_script(doc_block("worked-example"), tmp_path, {})
+    # Then it prints the signature the contract gives for that example
     assert printed.strip() == "v1=3d16da4d5410c5db84247aa36990d2eecc6f810bd441501f28f840eba8d2df8e"
 
 
@@ -264,9 +267,13 @@ def test_an_earn_whose_response_is_lost_posts_exactly_once(network: LocalNetwork
 def test_a_partner_creation_whose_response_is_lost_creates_one_partner(
     network: LocalNetwork,
 ) -> None:
+    # Given a proxy that loses the answer to the first POST, after the API has processed it
     with LosingProxy(network.base_url, drop=1) as proxy:
+        # When the operator creates a partner through it, and the client retries
         admin = through(proxy, network, "network", "admin")
         created = admin.create_partner("lostcafe", "Lost Cafe", "LOST", "0.002")
+    # Then the retry is answered with the partner, both attempts were 201,
+    # and the network has the partner once
     assert created["partner_id"] == "lostcafe"
     assert [request.status for request in proxy.forwarded] == [201, 201]
     partners = [p["partner_id"] for p in network.client("network", "admin").list_partners()]

@@ -164,6 +164,7 @@ def refuses_valid_request(ctx: Any, response: Any, case: Case) -> bool | None:
 def test_every_operation_does_what_the_document_says(
     case: Case, signed_session: tuple[str, requests.Session]
 ) -> None:
+    # Given a schema-valid request and a session that signs for the local network (the fixture)
     base_url, session = signed_session
     # When a schema-valid request is signed and sent
     response = case.call(base_url=base_url, session=session)
@@ -184,8 +185,10 @@ def test_every_operation_does_what_the_document_says(
 
 def test_the_signed_requests_were_admitted_by_every_operation() -> None:
     """Guards the run above from passing vacuously: a 401 or 403 for everything is documented."""
+    # Given the answers the run above recorded for each operation
     if not ANSWERS:
         pytest.skip("the schemathesis run did not run in this session")
+    # When they are read by operation
     # Then every operation answered at least once past the signature, role and rate checks
     refused_at_the_door = {401, 403, 429}
     for method, path, _ in schema_operations():

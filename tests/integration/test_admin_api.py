@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 
 from pointsnet.api.admin import create_admin_app
-from pointsnet.api.wiring import default_key_resolver
 from pointsnet.errors import StoreUnavailable
 from pointsnet.partners.models import IssuedKey
 from pointsnet.partners.service import PartnerDirectory
 from pointsnet.settings import get_settings
 from pointsnet.store.directory_store import DirectoryStore
 from pointsnet.store.key_secrets import KeySecrets
+from pointsnet.wiring import default_key_resolver
 from tests.helpers import DemoNetwork, LambdaContextStub, SignedCaller
 
 CAFE = {
@@ -54,7 +54,9 @@ def test_an_admin_creates_a_partner_and_lists_it(admin: SignedCaller) -> None:
 
 
 def test_a_partner_in_another_currency_keeps_it(admin: SignedCaller) -> None:
+    # Given the network operator; When it adds a partner that settles in EUR
     reply = admin.call("POST", "/v1/partners", CAFE | {"currency": "EUR"})
+    # Then the partner is created with EUR as its currency
     assert (reply.status, reply.body["currency"]) == (201, "EUR")
 
 
@@ -97,7 +99,10 @@ def test_an_idempotency_key_reused_for_another_partner_is_refused(admin: SignedC
 def test_a_partner_id_or_program_already_taken_is_a_conflict(
     admin: SignedCaller, clash: dict[str, str]
 ) -> None:
+    # Given the demo network, where starlodge runs STAR
+    # When the operator adds a partner with starlodge's id or with STAR as its program
     reply = admin.call("POST", "/v1/partners", CAFE | clash)
+    # Then it is a conflict
     assert (reply.status, reply.code) == (409, "conflict")
 
 
@@ -119,6 +124,7 @@ def test_an_invalid_partner_is_a_validation_error(
     admin: SignedCaller, change: dict[str, Any], field: str
 ) -> None:
     # Given a partner body with one bad field (a float point value among them: money is a string)
+    # When the operator adds it
     reply = admin.call("POST", "/v1/partners", CAFE | change)
     # Then 422 validation_error naming that field
     assert (reply.status, reply.code) == (422, "validation_error")
@@ -126,13 +132,18 @@ def test_an_invalid_partner_is_a_validation_error(
 
 
 def test_a_partner_without_a_program_is_a_validation_error(admin: SignedCaller) -> None:
+    # Given a partner body with no program
     body = {key: value for key, value in CAFE.items() if key != "program"}
+    # When the operator adds it
     reply = admin.call("POST", "/v1/partners", body)
+    # Then it is a validation error
     assert (reply.status, reply.code) == (422, "validation_error")
 
 
 def test_a_post_without_an_idempotency_key_is_refused(admin: SignedCaller) -> None:
+    # Given the network operator; When it adds a partner with no Idempotency-Key
     reply = admin.call("POST", "/v1/partners", CAFE, idempotency_key=None)
+    # Then it is refused for the missing key
     assert (reply.status, reply.code) == (400, "missing_idempotency_key")
 
 
@@ -157,7 +168,9 @@ def test_other_roles_may_not_call_the_admin_api(
 
 
 def test_an_unsigned_admin_request_is_missing_credentials(admin: SignedCaller) -> None:
+    # Given the admin API; When partners are listed without a signature
     reply = admin.call("GET", "/v1/partners", sign=False)
+    # Then it is refused as missing credentials
     assert (reply.status, reply.code) == (401, "missing_credentials")
 
 
@@ -194,18 +207,25 @@ def test_an_issued_key_carries_its_secret_once_and_signs_partner_requests(
 
 @pytest.mark.parametrize("role", ["partner", "finance", "admin"])
 def test_keys_of_each_role_can_be_issued(admin: SignedCaller, role: str) -> None:
+    # Given the network operator; When it issues a key of a role for the network
     reply = admin.call("POST", "/v1/partners/network/keys", {"role": role})
+    # Then the key is issued with that role
     assert (reply.status, reply.body["role"]) == (201, role)
 
 
 def test_a_key_of_an_unknown_role_is_a_validation_error(admin: SignedCaller) -> None:
+    # Given the network operator; When it issues starlodge a key of a role that does not exist
     reply = admin.call("POST", "/v1/partners/starlodge/keys", {"role": "root"})
+    # Then it is a validation error
     assert (reply.status, reply.code) == (422, "validation_error")
 
 
 def test_a_key_for_an_unknown_partner_is_not_found(admin: SignedCaller) -> None:
+    # Given no partner named nobody
+    # When the operator issues it a key and lists its keys
     issue = admin.call("POST", "/v1/partners/nobody/keys", {})
     listing = admin.get("/v1/partners/nobody/keys")
+    # Then both are not found
     assert (issue.status, issue.code) == (404, "not_found")
     assert (listing.status, listing.code) == (404, "not_found")
 
@@ -227,10 +247,13 @@ def test_a_repeated_key_issuance_never_shows_the_secret_again(admin: SignedCalle
 
 
 def test_a_key_idempotency_key_reused_for_another_role_is_refused(admin: SignedCaller) -> None:
+    # Given a finance key issued with Idempotency-Key K-2
     admin.call("POST", "/v1/partners/network/keys", {"role": "finance"}, idempotency_key="K-2")
+    # When an admin key is asked for with the same Idempotency-Key
     reply = admin.call(
         "POST", "/v1/partners/network/keys", {"role": "admin"}, idempotency_key="K-2"
     )
+    # Then it is refused as a reused key, not answered with the finance key
     assert (reply.status, reply.code) == (422, "idempotency_key_reused")
 
 
@@ -262,9 +285,12 @@ def test_revoking_a_key_answers_it_revoked_and_the_key_is_refused(
 
 
 def test_revoking_twice_answers_the_same_revoked_key(admin: SignedCaller) -> None:
+    # Given a spare key issued to starlodge, then revoked
     spare = issued(admin.call("POST", "/v1/partners/starlodge/keys", {}).body)
     first = admin.call("DELETE", f"/v1/partners/starlodge/keys/{spare.key_id}")
+    # When it is revoked again
     again = admin.call("DELETE", f"/v1/partners/starlodge/keys/{spare.key_id}")
+    # Then the answer is the same revoked key
     assert (again.status, again.body) == (200, first.body)
 
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from pointsnet.api.wiring import default_rates
 from pointsnet.auth.caller import Caller, Role
 from pointsnet.network.commands import SetRate
 from pointsnet.observability import logger
+from pointsnet.wiring import default_rates
 from tests.points_life import Life, life, set_policy
 
 __all__ = ["life"]

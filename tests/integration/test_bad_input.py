@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pointsnet.api.partner import create_partner_app
-from pointsnet.api.wiring import default_key_resolver
+from pointsnet.wiring import default_key_resolver
 from tests.helpers import DemoNetwork, LambdaContextStub, SignedCaller
 
 EARN = "/v1/members/guest-1/earn"
@@ -31,7 +31,10 @@ def assert_nothing_posted(caller: SignedCaller) -> None:
 def test_a_body_that_is_not_a_json_object_is_invalid_json(
     starlodge: SignedCaller, raw: bytes
 ) -> None:
+    # Given a body that is not a JSON object: broken, an array, a string, not UTF-8...
+    # When starlodge posts it, signed, as an earn
     reply = starlodge.call("POST", EARN, raw_body=raw)
+    # Then it is refused as invalid JSON and nothing is posted
     assert (reply.status, reply.code) == (400, "invalid_json")
     assert_nothing_posted(starlodge)
 
@@ -54,50 +57,70 @@ def test_a_body_that_is_not_a_json_object_is_invalid_json(
 def test_a_field_missing_of_the_wrong_type_or_out_of_range_is_a_validation_error(
     starlodge: SignedCaller, body: dict[str, object], field: str
 ) -> None:
+    # Given an earn body with one field missing, of the wrong type, out of range, or unknown
+    # When starlodge posts it
     reply = starlodge.call("POST", EARN, body)
+    # Then it is a validation error naming that field, and nothing is posted
     assert (reply.status, reply.code) == (422, "validation_error")
     assert any(field in detail["field"] for detail in reply.body["error"]["details"]), reply.body
     assert_nothing_posted(starlodge)
 
 
 def test_an_invalid_member_id_is_a_validation_error(starlodge: SignedCaller) -> None:
+    # Given a member id of 65 characters, one too many
+    # When starlodge posts an earn for it
     reply = starlodge.call(
         "POST", "/v1/members/" + "m" * 65 + "/earn", {"points": 1, "reference": "r"}
     )
+    # Then it is a validation error
     assert (reply.status, reply.code) == (422, "validation_error")
 
 
 def test_a_limit_out_of_range_is_a_validation_error(starlodge: SignedCaller) -> None:
+    # Given a member; When starlodge asks for 101 of their transactions, above the limit's range
     reply = starlodge.get("/v1/members/guest-1/transactions", limit=101)
+    # Then it is a validation error
     assert (reply.status, reply.code) == (422, "validation_error")
 
 
 def test_a_body_over_16_kib_is_payload_too_large(starlodge: SignedCaller) -> None:
+    # Given an earn body whose description alone is 16 KiB
     body = {"points": 1, "reference": "r", "description": "x" * (16 * 1024)}
+    # When starlodge posts it
     reply = starlodge.call("POST", EARN, body)
+    # Then it is refused as too large and nothing is posted
     assert (reply.status, reply.code) == (413, "payload_too_large")
     assert_nothing_posted(starlodge)
 
 
-def test_an_idempotency_key_that_is_not_printable_ascii_is_refused(
+def test_an_idempotency_key_longer_than_255_characters_is_refused(
     starlodge: SignedCaller,
 ) -> None:
+    # Given an Idempotency-Key of 256 characters, over the 255 allowed
+    # When starlodge earns with it
     reply = starlodge.earn("guest-1", 1, idempotency_key="x" * 256)
+    # Then it is a validation error
     assert (reply.status, reply.code) == (422, "validation_error")
 
 
 def test_an_unknown_route_is_route_not_found(starlodge: SignedCaller) -> None:
+    # Given the partner API
+    # When starlodge asks for a path it does not have, or a method a path does not take
     replies = [
         starlodge.get("/v1/nowhere"),
         starlodge.call("DELETE", "/v1/members/guest-1"),
     ]
+    # Then both are route not found
     assert [(reply.status, reply.code) for reply in replies] == [(404, "route_not_found")] * 2
 
 
 def test_earning_in_another_program_without_a_link_is_not_linked(
     starlodge: SignedCaller,
 ) -> None:
+    # Given a starlodge member with no link to rideco
+    # When starlodge earns them RIDE points
     reply = starlodge.earn("guest-1", 10, program="RIDE")
+    # Then it is refused as not linked and nothing is posted
     assert (reply.status, reply.code) == (422, "not_linked")
     assert_nothing_posted(starlodge)
 

@@ -72,8 +72,11 @@ def test_bootstrapping_again_keeps_the_partner_and_issues_another_key(
 def test_bootstrap_against_a_missing_table_says_so_and_exits_1(
     aws: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Given moto's AWS with no directory table (the fixture)
+    # When the operator bootstraps the network against a table that does not exist
     code = cli.main(
         ["bootstrap", "--directory-table", "no-such-table", "--key-secret-prefix", "x/"]
     )
+    # Then the command exits 1 and says it could not bootstrap
     assert code == 1
     assert capsys.readouterr().err.startswith("error: could not bootstrap")

@@ -48,6 +48,7 @@ PARTNER = {"partner_id": "beancafe", "name": "Bean Cafe", "program": "BEAN"}
 def test_a_point_value_is_accepted_exactly_when_the_document_allows_it(
     admin: SignedCaller, point_value: Any, accepted: bool
 ) -> None:
+    # Given a new partner's body with a point value, string or float, positive or not
     body = PARTNER | {"point_value": point_value}
     # When a partner is created with this point value
     reply = admin.call("POST", "/v1/partners", body)
@@ -75,8 +76,11 @@ def test_a_point_value_is_accepted_exactly_when_the_document_allows_it(
 def test_a_rate_is_a_decimal_string_in_the_document_as_on_the_server(
     admin: SignedCaller, rate: Any, accepted: bool
 ) -> None:
+    # Given a rate, as a decimal string or not, in range or not
     body = {"rate": rate}
+    # When the operator sets STAR to RIDE at that rate
     reply = admin.call("PUT", "/v1/rates/STAR/RIDE", body)
+    # Then the server and the document agree on whether it is accepted
     assert documented("put", "/v1/rates/{from_program}/{to_program}", body) is accepted
     assert (reply.status == 200) is accepted, reply.body
     if not accepted:
@@ -84,8 +88,11 @@ def test_a_rate_is_a_decimal_string_in_the_document_as_on_the_server(
 
 
 def test_a_rate_for_an_unknown_program_is_not_found(admin: SignedCaller) -> None:
+    # Given no program NOPE
     # A well-formed program code that names no program is not an invalid request
+    # When the operator sets a rate from STAR to NOPE
     reply = admin.call("PUT", "/v1/rates/STAR/NOPE", {"rate": "0.5"})
+    # Then it is not found
     assert (reply.status, reply.code) == (404, "not_found")
 
 
@@ -105,9 +112,12 @@ def test_a_rate_for_an_unknown_program_is_not_found(admin: SignedCaller) -> None
 def test_a_settlement_day_is_bounded_in_the_document_as_on_the_server(
     admin: SignedCaller, day: str, accepted: bool
 ) -> None:
+    # Given a settlement day, within the bounds or not, real or not
     # A period in the future is refused for another reason; only a past day's acceptance counts
     body = {"period_start": day, "period_end": day}
+    # When the operator runs settlement for that day
     reply = admin.call("POST", "/v1/settlement-runs", body)
+    # Then the server and the document agree on whether it is accepted
     assert documented("post", "/v1/settlement-runs", body) is accepted
     if accepted:
         assert reply.status in (201, 202), reply.body
@@ -118,5 +128,8 @@ def test_a_settlement_day_is_bounded_in_the_document_as_on_the_server(
 
 @pytest.mark.parametrize("day", [FIRST_DAY, date(2026, 7, 4), LAST_DAY])
 def test_every_settlement_id_matches_the_pattern_its_routes_take(day: date) -> None:
+    # Given the first, a middle and the last day a settlement may cover
+    # When a settlement of that day is named
     settlement_id = settlement_id_for(Period(period_start=day, period_end=day))
+    # Then its id matches the pattern the settlement routes take
     assert re.fullmatch(SETTLEMENT_ID_PATTERN, settlement_id), settlement_id

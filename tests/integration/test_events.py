@@ -11,10 +11,12 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from pointsnet.events import publish_settlement_ready
 from pointsnet.events.models import EVENT_MODELS
 from pointsnet.events.outbox import Outbox
 from pointsnet.events.schemas import schema_files
+from pointsnet.events.settlement import publish_settlement_ready
+from pointsnet.store.ledger_store import LedgerStore
+from pointsnet.wiring import default_event_bus
 from tests.points_life import Life, life, set_policy
 
 __all__ = ["life"]
@@ -31,6 +33,7 @@ def committed_schema(event_type: str) -> dict[str, Any]:
 
 def test_the_committed_schemas_are_the_models() -> None:
     # Given the schemas generated from the event models; Then docs/events holds exactly them
+    # When they are compared with the files committed there
     generated = schema_files()
     committed = {path.name: path.read_text(encoding="utf-8") for path in SCHEMAS.glob("*.json")}
     assert committed == generated, "docs/events is stale: python -m pointsnet.events.schemas"
@@ -58,10 +61,13 @@ def every_kind_of_event(life: Life) -> None:
         status="draft",
         net_positions={"starlodge": Decimal("12.50"), "rideco": Decimal("-12.50")},
         occurred_at=datetime(2025, 3, 2, tzinfo=UTC),
+        bus=default_event_bus(),
     )
 
 
 def test_every_published_event_validates_against_its_schema(life: Life) -> None:
+    # Given a member who earns, captures, climbs a tier, is warned, loses points, falls,
+    # and a settlement made ready
     every_kind_of_event(life)
     # When the events function publishes the ledger's outbox
     published = life.events.publish()
@@ -118,7 +124,7 @@ def test_a_refused_event_resumes_the_stream_from_its_record(life: Life) -> None:
         if record["dynamodb"]["NewImage"]["sk"]["S"] == "ENTRY"
     ]
     # When the bus takes the first event and refuses the second
-    answer = Outbox(RefusingBus()).publish(records)  # type: ignore[arg-type]
+    answer = Outbox(RefusingBus(), LedgerStore.outbox_item).publish(records)  # type: ignore[arg-type]
     # Then Lambda is told to resume from the second record, so it is published again
     assert answer == {
         "batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]

@@ -12,15 +12,17 @@ from typing import Any
 import boto3
 import pytest
 
-from pointsnet.api.wiring import default_rates
 from pointsnet.auth.caller import Caller, Role
 from pointsnet.idempotency import IdempotentRequest
 from pointsnet.ledger.commands import BurnCommand, EarnCommand
+from pointsnet.ledger.port import LedgerWrite
 from pointsnet.ledger.service import Ledger
 from pointsnet.network.commands import SetRate
+from pointsnet.network.cross_partner import CrossPartnerLedger
 from pointsnet.programs.policy import PolicyBook
-from pointsnet.store.ledger_store import LedgerStore, LedgerWrite
+from pointsnet.store.ledger_store import LedgerStore
 from pointsnet.store.policy_store import PolicyStore
+from pointsnet.wiring import default_rates
 from tests.points_life import (
     DIRECTORY_TABLE,
     LEDGER_TABLE,
@@ -138,7 +140,8 @@ def test_an_earn_reversal_takes_from_its_own_lot_then_the_oldest(twelve_months: 
     life.starlodge.earn("guest-1", 40, "stay-3")
     life.starlodge.burn("guest-1", 30)
     assert expiring(life) == [(70, "2026-02-01"), (50, "2026-08-01"), (40, "2026-11-01")]
-    # When 20 of the July earn are reversed, they leave July's lot, not the oldest
+    # When 20 of the July earn are reversed
+    # Then they leave July's lot, not the oldest
     assert life.starlodge.reverse(july["transaction_id"], points=20).status == 201
     assert expiring(life) == [(70, "2026-02-01"), (30, "2026-08-01"), (40, "2026-11-01")]
     # And when July's lot is short, the rest comes from the oldest lot left
@@ -297,14 +300,15 @@ def test_a_burn_that_loses_a_race_takes_the_lots_as_they_are_then(twelve_months:
     life.starlodge.earn("guest-1", 50, "stay-2")
     caller = Caller(partner_id="starlodge", key_id="pnk_test", role=Role.PARTNER, program="STAR")
 
-    def burn(ledger: Ledger, key: str, points: int) -> None:
+    def burn(ledger: Ledger | CrossPartnerLedger, key: str, points: int) -> None:
+        own = ledger.ledger if isinstance(ledger, CrossPartnerLedger) else ledger
         request = IdempotentRequest(key=key, fingerprint=key)
-        ledger.burn(caller, "guest-1", BurnCommand(points=points, reference=key), request)
+        own.burn(caller, "guest-1", BurnCommand(points=points, reference=key), request)
 
     # When a burn of 60 plans, then another burn of 70 commits before it does
     other = clocked_ledger(life.clock)
     racing = RacingStore(LEDGER_TABLE, lambda: burn(other, "second", 70))
-    ledger = Ledger(racing, clock=life.clock, policies=other.policies, sleep=lambda _: None)
+    ledger = Ledger(racing, clock=life.clock, policies=other.ledger.policies, sleep=lambda _: None)
     burn(ledger, "first", 60)
     # Then the loser re-planned: 70 + 30 left January, 30 left July, and 20 remain there
     assert expiring(life) == [(20, "2026-08-01")]

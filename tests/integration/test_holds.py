@@ -34,6 +34,7 @@ def void(life: Life, hold_id: str, **body: Any) -> Any:
 
 def test_a_hold_is_pending_and_not_spendable(life: Life) -> None:
     # Given a stay booked for 300 points, held until checkout
+    # When starlodge earns them as pending: a hold
     placed = hold(life, "guest-1", 300)
     # Then the hold is a pending transaction that says when it will be voided
     assert placed["transaction"]["type"] == "hold"
@@ -95,10 +96,13 @@ def test_a_hold_resolves_once(life: Life) -> None:
 
 
 def test_a_capture_retried_with_its_key_replays(life: Life) -> None:
+    # Given a hold of 50 points, captured with Idempotency-Key checkout-1
     held = hold(life, "guest-1", 50)["transaction"]
     path = f"/v1/transactions/{held['transaction_id']}/capture"
     first = life.starlodge.call("POST", path, {}, idempotency_key="checkout-1")
+    # When the capture is retried with the same key
     second = life.starlodge.call("POST", path, {}, idempotency_key="checkout-1")
+    # Then the retry replays the first answer, and the 50 points are available once
     assert (first.status, second.status) == (201, 201)
     assert second.headers.get("Idempotent-Replayed") == "true"
     assert second.body == first.body
@@ -106,15 +110,21 @@ def test_a_capture_retried_with_its_key_replays(life: Life) -> None:
 
 
 def test_capturing_more_than_held_is_refused(life: Life) -> None:
+    # Given a hold of 50 points
     held = hold(life, "guest-1", 50)["transaction"]
+    # When starlodge captures 51 of them
     reply = capture(life, held["transaction_id"], points=51)
+    # Then it is a conflict and the 50 points stay pending
     assert (reply.status, reply.code) == (409, "conflict")
     assert life.member(life.starlodge, "guest-1")["balance"]["pending"] == 50
 
 
 def test_a_void_releases_every_point(life: Life) -> None:
+    # Given a hold of 80 points
     held = hold(life, "guest-1", 80)["transaction"]
+    # When starlodge voids it for a cancelled booking
     reply = void(life, held["transaction_id"], reason="cancelled booking")
+    # Then a void is posted, nothing is pending or available, and the ledger checks out
     assert reply.status == 201, reply.body
     assert reply.body["transaction"]["type"] == "void"
     assert reply.body["balance"] == {"program": "STAR", "available": 0, "pending": 0}
@@ -122,10 +132,14 @@ def test_a_void_releases_every_point(life: Life) -> None:
 
 
 def test_only_holds_are_captured_and_only_by_their_partner(life: Life) -> None:
+    # Given an earn of 10 points, not a hold
+    # When starlodge captures it
     earned = life.starlodge.earn("guest-1", 10).body["transaction"]
     not_a_hold = capture(life, earned["transaction_id"])
+    # And given a hold of 10 points by starlodge, when rideco captures it
     held = hold(life, "guest-1", 10)["transaction"]
     someone_else = life.rideco.call("POST", f"/v1/transactions/{held['transaction_id']}/capture")
+    # Then capturing the earn is a conflict, and rideco does not find starlodge's hold
     assert (not_a_hold.status, not_a_hold.code) == (409, "conflict")
     assert (someone_else.status, someone_else.code) == (404, "not_found")
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from pointsnet.api.partner import create_partner_app
-from pointsnet.api.wiring import default_key_resolver
 from pointsnet.errors import StoreUnavailable
 from pointsnet.ledger.check import check_ledger
+from pointsnet.ledger.port import LedgerWrite, StoredEntry
 from pointsnet.ledger.service import Ledger
+from pointsnet.network.cross_partner import CrossPartnerLedger
 from pointsnet.settings import get_settings
-from pointsnet.store.ledger_store import LedgerStore, LedgerWrite, StoredEntry
+from pointsnet.store.ledger_store import LedgerStore
+from pointsnet.wiring import default_key_resolver, default_network_store, default_pricing
 from tests.helpers import DemoNetwork, LambdaContextStub, SignedCaller
 
 
@@ -95,9 +97,16 @@ def test_a_replay_of_a_burn_holds_even_when_the_balance_no_longer_covers_it(
 
 
 def test_a_post_without_an_idempotency_key_is_refused(starlodge: SignedCaller) -> None:
+    # Given a new member; When starlodge earns them 10 points with no Idempotency-Key
     reply = starlodge.earn("guest-1", 10, idempotency_key=None)
+    # Then it is refused for the missing key, and the member was never created
     assert (reply.status, reply.code) == (400, "missing_idempotency_key")
     assert starlodge.get("/v1/members/guest-1").status == 404
+
+
+def over(ledger: Ledger) -> CrossPartnerLedger:
+    """The network's view of `ledger`, as the default wiring connects it."""
+    return CrossPartnerLedger(ledger, default_network_store(), default_pricing())
 
 
 class LosesResponseAfterCommit(LedgerStore):
@@ -112,10 +121,10 @@ def test_a_retry_after_a_lost_response_posts_exactly_once(network: DemoNetwork) 
     # Given a partner function whose store loses the response right after a successful write
     table = get_settings().ledger_table
     losing = create_partner_app(
-        ledger=lambda: Ledger(LosesResponseAfterCommit(table)), keys=default_key_resolver
+        ledger=lambda: over(Ledger(LosesResponseAfterCommit(table))), keys=default_key_resolver
     )
     healthy = create_partner_app(
-        ledger=lambda: Ledger(LedgerStore(table)), keys=default_key_resolver
+        ledger=lambda: over(Ledger(LedgerStore(table))), keys=default_key_resolver
     )
 
     def through(app: Any) -> SignedCaller:

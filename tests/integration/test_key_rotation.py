@@ -73,6 +73,7 @@ def test_rotation_keeps_both_keys_working_until_the_old_one_is_revoked(
 def test_a_key_no_function_has_cached_is_refused_at_once(
     network: DemoNetwork, admin: SignedCaller
 ) -> None:
+    # Given a partner function whose key cache is cold
     settings = get_settings()
     resolver = KeyResolver(
         DirectoryStore(settings.directory_table),
@@ -81,10 +82,12 @@ def test_a_key_no_function_has_cached_is_refused_at_once(
         monotonic=ManualClock(),
     )
     app = create_partner_app(keys=lambda: resolver)
+    # When starlodge's key is revoked and then first used
     admin.call("DELETE", f"/v1/partners/starlodge/keys/{network.starlodge.key_id}")
     reply = SignedCaller(
         lambda event, _: app.resolve(event, LambdaContextStub()), network.starlodge
     ).get("/v1/members/guest-1")
+    # Then it is refused as unknown at once, with no wait for the cache bound
     assert (reply.status, reply.code) == (401, "unknown_key")
 
 
@@ -92,6 +95,7 @@ def test_the_documented_bound_is_the_deployed_one() -> None:
     # Given the template's KeyCacheSeconds default and the settings' own default
     deployed = TEMPLATE["Parameters"]["KeyCacheSeconds"]["Default"]
     assert Settings.model_fields["key_cache_seconds"].default == deployed
+    # When docs/operating.md is read for the revocation bound
     # Then docs/operating.md states that same number of seconds as the revocation bound
     operating = (REPO_ROOT / "docs" / "operating.md").read_text(encoding="utf-8")
     stated = re.search(r"refused within (\d+) seconds", operating)

@@ -69,8 +69,11 @@ def test_history_pages_with_a_cursor(starlodge: SignedCaller) -> None:
 
 def test_a_forged_cursor_names_no_page(starlodge: SignedCaller) -> None:
     # Any string is a well-formed cursor; one the API never returned is not_found, not invalid
+    # Given a member with a transaction
     starlodge.earn("guest-1", 5)
+    # When starlodge asks for their history with a cursor it never was given
     reply = starlodge.get("/v1/members/guest-1/transactions", cursor="not-a-cursor")
+    # Then the page is not found, not a validation error
     assert (reply.status, reply.code) == (404, "not_found")
 
 
@@ -87,7 +90,9 @@ def test_burn_beyond_the_balance_is_refused_and_changes_nothing(starlodge: Signe
 
 
 def test_burn_for_a_member_who_never_earned_is_insufficient(starlodge: SignedCaller) -> None:
+    # Given a member who never earned; When starlodge burns 1 point of theirs
     reply = starlodge.burn("nobody", 1)
+    # Then it is refused for insufficient points
     assert (reply.status, reply.code) == (409, "insufficient_points")
 
 
@@ -119,9 +124,12 @@ def test_partial_then_full_reversal_and_never_more_than_remains(starlodge: Signe
 
 
 def test_reversing_a_burn_gives_the_points_back(starlodge: SignedCaller) -> None:
+    # Given a member who earned 100 points and burnt 60
     starlodge.earn("guest-1", 100)
     burn = starlodge.burn("guest-1", 60).body["transaction"]
+    # When 20 points of the burn are reversed
     reply = starlodge.reverse(burn["transaction_id"], points=20)
+    # Then the member has 60 points again and the ledger checks out
     assert reply.status == 201
     assert balance_of(starlodge, "guest-1") == 60
     assert ledger_check().ok
@@ -138,15 +146,21 @@ def test_reversing_spent_points_is_insufficient(starlodge: SignedCaller) -> None
 
 
 def test_a_reversal_cannot_be_reversed(starlodge: SignedCaller) -> None:
+    # Given an earn of 10 points, reversed
     earn = starlodge.earn("guest-1", 10).body["transaction"]
     reversal = starlodge.reverse(earn["transaction_id"]).body
+    # When the reversal is reversed
     reply = starlodge.reverse(reversal["transaction_id"])
+    # Then it is a conflict
     assert (reply.status, reply.code) == (409, "conflict")
 
 
-def test_get_one_transaction(starlodge: SignedCaller) -> None:
+def test_a_transaction_reads_back_as_it_was_posted(starlodge: SignedCaller) -> None:
+    # Given an earn of 10 points for a stay
     earn = starlodge.earn("guest-1", 10, "stay-9").body["transaction"]
+    # When starlodge reads the transaction
     reply = starlodge.get(f"/v1/transactions/{earn['transaction_id']}")
+    # Then it is as posted, none of it reversed, its postings summing to zero
     assert reply.status == 200
     for name in (
         "transaction_id",
@@ -184,5 +198,8 @@ def test_a_partner_never_sees_another_partners_members_or_transactions(
 
 
 def test_an_unknown_member_or_transaction_is_not_found(starlodge: SignedCaller) -> None:
+    # Given no member nobody and no such transaction
+    # When starlodge reads them
+    # Then both are not found
     assert starlodge.get("/v1/members/nobody").code == "not_found"
     assert starlodge.get("/v1/transactions/txn_" + "a" * 26).code == "not_found"

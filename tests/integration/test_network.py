@@ -9,22 +9,23 @@ from typing import Any
 import pytest
 
 from pointsnet.api.partner import create_partner_app
-from pointsnet.api.wiring import (
+from pointsnet.auth.caller import Caller, Role
+from pointsnet.ledger.check import check_ledger
+from pointsnet.ledger.models import Obligation
+from pointsnet.ledger.port import StoredEntry
+from pointsnet.ledger.service import Ledger
+from pointsnet.network.commands import SetRate
+from pointsnet.network.exchanges import Exchanges
+from pointsnet.network.links import Links
+from pointsnet.settings import get_settings
+from pointsnet.store.ledger_store import LedgerStore
+from pointsnet.wiring import (
     default_exchanges,
     default_key_resolver,
     default_ledger,
     default_network_store,
     default_rates,
 )
-from pointsnet.auth.caller import Caller, Role
-from pointsnet.ledger.check import check_ledger
-from pointsnet.ledger.service import Ledger
-from pointsnet.network.commands import SetRate
-from pointsnet.network.exchanges import Exchanges
-from pointsnet.network.links import Links
-from pointsnet.network.models import Obligation
-from pointsnet.settings import get_settings
-from pointsnet.store.ledger_store import LedgerStore, StoredEntry
 from tests.helpers import DemoNetwork, LambdaContextStub, SignedCaller, partner_directory
 
 OPERATOR = Caller(partner_id="network", key_id="pnk_test", role=Role.ADMIN)
@@ -127,7 +128,10 @@ def test_a_link_needs_the_other_partners_consent(
 def test_either_side_revokes_and_then_the_link_is_gone(
     starlodge: SignedCaller, rideco: SignedCaller, linked: str
 ) -> None:
+    # Given rider-1 linked to guest-1 (the fixture)
+    # When starlodge revokes the link
     revoked = starlodge.call("DELETE", f"/v1/links/{linked}")
+    # Then it is revoked, as rideco sees it too
     assert (revoked.status, revoked.body["status"]) == (200, "revoked")
     assert rideco.get(f"/v1/links/{linked}").body["status"] == "revoked"
     # And a revoked link cannot be confirmed again, nor used
@@ -149,10 +153,13 @@ def test_a_member_has_one_active_link_per_other_program(
 def test_two_pending_proposals_cannot_both_become_active(
     starlodge: SignedCaller, rideco: SignedCaller
 ) -> None:
+    # Given rideco's two proposals to link rider-1, to guest-1 and to guest-2
     first = link(rideco, "rider-1", "STAR", "guest-1").body["link_id"]
     second = link(rideco, "rider-1", "STAR", "guest-2").body["link_id"]
+    # When starlodge confirms the first, then the second
     assert starlodge.call("POST", f"/v1/links/{first}/confirm").status == 201
     reply = starlodge.call("POST", f"/v1/links/{second}/confirm")
+    # Then the second is a conflict and stays pending: a member has one active link
     assert (reply.status, reply.code) == (409, "conflict")
     assert rideco.get(f"/v1/links/{second}").body["status"] == "pending"
 
@@ -196,12 +203,15 @@ def test_a_partner_never_sees_links_it_is_not_part_of(
 
 
 def test_a_link_proposal_is_idempotent(rideco: SignedCaller) -> None:
+    # Given rideco's proposal to link rider-1 to guest-1, with Idempotency-Key L-1
     body = {"member_id": "rider-1", "partner_program": "STAR", "partner_member_id": "guest-1"}
     first = rideco.call("POST", "/v1/links", body, idempotency_key="L-1")
+    # When it is sent again with that key, and another proposal is sent with it
     again = rideco.call("POST", "/v1/links", body, idempotency_key="L-1")
     other = rideco.call(
         "POST", "/v1/links", body | {"partner_member_id": "guest-9"}, idempotency_key="L-1"
     )
+    # Then the same proposal is replayed, and the other is refused as a reused key
     assert again.body == first.body
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert (other.status, other.code) == (422, "idempotency_key_reused")
@@ -231,7 +241,9 @@ def test_a_confirmations_key_confirms_one_link_only(
 
 def test_linking_to_an_unknown_program_is_not_found(rideco: SignedCaller) -> None:
     # A well-formed code that names no program: validation_error is for what the document refuses
+    # Given no program NOPE; When rideco proposes a link of rider-1 to a NOPE member
     reply = link(rideco, "rider-1", "NOPE", "x")
+    # Then the program is not found
     assert (reply.status, reply.code) == (404, "not_found")
 
 
@@ -241,6 +253,7 @@ def test_linking_to_an_unknown_program_is_not_found(rideco: SignedCaller) -> Non
 def test_a_ride_earns_hotel_points_and_rideco_owes_starlodge(
     starlodge: SignedCaller, rideco: SignedCaller, linked: str
 ) -> None:
+    # Given rider-1 linked to guest-1 (the fixture)
     # When rideco earns 400 STAR for its rider-1
     reply = rideco.earn("rider-1", 400, "ride-1", program="STAR")
     # Then starlodge's guest-1 holds 400 STAR
@@ -274,6 +287,7 @@ def test_a_ride_earns_hotel_points_and_rideco_owes_starlodge(
 def test_reversing_a_cross_partner_earn_reverses_the_obligation(
     starlodge: SignedCaller, rideco: SignedCaller, linked: str
 ) -> None:
+    # Given rider-1 linked to guest-1, and 400 STAR earned at rideco for it
     earn = rideco.earn("rider-1", 400, "ride-1", program="STAR").body["transaction"]
     # When starlodge (not the earner) tries to reverse it; Then it may not
     assert starlodge.reverse(earn["transaction_id"]).code == "conflict"
@@ -314,7 +328,9 @@ def test_a_cross_partner_earn_replays_after_its_link_is_revoked(
 
 
 def test_an_unlinked_cross_partner_earn_is_not_linked(rideco: SignedCaller) -> None:
+    # Given rider-1 with no link; When rideco earns it 10 STAR
     reply = rideco.earn("rider-1", 10, program="STAR")
+    # Then it is refused as not linked, and nothing is owed
     assert (reply.status, reply.code) == (422, "not_linked")
     assert obligations() == []
 
@@ -383,11 +399,14 @@ def test_a_guest_converts_hotel_points_into_ride_points(
 def test_a_quote_moves_points_at_most_once(
     starlodge: SignedCaller, rideco: SignedCaller, linked: str, rates: None
 ) -> None:
+    # Given linked members, published rates, and a quote for 40 of guest-1's 1000 STAR
     starlodge.earn("guest-1", 1000)
     quote_id = quote(starlodge, "guest-1", "STAR", "RIDE", 40).body["quote_id"]
+    # When the quote is exchanged, replayed with the same key, and exchanged with another key
     first = starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id}, idempotency_key="X-1")
     replay = starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id}, idempotency_key="X-1")
     again = starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id}, idempotency_key="X-2")
+    # Then the first is replayed, the second is a conflict, and the points moved once
     assert first.status == 201
     assert (replay.status, replay.body) == (201, first.body)
     assert replay.headers.get("Idempotent-Replayed") == "true"
@@ -422,10 +441,13 @@ def snapshot() -> tuple[int, list[Obligation]]:
 def test_an_exchange_short_of_points_leaves_nothing_behind(
     starlodge: SignedCaller, rideco: SignedCaller, linked: str, rates: None
 ) -> None:
+    # Given linked members, published rates, and a quote for 40 STAR of guest-1's 20
     starlodge.earn("guest-1", 20)
     quote_id = quote(starlodge, "guest-1", "STAR", "RIDE", 40).body["quote_id"]
     before = snapshot()
+    # When the quote is exchanged
     reply = starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id})
+    # Then it is refused for insufficient points and nothing in the tables changed
     assert (reply.status, reply.code) == (409, "insufficient_points")
     assert snapshot() == before
     assert balance(rideco, "rider-1") == 0
@@ -439,12 +461,7 @@ def after_quotes_expire(network: DemoNetwork) -> SignedCaller:
     later = datetime.now(UTC) + timedelta(seconds=get_settings().quote_ttl_seconds + 1)
     app = create_partner_app(
         exchanges=lambda: Exchanges(
-            ledger=Ledger(
-                default_ledger().store,
-                default_network_store(),
-                default_exchanges().pricing,
-                clock=lambda: later,
-            ),
+            engine=Ledger(default_ledger().store, clock=lambda: later).engine,
             network=default_network_store(),
             rates=default_rates(),
             pricing=default_exchanges().pricing,
@@ -477,11 +494,14 @@ def test_an_exchange_key_reused_for_an_expired_quote_is_a_reused_key(
 def test_an_expired_quote_leaves_nothing_behind(
     network: DemoNetwork, starlodge: SignedCaller, linked: str, rates: None
 ) -> None:
+    # Given linked members, published rates, and a quote for 40 of guest-1's STAR
     starlodge.earn("guest-1", 100)
     offer = quote(starlodge, "guest-1", "STAR", "RIDE", 40).body
+    # When it is exchanged after quotes expire
     late = after_quotes_expire(network)
     before = snapshot()
     reply = late.call("POST", "/v1/exchanges", {"quote_id": offer["quote_id"]})
+    # Then it is refused as expired and nothing in the tables changed
     assert (reply.status, reply.code) == (410, "quote_expired")
     assert snapshot() == before
 
@@ -489,46 +509,61 @@ def test_an_expired_quote_leaves_nothing_behind(
 def test_an_exchange_over_a_revoked_link_leaves_nothing_behind(
     starlodge: SignedCaller, rideco: SignedCaller, linked: str, rates: None
 ) -> None:
+    # Given a quote for 40 of guest-1's STAR, then the link revoked by rideco
     starlodge.earn("guest-1", 100)
     quote_id = quote(starlodge, "guest-1", "STAR", "RIDE", 40).body["quote_id"]
     rideco.call("DELETE", f"/v1/links/{linked}")
     before = snapshot()
+    # When the quote is exchanged
     reply = starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id})
+    # Then it is refused as not linked and nothing in the tables changed
     assert (reply.status, reply.code) == (422, "not_linked")
     assert snapshot() == before
     assert balance(starlodge, "guest-1") == 100
 
 
 def test_an_unlinked_quote_is_not_linked(starlodge: SignedCaller, rates: None) -> None:
+    # Given guest-1 with 100 STAR and no link, and published rates
     starlodge.earn("guest-1", 100)
+    # When starlodge asks for a quote of 40 STAR in RIDE
     reply = quote(starlodge, "guest-1", "STAR", "RIDE", 40)
+    # Then it is refused as not linked
     assert (reply.status, reply.code) == (422, "not_linked")
 
 
 def test_too_few_points_for_one_point_is_a_validation_error(
     starlodge: SignedCaller, linked: str, rates: None
 ) -> None:
+    # Given linked members and 1 STAR buying 0.25 RIDE
     starlodge.earn("guest-1", 100)
+    # When starlodge asks for a quote of 3 STAR, short of one RIDE point
     reply = quote(starlodge, "guest-1", "STAR", "RIDE", 3)
+    # Then it is a validation error
     assert (reply.status, reply.code) == (422, "validation_error")
 
 
-def test_a_quote_for_another_partners_quote_id_is_not_found(
+def test_an_exchange_of_another_partners_quote_is_not_found(
     starlodge: SignedCaller, rideco: SignedCaller, linked: str, rates: None
 ) -> None:
+    # Given a quote starlodge made for guest-1
     starlodge.earn("guest-1", 100)
     quote_id = quote(starlodge, "guest-1", "STAR", "RIDE", 40).body["quote_id"]
+    # When rideco exchanges it
     reply = rideco.call("POST", "/v1/exchanges", {"quote_id": quote_id})
+    # Then rideco does not find it
     assert (reply.status, reply.code) == (404, "not_found")
 
 
 def test_a_pair_price_sets_the_money_side(
     starlodge: SignedCaller, linked: str, rates: None
 ) -> None:
+    # Given linked members and STAR to RIDE at 0.25, with a pair price of 0.002 a point
     set_rate("STAR", "RIDE", "0.25", price="0.002")
     starlodge.earn("guest-1", 1000)
+    # When guest-1 exchanges 30 STAR
     quote_id = quote(starlodge, "guest-1", "STAR", "RIDE", 30).body["quote_id"]
     assert starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id}).status == 201
+    # Then the obligation is priced at the pair price: 30 x 0.002 = 0.060
     [owed] = obligations()
     assert (owed.terms.program, owed.terms.points, owed.terms.amount) == (
         "STAR",

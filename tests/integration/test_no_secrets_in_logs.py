@@ -31,6 +31,7 @@ def test_secrets_and_signatures_stay_out_of_the_logs(
     admin: SignedCaller,
     starlodge: SignedCaller,
 ) -> None:
+    # Given the service logging everything down to DEBUG (the fixture)
     # When an admin issues a key, a partner signs good and bad requests, and one fails
     issued = admin.call("POST", "/v1/partners/starlodge/keys", {"role": "partner"})
     assert issued.status == 201, issued.body

@@ -40,6 +40,7 @@ def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]
 
 def test_the_committed_document_is_the_served_one(served: dict[str, Any]) -> None:
     # Given the document the API serves; Then docs/openapi.json is exactly it
+    # When it is compared with the committed one
     assert served == committed(), "docs/openapi.json is stale: run `make openapi`"
 
 
@@ -50,12 +51,17 @@ def test_the_document_covers_every_function_route_and_no_other() -> None:
         for route in http_routes(TEMPLATE)
         if (route.method, route.path) not in UNDOCUMENTED_ROUTES
     }
+    # When they are compared with the committed document's operations
     # Then each is documented, and nothing is documented that API Gateway does not route
     assert set(operations(committed())) == routed
 
 
 def test_signed_operations_declare_the_signature_headers_and_their_errors() -> None:
+    # Given the committed document
     document = committed()
+    # When its security schemes and each operation's security are read
+    # Then the three X-PN headers are required everywhere but the health check,
+    # and a refused signature is answered with the error envelope
     schemes = document["components"]["securitySchemes"]
     assert {scheme["name"] for scheme in schemes.values()} == {
         "X-PN-Key-Id",
@@ -77,6 +83,7 @@ def test_signed_operations_declare_the_signature_headers_and_their_errors() -> N
 
 def test_every_operation_documents_its_success_body() -> None:
     # Given every operation; Then it has one 2xx answer (201 for a POST) with a JSON schema
+    # When each operation's responses are read
     for (method, path), operation in operations(committed()).items():
         successes = {status: r for status, r in operation["responses"].items() if status < "300"}
         assert list(successes) == ["201" if method == "POST" else "200"], (method, path)
@@ -85,13 +92,19 @@ def test_every_operation_documents_its_success_body() -> None:
 
 
 def test_every_post_declares_its_idempotency_key() -> None:
+    # Given every operation of the committed document
+    # When its header parameters are read
+    # Then it takes an Idempotency-Key exactly when it is a POST
     for (method, path), operation in operations(committed()).items():
         headers = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
         assert ("Idempotency-Key" in headers) == (method == "POST"), (method, path)
 
 
 def test_the_error_body_is_described_with_its_codes() -> None:
+    # Given the committed document
     document = committed()
+    # When its error schemas and description are read
+    # Then an error has a code, a message and a request id, and the codes are described
     envelope = document["components"]["schemas"]["ErrorEnvelope"]
     body = document["components"]["schemas"]["ErrorBody"]
     assert envelope["required"] == ["error"]
@@ -103,8 +116,11 @@ def test_the_error_body_is_described_with_its_codes() -> None:
 
 
 def test_schemathesis_loads_the_document_and_every_operation() -> None:
+    # Given the committed document
+    # When schemathesis loads it
     schema = schemathesis.openapi.from_dict(committed())
     loaded = list(schema.get_all_operations())
+    # Then every operation loads, none failing, and none is missing
     failures = [result for result in loaded if not result.ok()]
     assert not failures
     labels = {result.ok().label for result in loaded}

@@ -43,11 +43,14 @@ def test_an_operator_sets_a_programs_policy_and_postings_follow_it(
 
 
 def test_a_bad_policy_is_a_validation_error(admin: SignedCaller) -> None:
+    # Given tiers that do not start at zero, and an expiry of a kind that does not exist
+    # When the operator sets either as starlodge's policy
     reply = admin.call(
         "PUT",
         "/v1/partners/starlodge/policy",
         {"tiers": [{"name": "silver", "min_points": 100}]},
     )
+    # Then each is a validation error
     assert (reply.status, reply.code) == (422, "validation_error")
     unknown = admin.call("PUT", "/v1/partners/starlodge/policy", {"expiry": {"kind": "yearly"}})
     assert (unknown.status, unknown.code) == (422, "validation_error")
@@ -56,10 +59,15 @@ def test_a_bad_policy_is_a_validation_error(admin: SignedCaller) -> None:
 def test_only_an_operator_sets_a_policy_and_only_for_a_program(
     admin: SignedCaller, network: DemoNetwork, admin_handler: Handler
 ) -> None:
+    # Given starlodge's partner key on the admin API
+    # When starlodge sets its own policy
     partner_key = SignedCaller(admin_handler, network.starlodge)
     forbidden = partner_key.call("PUT", "/v1/partners/starlodge/policy", POLICY)
+    # Then it is forbidden
     assert (forbidden.status, forbidden.code) == (403, "forbidden")
+    # And when the operator sets one for no partner, or for the network, which has no program
     missing = admin.call("PUT", "/v1/partners/nobody/policy", POLICY)
     no_program = admin.call("PUT", "/v1/partners/network/policy", POLICY)
+    # Then both are not found
     assert (missing.status, missing.code) == (404, "not_found")
     assert (no_program.status, no_program.code) == (404, "not_found")

@@ -170,6 +170,7 @@ def test_a_partner_without_a_limit_has_the_defaults(instances: Instances) -> Non
 def test_setting_a_limit_answers_the_partner_with_it_and_lists_show_every_partners(
     instances: Instances,
 ) -> None:
+    # Given the demo network's admin API, no partner with a limit of its own
     admin = instances.admin()
     # When an admin sets starlodge's limit
     reply = set_limit(admin, "starlodge", 50, 100)
@@ -202,6 +203,7 @@ def test_setting_a_limit_answers_the_partner_with_it_and_lists_show_every_partne
 def test_a_limit_that_is_not_two_integers_with_rate_at_most_burst_is_422(
     instances: Instances, body: dict[str, Any]
 ) -> None:
+    # Given a limit body that is not two integers with 1 <= rate <= burst, or is too large
     admin = instances.admin()
     # When an admin sends it
     reply = admin.call("PUT", "/v1/partners/starlodge/rate-limit", body)
@@ -219,8 +221,11 @@ def test_a_limit_that_is_not_two_integers_with_rate_at_most_burst_is_422(
 def test_a_limit_for_an_unknown_partner_is_404_and_a_partner_key_may_not_set_one(
     instances: Instances,
 ) -> None:
+    # Given no partner nobody; When an admin sets its limit
     reply = set_limit(instances.admin(), "nobody", 5, 5)
+    # Then it is not found
     assert (reply.status, reply.code) == (404, "not_found")
+    # And when starlodge's partner key sets its own limit, then it is forbidden
     starlodge_as_admin = instances.caller(
         create_admin_app, instances.network.starlodge, instances.limiter()
     )

@@ -26,7 +26,7 @@ from pointsnet.local.samples import (
 )
 from pointsnet.local.template import find_route, functions, http_routes, load_handler
 from pointsnet.partners.models import IssuedKey
-from pointsnet.settlement.wiring import default_settlement_store
+from pointsnet.wiring import default_settlement_store
 from tests.helpers import STACK, TEMPLATE, LambdaContextStub, Reply
 from tests.points_life import LEDGER_TABLE, Life, life, set_policy
 
@@ -53,6 +53,7 @@ def snake_case(name: str) -> str:
 
 def test_every_function_of_the_template_has_a_sample() -> None:
     # Given the template's functions; Then each one's code folder holds at least one sample
+    # When each function's code folder is looked for among the samples' folders
     folders = {sample.folder for sample in SAMPLES.values()}
     without = [
         logical_id for logical_id, spec in FUNCTIONS.items() if spec.code_dir.name not in folders
@@ -129,6 +130,7 @@ def test_the_stream_sample_is_a_batch_as_the_event_source_mapping_delivers_it() 
     # Given the stream sample and the template's event source mapping for the events function
     (mapping,) = events_of(FUNCTION_BY_FOLDER["events"], "DynamoDB").values()
     filters = mapping["Properties"]["FilterCriteria"]["Filters"]
+    # When the sample's records are read
     records = SAMPLES["events/ledger_stream"].load()["Records"]
     assert records
     for record in records:
@@ -419,13 +421,17 @@ SCENARIOS: dict[str, Callable[[Rig], None]] = {
 
 def test_every_sample_has_a_scenario_here() -> None:
     # Given the samples on disk; Then each is invoked below, and none is missing from disk
+    # When they are compared with the scenarios of this file
     assert sorted(SCENARIOS) == sorted(SAMPLES)
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_a_re_signed_sample_gets_a_real_answer_from_its_function(name: str, life: Life) -> None:
+    # Given a sample event, its scenario here, and a network's life (the fixture)
     scenario = SCENARIOS.get(name)
     assert scenario is not None, f"events/{name}.json has no scenario in this file"
+    # When the sample is re-signed and invoked on its function
+    # Then the function gives the real answer the scenario expects
     scenario(Rig(life))
 
 
@@ -459,4 +465,5 @@ def test_the_stream_samples_entries_are_what_the_earn_and_burn_samples_write(lif
 
 def test_a_sample_is_found_by_its_short_name() -> None:
     # Given a stem that names one sample; Then it is found as its full name is
+    # When it is looked up by that stem and by its full name
     assert find_sample("earn") == find_sample("partner_api/earn") == SAMPLES["partner_api/earn"]

@@ -18,7 +18,6 @@ import pytest
 
 from pointsnet.api.admin import create_admin_app
 from pointsnet.api.settlement_runs import settlement_runs_router
-from pointsnet.api.wiring import default_key_resolver, default_rates
 from pointsnet.auth.caller import Caller, Role
 from pointsnet.clock import rfc3339
 from pointsnet.local.template import functions, load_handler
@@ -29,14 +28,16 @@ from pointsnet.settlement.run import Reconciler, reconcile_period
 from pointsnet.settlement.scheduled import run_scheduled
 from pointsnet.settlement.service import SettlementRuns
 from pointsnet.settlement.settings import get_settlement_settings
-from pointsnet.settlement.wiring import (
+from pointsnet.store.dynamo import to_item
+from pointsnet.store.network_store import obligation_pk, obligation_shard
+from pointsnet.store.settlement_store import LedgerPeriodReader
+from pointsnet.wiring import (
+    default_key_resolver,
+    default_rates,
     default_reconciler,
     default_report_bucket,
     default_settlement_store,
 )
-from pointsnet.store.dynamo import to_item
-from pointsnet.store.network_store import obligation_pk, obligation_shard
-from pointsnet.store.settlement_store import LedgerPeriodReader
 from tests.helpers import (
     STACK,
     TEMPLATE,
@@ -245,7 +246,11 @@ def test_a_period_settles_to_the_cent(
 
 
 def test_every_figure_can_be_recomputed_from_the_lines(admin: SignedCaller, period: date) -> None:
+    # Given a day of cross-partner earns, a reversal and exchanges (the fixture)
+    # When the operator settles it
     settlement = created(run(admin, period))
+    # Then each line is its exact amount to the cent, with its rounding,
+    # and the net positions and the settled total are the sums of the lines
     positions: dict[str, Decimal] = {}
     for line in settlement["lines"]:
         amount = Decimal(line["amount"])
@@ -263,8 +268,11 @@ def test_every_figure_can_be_recomputed_from_the_lines(admin: SignedCaller, peri
 def test_a_period_without_cross_partner_activity_settles_to_nothing(
     admin: SignedCaller, starlodge: SignedCaller
 ) -> None:
+    # Given a day on which starlodge only earned for its own member
     created(starlodge.earn("guest-1", 10))
+    # When the operator settles it
     settlement = created(run(admin, today()))
+    # Then the draft settlement has no lines and no positions
     assert (settlement["lines"], settlement["net_positions"]) == ([], [])
     assert settlement["status"] == "draft"
 
@@ -291,6 +299,7 @@ def test_a_captured_hold_is_owed_and_an_open_one_is_not_yet(
 def test_a_re_run_of_an_unapproved_period_replaces_it(
     admin: SignedCaller, finance: SignedCaller, period: date
 ) -> None:
+    # Given a settled day, not yet approved
     first = created(run(admin, period))
     # When the period is run again
     again = created(run(admin, period))
@@ -334,9 +343,12 @@ def test_an_approved_settlement_never_changes_and_a_difference_is_an_adjustment(
 def test_a_frozen_period_with_nothing_new_gives_back_what_was_settled(
     admin: SignedCaller, finance: SignedCaller, small_period: date
 ) -> None:
+    # Given a settled day approved by finance, which freezes it
     base = created(run(admin, small_period))
     approved = created(finance.call("POST", f"/v1/settlements/{base['settlement_id']}/approve"))
+    # When the day is run again with nothing new in it
     again = created(run(admin, small_period))
+    # Then the approved settlement is answered, with no adjustment made
     assert again == approved
     assert finance.get(f"/v1/settlements/{base['settlement_id']}_a1").status == 404
 
@@ -451,13 +463,16 @@ def test_an_obligation_without_its_transaction_is_named(admin: SignedCaller, per
             }
         ),
     )
+    # When the day is settled
     settlement = created(run(admin, period))
+    # Then the settlement needs review, its check naming the obligation's transaction
     assert settlement["status"] == "needs_review"
     matched = check(settlement, "obligations_match_transactions")
     assert matched["details"] == [{"id": ghost, "message": "an obligation without its transaction"}]
 
 
 def test_a_negative_balance_anywhere_is_named(admin: SignedCaller, period: date) -> None:
+    # Given a rideco member's balance of -3 written into the ledger table
     boto3.client("dynamodb").put_item(
         TableName=ledger_table(),
         Item=to_item(
@@ -471,7 +486,9 @@ def test_a_negative_balance_anywhere_is_named(admin: SignedCaller, period: date)
             }
         ),
     )
+    # When the day is settled
     settlement = created(run(admin, period))
+    # Then the negative balance check names the account, and the settlement needs review
     negative = check(settlement, "no_negative_balances")
     assert negative["details"][0]["id"] == "member:rideco:rider-9"
     assert settlement["status"] == "needs_review"
@@ -483,12 +500,16 @@ def test_a_negative_balance_anywhere_is_named(admin: SignedCaller, period: date)
 def test_the_workflow_goes_draft_approved_paid_and_records_each_step(
     admin: SignedCaller, finance: SignedCaller, small_period: date
 ) -> None:
+    # Given a draft settlement of a day
     settlement_id = created(run(admin, small_period))["settlement_id"]
     base = f"/v1/settlements/{settlement_id}"
+    # When finance approves it, then marks it paid
     approved = created(finance.call("POST", f"{base}/approve", {"reason": "figures checked"}))
     paid = created(finance.call("POST", f"{base}/mark-paid", {"payment_reference": "WIRE-2041"}))
+    # Then it is approved then paid, with its payment reference
     assert (approved["status"], paid["status"]) == ("approved", "paid")
     assert paid["payment_reference"] == "WIRE-2041"
+    # And the audit trail records each step, who took it, and why
     steps = [
         (entry["action"], entry["from_status"], entry["to_status"], entry["partner_id"])
         for entry in paid["audit"]
@@ -501,6 +522,7 @@ def test_the_workflow_goes_draft_approved_paid_and_records_each_step(
     assert paid["audit"][1]["reason"] == "figures checked"
     assert paid["audit"][1]["key_id"] == finance.key.key_id
     assert paid["audit"][2]["payment_reference"] == "WIRE-2041"
+    # And it is listed as paid, no longer as a draft
     listed = finance.get("/v1/settlements", status="paid").body["items"]
     assert [item["settlement_id"] for item in listed] == [settlement_id]
     assert finance.get("/v1/settlements", status="draft").body["items"] == []
@@ -537,12 +559,15 @@ def test_the_workflow_refuses_illegal_transitions(
     steps: list[tuple[str, dict[str, Any]]],
     refused: tuple[str, dict[str, Any]],
 ) -> None:
+    # Given a settlement taken through some steps of the workflow
     settlement_id = created(run(admin, small_period))["settlement_id"]
     for action, body in steps:
         created(finance.call("POST", f"/v1/settlements/{settlement_id}/{action}", body))
     before = finance.get(f"/v1/settlements/{settlement_id}").body
+    # When finance takes a step not allowed from there
     action, body = refused
     reply = finance.call("POST", f"/v1/settlements/{settlement_id}/{action}", body)
+    # Then it is a conflict and the settlement is unchanged
     assert (reply.status, reply.code) == (409, "conflict")
     assert finance.get(f"/v1/settlements/{settlement_id}").body == before
 
@@ -550,6 +575,7 @@ def test_the_workflow_refuses_illegal_transitions(
 def test_a_disputed_settlement_is_redone_by_the_next_run(
     admin: SignedCaller, finance: SignedCaller, small_period: date
 ) -> None:
+    # Given a settlement disputed by finance
     settlement_id = created(run(admin, small_period))["settlement_id"]
     disputed = created(
         finance.call(
@@ -557,7 +583,9 @@ def test_a_disputed_settlement_is_redone_by_the_next_run(
         )
     )
     assert disputed["status"] == "disputed"
+    # When the operator runs the day again, saying why
     redone = created(run(admin, small_period, reason="after the rideco dispute"))
+    # Then the same settlement is a draft again, the trail recording the dispute and the reason
     assert (redone["settlement_id"], redone["status"]) == (settlement_id, "draft")
     assert [entry["to_status"] for entry in redone["audit"]] == ["draft", "disputed", "draft"]
     assert redone["audit"][-1]["reason"] == "after the rideco dispute"
@@ -566,10 +594,13 @@ def test_a_disputed_settlement_is_redone_by_the_next_run(
 def test_workflow_posts_are_idempotent(
     admin: SignedCaller, finance: SignedCaller, small_period: date
 ) -> None:
+    # Given a draft settlement, approved by finance with Idempotency-Key approve-1
     settlement_id = created(run(admin, small_period))["settlement_id"]
     path = f"/v1/settlements/{settlement_id}/approve"
     first = finance.call("POST", path, {}, idempotency_key="approve-1")
+    # When the approval is retried with the same key
     again = finance.call("POST", path, {}, idempotency_key="approve-1")
+    # Then the first answer is replayed
     assert (again.status, again.body) == (first.status, first.body)
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert "Idempotent-Replayed" not in first.headers
@@ -584,14 +615,18 @@ def test_workflow_posts_are_idempotent(
         idempotency_key="approve-1",
     )
     assert (other.status, other.code) == (422, "idempotency_key_reused")
+    # And an approval with no key is refused
     missing = finance.call("POST", path, {}, idempotency_key=None)
     assert (missing.status, missing.code) == (400, "missing_idempotency_key")
 
 
 def test_a_run_request_is_idempotent(admin: SignedCaller, small_period: date) -> None:
+    # Given a day settled with Idempotency-Key run-1
     body = {"period_start": small_period.isoformat(), "period_end": small_period.isoformat()}
     first = admin.call("POST", "/v1/settlement-runs", body, idempotency_key="run-1")
+    # When the run request is retried with the same key
     again = admin.call("POST", "/v1/settlement-runs", body, idempotency_key="run-1")
+    # Then the first answer is replayed and no second version is made
     assert (again.status, again.body) == (201, first.body)
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.body["version"] == 1
@@ -614,19 +649,26 @@ def test_workflow_bodies_are_validated(
     body: dict[str, Any],
     field: str,
 ) -> None:
+    # Given a draft settlement
     settlement_id = created(run(admin, small_period))["settlement_id"]
+    # When finance disputes it with no reason, pays it with no reference, or sends a stray field
     reply = finance.call("POST", f"/v1/settlements/{settlement_id}/{action}", body)
+    # Then it is a validation error naming the field
     assert (reply.status, reply.code) == (422, "validation_error")
     assert any(field in detail["field"] for detail in reply.body["error"]["details"])
 
 
 def test_an_unknown_settlement_is_not_found(finance: SignedCaller) -> None:
+    # Given no settlement of 1 January 2020
+    # When finance reads it, its report, or approves it
+    # Then each is not found
     for reply in (
         finance.get("/v1/settlements/stl_20200101_20200101"),
         finance.get("/v1/settlements/stl_20200101_20200101/report", format="csv"),
         finance.call("POST", "/v1/settlements/stl_20200101_20200101/approve", {}),
     ):
         assert (reply.status, reply.code) == (404, "not_found")
+    # And a settlement id of the wrong form is a validation error
     malformed = finance.get("/v1/settlements/not-a-settlement")
     assert (malformed.status, malformed.code) == (422, "validation_error")
 
@@ -654,8 +696,11 @@ def test_only_finance_keys_reach_finance_endpoints(
     path: str,
     body: dict[str, Any] | None,
 ) -> None:
+    # Given a partner's key or the operator's admin key
     caller = SignedCaller(finance_handler, getattr(network, role))
+    # When it calls a finance endpoint
     reply = caller.call(method, path, body)
+    # Then it is forbidden
     assert (reply.status, reply.code) == (403, "forbidden")
 
 
@@ -665,8 +710,11 @@ def test_only_admin_keys_start_runs(
     admin_handler,  # type: ignore[no-untyped-def]
     role: str,
 ) -> None:
+    # Given a partner's key or a finance key
     caller = SignedCaller(admin_handler, getattr(network, role))
+    # When it starts a settlement run
     reply = run(caller, today())
+    # Then it is forbidden and no settlement is made
     assert (reply.status, reply.code) == (403, "forbidden")
     assert default_settlement_store().get(f"stl_{today():%Y%m%d}_{today():%Y%m%d}") is None
 
@@ -675,8 +723,11 @@ def test_only_admin_keys_start_runs(
 
 
 def test_an_overlapping_period_is_refused(admin: SignedCaller, small_period: date) -> None:
+    # Given a settled day
     created(run(admin, small_period))
+    # When a period of it and the day before is run
     reply = run(admin, small_period - timedelta(days=1), small_period)
+    # Then it is a conflict naming the settlement it overlaps
     assert (reply.status, reply.code) == (409, "conflict")
     assert f"stl_{small_period:%Y%m%d}_{small_period:%Y%m%d}" in reply.body["error"]["message"]
 
@@ -694,7 +745,10 @@ def test_an_overlapping_period_is_refused(admin: SignedCaller, small_period: dat
     ids=["future", "reversed", "no end", "unix time", "over a year", "unknown field"],
 )
 def test_an_invalid_period_is_a_validation_error(admin: SignedCaller, body: dict[str, Any]) -> None:
+    # Given a period in the future, reversed, open, in unix time, over a year, or with more
+    # When the operator runs it
     reply = admin.call("POST", "/v1/settlement-runs", body)
+    # Then it is a validation error
     assert (reply.status, reply.code) == (422, "validation_error")
 
 
@@ -704,11 +758,14 @@ def test_an_invalid_period_is_a_validation_error(admin: SignedCaller, body: dict
 def test_reports_come_in_csv_json_and_html(
     admin: SignedCaller, finance: SignedCaller, period: date
 ) -> None:
+    # Given a settled day of four lines
     settlement = created(run(admin, period))
     path = f"/v1/settlements/{settlement['settlement_id']}/report"
+    # When finance gets its report as CSV, JSON and HTML
     as_csv = finance.get(path, format="csv")
     as_json = finance.get(path, format="json")
     as_html = finance.get(path, format="html")
+    # Then each comes with its content type
     assert as_csv.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert as_json.headers["Content-Type"] == "application/json"
     assert as_html.headers["Content-Type"] == "text/html; charset=utf-8"
@@ -735,11 +792,14 @@ def test_reports_come_in_csv_json_and_html(
 def test_a_report_missing_from_the_bucket_is_rendered_again(
     admin: SignedCaller, finance: SignedCaller, small_period: date
 ) -> None:
+    # Given a settled day whose CSV report was deleted from the reports bucket
     settlement = created(run(admin, small_period))
     bucket = default_report_bucket()
     key = f"settlements/{settlement['settlement_id']}/v1/report.csv"
     boto3.client("s3").delete_object(Bucket=bucket.bucket, Key=key)
+    # When finance gets the CSV report
     reply = finance.get(f"/v1/settlements/{settlement['settlement_id']}/report", format="csv")
+    # Then it is rendered again, answered, and stored back in the bucket
     assert reply.status == 200
     assert reply.body.startswith("settlement_id,period_start")
     assert bucket.get(key) is not None
@@ -816,10 +876,13 @@ def test_a_run_on_demand_answers_202_until_it_is_done(network: DemoNetwork, peri
 def test_a_second_invocation_of_a_running_period_is_told_it_is_in_progress(
     admin: SignedCaller, small_period: date
 ) -> None:
+    # Given a run of the day claimed by another invocation, for another minute
     store = default_settlement_store()
     settlement_id = f"stl_{small_period:%Y%m%d}_{small_period:%Y%m%d}"
     store.claim_run(settlement_id, "someone-else", 0, int(datetime.now(UTC).timestamp()) + 60)
+    # When the operator runs the day
     reply = run(admin, small_period)
+    # Then it is told the run is in progress
     assert (reply.status, reply.code) == (409, "request_in_progress")
 
 
@@ -868,11 +931,14 @@ def test_a_run_left_unfinished_is_a_metric_the_failed_run_alarm_watches(
 
 
 def test_the_reconciliation_function_settles_the_period_of_its_event(small_period: date) -> None:
+    # Given the template's reconciliation function and a day with a cross-partner earn
     handler = load_handler(functions(TEMPLATE, STACK)["ReconciliationFunction"])
+    # When it is invoked with an event naming the day
     result = handler(
         {"period_start": small_period.isoformat(), "period_end": small_period.isoformat()},
         LambdaContextStub(function_name="ReconciliationFunction"),
     )
+    # Then it settles the day completely, recorded as the scheduler's run
     assert result["complete"] is True
     assert result["settlement_id"] == f"stl_{small_period:%Y%m%d}_{small_period:%Y%m%d}"
     stored = default_settlement_store().get(result["settlement_id"])
@@ -881,7 +947,9 @@ def test_the_reconciliation_function_settles_the_period_of_its_event(small_perio
 
 def test_the_schedule_settles_the_previous_utc_day(aws: None) -> None:
     # Given no event period: the schedule's default, the day before today (UTC)
+    # When the scheduled run is started with one day's period
     result = run_scheduled({"period_days": 1}, lambda: 60_000, default_reconciler(), None)
+    # Then it settles yesterday
     yesterday = today() - timedelta(days=1)
     assert result["settlement_id"] == f"stl_{yesterday:%Y%m%d}_{yesterday:%Y%m%d}"
 

@@ -16,8 +16,8 @@ import boto3
 import pytest
 
 from pointsnet import signing
-from pointsnet.api.wiring import clear_caches
 from pointsnet.settings import get_settings
+from pointsnet.wiring import clear_caches
 from tests.helpers import Reply, SignedCaller
 from tests.integration.test_network import linked, quote, rates  # noqa: F401 (fixtures)
 
@@ -167,6 +167,7 @@ def test_a_v1_posting_remembers_a_digest_of_its_signature_until_just_past_its_wi
     earn = capture(starlodge, EARN_PATH, {"points": 1, "reference": "o-6"}, "mem-1", version=1)
     reply = earn.send(starlodge)
     assert reply.status == 201
+    # When the signatures remembered are read
     # Then one item remembers it, keyed by the signature's SHA-256, never the signature
     signature = earn.signature_headers[signing.SIGNATURE_HEADER]
     (item,) = remembered_signatures()
@@ -185,6 +186,7 @@ def test_v2_postings_and_v1_reads_write_nothing_extra(starlodge: SignedCaller) -
     assert starlodge.burn("guest-1", 3).status == 201
     v1 = SignedCaller(starlodge.handler, starlodge.key, signature_version=1)
     assert v1.get("/v1/members/guest-1").status == 200
+    # When the signatures remembered are read
     # Then no signature is remembered
     assert remembered_signatures() == []
 
@@ -194,6 +196,7 @@ def test_a_refused_v1_post_remembers_nothing(starlodge: SignedCaller) -> None:
     burn = capture(starlodge, BURN_PATH, {"points": 10, "reference": "o-7"}, "r-1", version=1)
     refused = burn.send(starlodge)
     assert (refused.status, refused.code) == (409, "insufficient_points")
+    # When the signatures remembered are read
     # Then nothing was written, its signature included (see README, "Known limits")
     assert remembered_signatures() == []
 
@@ -284,9 +287,12 @@ def test_an_admin_makes_a_partner_v2_only_and_its_v1_requests_are_refused(
 def test_a_v2_only_partner_leaves_other_partners_on_v1(
     starlodge: SignedCaller, rideco: SignedCaller, admin: SignedCaller
 ) -> None:
+    # Given starlodge made v2-only by the operator
     assert admin.call("PUT", "/v1/partners/starlodge/signing", {"minimum_version": 2}).status == 200
     clear_caches()
+    # When rideco earns with a v1 signature
     rideco_v1 = SignedCaller(rideco.handler, rideco.key, signature_version=1)
+    # Then rideco's earn posts: its minimum is still v1
     assert rideco_v1.earn("rider-1", 5).status == 201
 
 
@@ -305,19 +311,27 @@ def test_a_v2_only_partner_leaves_other_partners_on_v1(
 def test_the_signing_minimum_is_a_strict_integer_1_or_2(
     admin: SignedCaller, body: dict[str, Any]
 ) -> None:
+    # Given a signing minimum that is not the integer 1 or 2, or a body with more
+    # When the operator sets it for starlodge
     reply = admin.call("PUT", "/v1/partners/starlodge/signing", body)
+    # Then it is a validation error and the partner's minimum stays v1
     assert (reply.status, reply.code) == (422, "validation_error"), reply.body
     assert admin.get("/v1/partners").body["items"][-1]["signing"] == {"minimum_version": 1}
 
 
 def test_the_signing_minimum_of_an_unknown_partner_is_not_found(admin: SignedCaller) -> None:
+    # Given no partner nobody; When the operator makes it v2-only
     reply = admin.call("PUT", "/v1/partners/nobody/signing", {"minimum_version": 2})
+    # Then it is not found
     assert (reply.status, reply.code) == (404, "not_found")
 
 
 def test_a_partner_key_may_not_set_the_signing_minimum(
     starlodge: SignedCaller, admin_handler: Any
 ) -> None:
+    # Given starlodge's partner key on the admin API
     caller = SignedCaller(admin_handler, starlodge.key)
+    # When starlodge sets its own signing minimum
     reply = caller.call("PUT", "/v1/partners/starlodge/signing", {"minimum_version": 1})
+    # Then it is forbidden
     assert (reply.status, reply.code) == (403, "forbidden")

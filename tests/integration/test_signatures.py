@@ -30,7 +30,9 @@ def test_each_missing_signature_header_is_missing_credentials(
 
 
 def test_an_unsigned_request_is_missing_credentials(starlodge: SignedCaller) -> None:
+    # Given the partner API; When a member is read without a signature
     reply = starlodge.call("GET", "/v1/members/guest-1", sign=False)
+    # Then it is refused as missing credentials
     assert (reply.status, reply.code) == (401, "missing_credentials")
 
 
@@ -52,9 +54,11 @@ def test_a_revoked_key_is_unknown_key(starlodge: SignedCaller, partner_handler) 
 
 
 def test_a_wrong_signature_is_invalid_signature(starlodge: SignedCaller) -> None:
+    # Given starlodge's key; When a member is read with a signature that is not the request's
     reply = starlodge.call(
         "GET", "/v1/members/guest-1", headers={"X-PN-Signature": "v1=" + "0" * 64}
     )
+    # Then it is refused as an invalid signature
     assert (reply.status, reply.code) == (401, "invalid_signature")
 
 
@@ -78,11 +82,14 @@ def test_a_body_changed_after_signing_is_invalid_signature(starlodge: SignedCall
 def test_a_query_changed_after_signing_is_invalid_signature(starlodge: SignedCaller) -> None:
     from pointsnet import signing
 
+    # Given a history request signed for limit=5
     path = "/v1/members/guest-1/transactions"
     headers = signing.sign_request(
         starlodge.key.secret, starlodge.key.key_id, "GET", path, "limit=5", b"", int(time.time())
     )
+    # When it is sent with limit=6
     reply = starlodge.call("GET", path, query={"limit": 6}, headers=headers, sign=False)
+    # Then it is refused as an invalid signature
     assert (reply.status, reply.code) == (401, "invalid_signature")
 
 
@@ -95,13 +102,18 @@ def test_a_timestamp_301_seconds_off_is_stale(starlodge: SignedCaller, offset: i
 
 @pytest.mark.parametrize("offset", [-290, 290])
 def test_a_timestamp_within_the_window_is_accepted(starlodge: SignedCaller, offset: int) -> None:
+    # Given a member with points
     starlodge.earn("guest-1", 5)
+    # When they are read with a timestamp 290 seconds behind or ahead
     reply = starlodge.call("GET", "/v1/members/guest-1", timestamp=int(time.time()) + offset)
+    # Then the request is accepted
     assert reply.status == 200, reply.body
 
 
 def test_a_non_integer_timestamp_is_stale(starlodge: SignedCaller) -> None:
+    # Given starlodge's key; When a member is read with a timestamp of 17e8, not an integer
     reply = starlodge.call("GET", "/v1/members/guest-1", headers={"X-PN-Timestamp": "17e8"})
+    # Then it is refused as a stale timestamp
     assert (reply.status, reply.code) == (401, "stale_timestamp")
 
 
@@ -118,8 +130,11 @@ def test_a_key_of_another_role_is_forbidden_on_partner_routes(
 
 
 def test_health_and_openapi_need_no_signature(starlodge: SignedCaller) -> None:
+    # Given the partner API
+    # When the health check and the OpenAPI document are asked for without a signature
     health = starlodge.call("GET", "/v1/health", sign=False)
     document = starlodge.call("GET", "/v1/openapi.json", sign=False)
+    # Then both are answered, the document with the partner routes
     assert (health.status, health.body) == (200, {"status": "ok"})
     assert document.status == 200
     assert "/v1/members/{member_id}/earn" in document.body["paths"]

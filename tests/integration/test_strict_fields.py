@@ -120,7 +120,10 @@ def test_a_partner_body_field_of_the_wrong_json_type_is_refused(
 def test_an_admin_body_field_of_the_wrong_json_type_is_refused(
     admin: SignedCaller, case: tuple[str, str, dict[str, Any], str, Any]
 ) -> None:
+    # Given an admin body with one field of the wrong JSON type
     method, path, body, name, value = case
+    # When the operator sends it
+    # Then it is a validation error naming the field
     refused_naming(admin.call(method, path, body | {name: value}), name)
     # And no partner was added
     assert len(admin.get("/v1/partners").body["items"]) == 3
@@ -130,10 +133,13 @@ def test_an_admin_body_field_of_the_wrong_json_type_is_refused(
 def test_a_finance_body_field_of_the_wrong_json_type_is_refused(
     network: DemoNetwork, case: tuple[str, str, dict[str, Any], str, Any]
 ) -> None:
+    # Given the template's finance function and a finance body with one field of the wrong type
     finance = SignedCaller(
         load_handler(functions(TEMPLATE, STACK)["FinanceApiFunction"]), network.finance
     )
     method, path, body, name, value = case
+    # When finance sends it
+    # Then it is a validation error naming the field
     refused_naming(finance.call(method, path, body | {name: value}), name)
 
 
@@ -148,6 +154,7 @@ def test_pending_true_is_a_hold_and_false_an_earn(starlodge: SignedCaller) -> No
 
 def test_the_contracts_string_forms_are_still_parsed(admin: SignedCaller) -> None:
     # Given bodies whose dates, times, decimals and enum values JSON carries as strings
+    # When the operator sets a rate, issues a key and sets a policy with them
     rate = admin.call(
         "PUT", "/v1/rates/STAR/RIDE", {"rate": "0.25", "effective_from": "2026-01-01T00:00:00Z"}
     )

@@ -104,13 +104,19 @@ def test_a_reversal_takes_its_points_out_of_the_tier(tiered: Life) -> None:
 
 def test_pending_points_count_once_captured(tiered: Life) -> None:
     life = tiered
+    # Given starlodge's tiers, silver from 1000 points (the fixture)
+    # When a member earns 1200 points as a hold
+    # Then they stay a member while the points are pending
     held = life.starlodge.earn("guest-1", 1200, pending=True).body["transaction"]
     assert life.member(life.starlodge, "guest-1")["tier"] == "member"
+    # And when the hold is captured, then they are silver
     life.starlodge.call("POST", f"/v1/transactions/{held['transaction_id']}/capture")
     assert life.member(life.starlodge, "guest-1")["tier"] == "silver"
 
 
 def test_a_program_without_tiers_shows_none(life: Life) -> None:
+    # Given a program with no tiers; When a member earns 10,000 points
     life.starlodge.earn("guest-1", 10_000)
+    # Then the member shows no tier and no progress towards one
     member = life.member(life.starlodge, "guest-1")
     assert "tier" not in member and "tier_progress" not in member

@@ -52,6 +52,9 @@ LOG_ENTRIES = ("ONE", "TWO", "SIX")
 def test_a_number_takes_one_byte_per_two_significant_digits_plus_one(
     number: str, expected: int
 ) -> None:
+    # Given a DynamoDB number, as its string
+    # When its stored size is reckoned
+    # Then it takes one byte per two significant digits, plus one
     assert number_size(number) == expected
 
 
@@ -66,6 +69,9 @@ def test_a_number_takes_one_byte_per_two_significant_digits_plus_one(
 def test_a_number_of_up_to_38_significant_digits_is_sized_in_full(
     number: str, expected: int
 ) -> None:
+    # Given a number of up to DynamoDB's 38 significant digits
+    # When its stored size is reckoned
+    # Then every digit counts, none lost to rounding
     assert number_size(number) == expected
 
 
@@ -89,6 +95,9 @@ def test_a_number_of_up_to_38_significant_digits_is_sized_in_full(
     ],
 )
 def test_a_value_is_sized_by_dynamodbs_rules(value: dict[str, Any], expected: int) -> None:
+    # Given an attribute value of one of DynamoDB's types
+    # When its stored size is reckoned
+    # Then it follows DynamoDB's rules: UTF-8 bytes, 1 for flags, 3 of overhead for L and M
     assert value_size(value) == expected
 
 
@@ -99,6 +108,7 @@ def test_an_item_is_its_attribute_names_plus_their_values() -> None:
         "points": {"N": "250"},  # 6 + ("25": 1 + 1) = 8
         "tags": {"L": [{"S": "vip"}]},  # 4 + (3 + (1 + 3)) = 11
     }
+    # When it is sized, and so is no item at all
     # Then its size is 12 + 8 + 11 = 31 bytes, and an absent item is 0
     assert item_size(item) == 31
     assert item_size(None) == 0
@@ -111,6 +121,9 @@ def test_an_item_is_its_attribute_names_plus_their_values() -> None:
 def test_a_write_costs_one_unit_per_kilobyte_rounded_up_at_least_one(
     size: int, expected: int
 ) -> None:
+    # Given an item of a size in bytes
+    # When a standard write of it is costed
+    # Then it takes one write unit per kilobyte, rounded up, and never less than one
     assert write_units(size) == expected
 
 
@@ -129,6 +142,9 @@ def test_a_write_costs_one_unit_per_kilobyte_rounded_up_at_least_one(
 def test_a_read_costs_one_unit_per_4_kb_strongly_consistent_half_eventually(
     size: int, consistent: bool, expected: float
 ) -> None:
+    # Given an item of a size in bytes, read consistently or not
+    # When the read is costed
+    # Then it takes one unit per 4 KB strongly consistent, half that eventually consistent
     assert read_units(size, consistent) == expected
 
 
@@ -332,6 +348,7 @@ def test_a_standard_write_costs_one_unit_per_kilobyte_at_the_boundary(
         client.put_item(TableName=PLAIN, Item=exactly_1_kb)
         client.put_item(TableName=PLAIN, Item=one_byte_more)
 
+    # When both are put on the metered table
     consumed = measure(meter, put_both)
     # Then the first costs 1 unit and the second 2
     assert dict(consumed.write_units) == {"DOC/BODY": 3}
@@ -520,6 +537,7 @@ def test_get_item_costs_one_unit_per_4_kb_consistent_and_half_eventually(
             meter, lambda: client.get_item(TableName=PLAIN, Key=key, ConsistentRead=consistent)
         )
 
+    # When it and a missing item are got, consistently and eventually
     # Then a consistent read costs 2, an eventually consistent one 1,
     # and a missing item the minimum: 1 and 0.5
     assert dict(get(stored, True).read_units) == {"DOC/BODY": 2.0}

@@ -39,6 +39,7 @@ def test_cost_of_an_arm64_http_request_is_the_sum_of_its_list_prices() -> None:
 
 def test_cost_of_an_x86_rest_request_uses_the_x86_and_rest_prices() -> None:
     # Given no DynamoDB work, 100 billed ms at 1024 MB on x86_64 behind a REST API
+    # When a million such requests are priced
     cost = cost_per_million(
         write_units=0,
         read_units=0,
@@ -56,6 +57,7 @@ def test_cost_of_an_x86_rest_request_uses_the_x86_and_rest_prices() -> None:
 
 def test_fractional_units_and_milliseconds_are_priced_exactly() -> None:
     # Given a mean of 0.1 write and 0.3 read units and 37.5 billed ms at 128 MB on arm64
+    # When a million such requests are priced
     cost = cost_per_million(
         write_units=0.1,
         read_units=0.3,
@@ -78,6 +80,7 @@ def test_other_prices_can_be_passed_in() -> None:
         dynamodb_write_per_million=Decimal("1.25"),
         lambda_gb_second_arm64=Decimal("0.00002"),
     )
+    # When a million requests are priced with it
     cost = cost_per_million(
         write_units=2,
         read_units=0,
@@ -101,4 +104,7 @@ def test_other_prices_can_be_passed_in() -> None:
 def test_lambda_bills_each_invocation_rounded_up_to_the_millisecond(
     duration_ms: float, expected: int
 ) -> None:
+    # Given an invocation that ran for a fraction of a millisecond or more
+    # When its billed duration is reckoned
+    # Then it is rounded up to the whole millisecond, and never less than one
     assert billed_ms(duration_ms) == expected

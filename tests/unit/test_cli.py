@@ -85,8 +85,10 @@ def harness() -> Harness:
 
 def test_given_earn_arguments_when_run_then_they_map_to_the_earn_request(harness: Harness):
     """Given every earn option, when run, then the POST body and idempotency key follow them."""
+    # Given the API's answer to an earn
     harness.client.answers.append(POSTED)
 
+    # When earn runs with every option
     code = harness.run(
         "earn",
         "m-1",
@@ -102,6 +104,7 @@ def test_given_earn_arguments_when_run_then_they_map_to_the_earn_request(harness
         "idem-1",
     )
 
+    # Then each option is in the earn request
     assert code == 0
     assert harness.client.calls == [
         Call(
@@ -122,10 +125,13 @@ def test_given_earn_arguments_when_run_then_they_map_to_the_earn_request(harness
 
 def test_given_a_minimal_earn_when_run_then_optional_fields_are_left_out(harness: Harness):
     """Given only member, points and reference, then no optional field or key is sent."""
+    # Given the API's answer to an earn
     harness.client.answers.append(POSTED)
 
+    # When earn runs with only member, points and reference
     assert harness.run("earn", "m-1", "5", "--reference", "r-1") == 0
 
+    # Then the body holds those two fields and no idempotency key is sent
     (call,) = harness.client.calls
     assert call.json_body == {"points": 5, "reference": "r-1"}
     assert call.idempotency_key is None
@@ -135,10 +141,13 @@ def test_given_earn_with_table_output_when_run_then_an_aligned_table_is_printed(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ):
     """Given the default output, when earning, then the transaction and balance are a table."""
+    # Given the API's answer to an earn
     harness.client.answers.append(POSTED)
 
+    # When earn runs with the default output
     harness.run("earn", "m-1", "100", "--reference", "order-1")
 
+    # Then the transaction and the balance are printed as an aligned table
     out = capsys.readouterr().out
     assert out.splitlines() == [
         "transaction_id  type  program  points  reference  status  available  pending",
@@ -158,10 +167,13 @@ def test_given_json_output_before_or_after_the_command_when_run_then_api_json_is
     harness: Harness, capsys: pytest.CaptureFixture[str], argv: list[str]
 ):
     """Given --output json on either side of the command, then the API's JSON is pretty-printed."""
+    # Given the API's answer to a burn
     harness.client.answers.append(POSTED)
 
+    # When burn runs with --output json before or after the command name
     assert harness.run(*argv) == 0
 
+    # Then the API's JSON is pretty-printed, and the burn was requested
     out = capsys.readouterr().out
     assert json.loads(out) == POSTED
     assert out.startswith('{\n  "transaction": {')
@@ -173,6 +185,7 @@ def test_given_balance_when_run_then_member_is_fetched_and_tier_shown_if_present
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ):
     """Given a member with a tier, then balance prints member, program, balance and tier."""
+    # Given a member with a tier
     harness.client.answers.append(
         {
             "member_id": "m-1",
@@ -183,8 +196,10 @@ def test_given_balance_when_run_then_member_is_fetched_and_tier_shown_if_present
         }
     )
 
+    # When balance runs for them
     assert harness.run("balance", "m-1") == 0
 
+    # Then the member is fetched and printed with their tier
     assert harness.client.calls[0].method == "GET"
     assert harness.client.calls[0].path == "/v1/members/m-1"
     assert capsys.readouterr().out.splitlines() == [
@@ -198,6 +213,7 @@ def test_given_history_with_a_limit_when_a_next_page_exists_then_the_footer_says
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ):
     """Given --limit 1 and a next_cursor, then one page is listed and the cursor is printed."""
+    # Given a page of one transaction, with a next cursor
     harness.client.answers.append(
         {
             "items": [
@@ -215,8 +231,10 @@ def test_given_history_with_a_limit_when_a_next_page_exists_then_the_footer_says
         }
     )
 
+    # When history runs with --limit 1
     assert harness.run("history", "m-1", "--limit", "1") == 0
 
+    # Then one page is asked for and listed, and the footer gives the next page's command
     (call,) = harness.client.calls
     assert (call.method, call.path, call.query) == (
         "GET",
@@ -249,6 +267,7 @@ def test_given_history_all_when_run_then_every_page_is_followed_into_one_json_li
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ):
     """Given --all and two pages, then both are fetched and printed as one `items` list."""
+    # Given two pages of history
     harness.client.answers.extend(
         [
             {"items": [{"transaction_id": "tx-2"}], "next_cursor": "c-2"},
@@ -256,8 +275,10 @@ def test_given_history_all_when_run_then_every_page_is_followed_into_one_json_li
         ]
     )
 
+    # When history runs with --all, as JSON
     assert harness.run("-o", "json", "history", "m-1", "--all", "--limit", "1") == 0
 
+    # Then both pages are fetched and printed as one list
     assert [call.query for call in harness.client.calls] == [
         {"limit": 1, "cursor": None},
         {"limit": 1, "cursor": "c-2"},
@@ -272,6 +293,9 @@ def test_given_history_all_and_cursor_when_parsed_then_it_is_a_usage_error(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ):
     """Given both --all and --cursor, then argparse refuses with exit code 2 and no call."""
+    # Given both --all and --cursor
+    # When history runs with them
+    # Then argparse refuses with exit code 2, and nothing is called
     assert harness.run("history", "m-1", "--all", "--cursor", "c") == 2
     assert harness.client.calls == []
     assert "not allowed with" in capsys.readouterr().err
@@ -279,10 +303,13 @@ def test_given_history_all_and_cursor_when_parsed_then_it_is_a_usage_error(
 
 def test_given_reverse_options_when_run_then_they_map_to_the_reverse_request(harness: Harness):
     """Given --points and --reason, then reverse posts them for that transaction."""
+    # Given the API's answer to a reversal
     harness.client.answers.append({"transaction_id": "tx-9", "type": "reversal"})
 
+    # When reverse runs with --points and --reason
     assert harness.run("reverse", "tx-1", "--points", "5", "--reason", "refund") == 0
 
+    # Then they are posted for that transaction
     (call,) = harness.client.calls
     assert (call.method, call.path, call.json_body) == (
         "POST",
@@ -293,8 +320,11 @@ def test_given_reverse_options_when_run_then_they_map_to_the_reverse_request(har
 
 def test_given_global_options_when_run_then_the_factory_receives_them(harness: Harness):
     """Given --profile, --partner and --role, then the client factory is asked with them."""
+    # Given global options on both sides of the command name
+    # When balance runs
     harness.run("--profile", "p", "--partner", "rideco", "balance", "m-1", "--role", "partner")
 
+    # Then the client factory receives every one of them
     assert harness.options == [
         GlobalOptions(profile="p", partner="rideco", role="partner", output="table")
     ]
@@ -304,12 +334,15 @@ def test_given_an_api_error_when_run_then_it_is_printed_to_stderr_and_exit_code_
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ):
     """Given a 409 insufficient_points, then stderr has code, message and request id."""
+    # Given an API that refuses the burn
     harness.client.answers.append(
         PointsNetError(409, "insufficient_points", "available 10, asked 40", "req-7")
     )
 
+    # When the burn runs
     code = harness.run("burn", "m-1", "40", "--reference", "order-2")
 
+    # Then the error goes to stderr, nothing to stdout, and the exit code is 1
     captured = capsys.readouterr()
     assert code == 1
     assert captured.out == ""
@@ -321,11 +354,14 @@ def test_given_a_credentials_error_when_run_then_exit_code_is_2(
 ):
     """Given no usable credentials, then the message goes to stderr and the exit code is 2."""
 
+    # Given a client factory that finds no credentials
     def no_credentials(options: GlobalOptions) -> PointsNetClient:
         raise CredentialsError("no PointsNet credentials found")
 
+    # When a command runs
     code = main(["balance", "m-1"], client_factory=no_credentials)
 
+    # Then the exit code is 2 and stderr says why
     assert code == 2
     assert capsys.readouterr().err == "error: no PointsNet credentials found\n"
 
@@ -338,6 +374,9 @@ def test_given_no_or_bad_arguments_when_run_then_usage_exit_codes_are_returned(
     harness: Harness, argv: list[str], code: int
 ):
     """Given no command, --help, a non-integer or an unknown command, then no call is made."""
+    # Given arguments that name no command to run
+    # When they are run
+    # Then the usage exit code is returned, and nothing is called
     assert harness.run(*argv) == code
     assert harness.client.calls == []
 
@@ -347,6 +386,8 @@ def test_given_the_default_factory_when_partner_is_given_then_the_local_key_is_u
 ):
     """Given a repo with .pointsnet/local.json and no env or profile, when --partner rideco,
     then the default factory builds a client with rideco's key and base URL."""
+    # Given a local.json with two partners' keys, no credentials in the environment
+    # or a profile, and a working directory below the repository's root
     local = tmp_path / ".pointsnet" / "local.json"
     local.parent.mkdir()
     local.write_text(
@@ -368,8 +409,10 @@ def test_given_the_default_factory_when_partner_is_given_then_the_local_key_is_u
     nested.mkdir(parents=True)
     monkeypatch.chdir(nested)
 
+    # When the default factory is asked for rideco's client
     client = cli.default_client_factory(GlobalOptions(partner="rideco"))
 
+    # Then the client has rideco's key and the local base URL
     assert (client.base_url, client.key_id) == ("http://127.0.0.1:3999", "k-r")
 
 
@@ -378,6 +421,7 @@ def test_given_a_new_registrar_when_building_the_parser_then_it_joins_without_ot
 ):
     """Given an extra command registrar, then it parses with the global options like the rest."""
 
+    # Given a registrar for a `sample` command
     def run_sample(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
         return CommandOutput(
             data={"from": args.source}, rows=[{"from": args.source}], columns=["from"]
@@ -387,9 +431,11 @@ def test_given_a_new_registrar_when_building_the_parser_then_it_joins_without_ot
         parser = commands.add("sample", run_sample, "Show a rate.")
         parser.add_argument("source")
 
+    # When the parser is built with it, and parses the command with global options
     parser = cli.build_parser([*cli.COMMANDS, add_sample])
     args = parser.parse_args(["sample", "STAR", "-o", "json", "--partner", "rideco"])
 
+    # Then the command's own and the global options are parsed, and its handler runs
     assert (args.source, args.output, args.partner, args.profile) == (
         "STAR",
         "json",
@@ -401,13 +447,16 @@ def test_given_a_new_registrar_when_building_the_parser_then_it_joins_without_ot
 
 def test_given_rows_of_mixed_values_when_rendering_then_columns_align_and_numbers_right_align():
     """Given strings, ints, None, bools and nested paths, then the table aligns every column."""
+    # Given rows of strings, ints, None, bools and nested values
     rows = [
         {"id": "a", "n": 5, "ok": True, "balance": {"available": 10}},
         {"id": "longer-id", "n": 12345, "ok": None, "balance": {}},
     ]
 
+    # When they are rendered as a table
     table = render_table(rows, ["id", "n", "ok", ("available", "balance.available")])
 
+    # Then every column aligns, numbers to the right, and missing cells are blank
     assert table == (
         "id             n  ok    available\n"
         "---------  -----  ----  ---------\n"
@@ -418,6 +467,9 @@ def test_given_rows_of_mixed_values_when_rendering_then_columns_align_and_number
 
 def test_given_no_rows_when_rendering_then_headers_and_none_are_printed():
     """Given an empty list, then the header is still printed, followed by (none)."""
+    # Given no rows
+    # When they are rendered
+    # Then the header is printed, then (none)
     assert render_table([], ["id", "points"]) == "id  points\n--  ------\n(none)\n"
 
 
@@ -444,8 +496,10 @@ def test_given_partners_create_when_run_then_it_posts_the_partner_with_an_admin_
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ):
     """Given the admin command, then the body maps the options and the admin key is asked for."""
+    # Given the API's answer to a new partner
     harness.client.answers.append(PARTNER)
 
+    # When the operator creates the partner
     code = harness.run(
         "partners",
         "create",
@@ -460,6 +514,7 @@ def test_given_partners_create_when_run_then_it_posts_the_partner_with_an_admin_
         "onboard-1",
     )
 
+    # Then the options are posted with the admin key, and the partner is printed
     assert code == 0
     (call,) = harness.client.calls
     assert (call.method, call.path, call.idempotency_key) == ("POST", "/v1/partners", "onboard-1")
@@ -493,10 +548,13 @@ def test_given_partners_create_when_run_then_it_posts_the_partner_with_an_admin_
 def test_given_partners_list_with_json_output_when_run_then_the_items_are_printed(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ):
+    # Given the API's list of partners
     harness.client.answers.append({"items": [PARTNER]})
 
+    # When the operator lists them as JSON
     assert harness.run("partners", "list", "-o", "json") == 0
 
+    # Then the items are printed as the API answered them
     assert json.loads(capsys.readouterr().out) == {"items": [PARTNER]}
     assert (harness.client.calls[0].method, harness.client.calls[0].path) == ("GET", "/v1/partners")
 
@@ -504,10 +562,13 @@ def test_given_partners_list_with_json_output_when_run_then_the_items_are_printe
 def test_given_keys_issue_when_run_then_the_secret_is_shown_once_with_a_warning(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ):
+    # Given the API's answer to a new finance key, its secret included
     harness.client.answers.append(KEY | {"role": "finance", "secret": "pns_shown_once"})
 
+    # When the operator issues it
     assert harness.run("keys", "issue", "network", "--key-role", "finance") == 0
 
+    # Then the role is posted, and the secret is printed with a warning that it is shown once
     (call,) = harness.client.calls
     assert (call.method, call.path, call.json_body) == (
         "POST",
@@ -522,13 +583,16 @@ def test_given_keys_issue_when_run_then_the_secret_is_shown_once_with_a_warning(
 def test_given_keys_list_and_revoke_when_run_then_get_and_delete_are_called(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ):
+    # Given a partner's keys, and the revoked key the API answers next
     harness.client.answers.extend(
         [{"items": [KEY]}, KEY | {"status": "revoked", "revoked_at": "2026-01-02T00:00:00Z"}]
     )
 
+    # When the operator lists the keys, then revokes one
     assert harness.run("keys", "list", "beancafe") == 0
     assert harness.run("keys", "revoke", "beancafe", "pnk_1", "--output", "json") == 0
 
+    # Then a GET and a DELETE are sent, and the list and the revoked key are printed
     assert [(call.method, call.path) for call in harness.client.calls] == [
         ("GET", "/v1/partners/beancafe/keys"),
         ("DELETE", "/v1/partners/beancafe/keys/pnk_1"),
@@ -541,6 +605,9 @@ def test_given_keys_list_and_revoke_when_run_then_get_and_delete_are_called(
 def test_given_a_group_without_a_subcommand_when_run_then_its_usage_is_printed(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ):
+    # Given a command group, `keys`
+    # When it runs without a subcommand
+    # Then its usage, naming its subcommands, is printed, and nothing is called
     assert harness.run("keys") == 2
     assert "issue" in capsys.readouterr().err
     assert harness.client.calls == []
@@ -549,6 +616,7 @@ def test_given_a_group_without_a_subcommand_when_run_then_its_usage_is_printed(
 def test_given_the_default_factory_for_an_admin_command_then_the_local_admin_key_is_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
+    # Given a local.json with partner, finance and admin keys, and no other credentials
     local = tmp_path / ".pointsnet" / "local.json"
     local.parent.mkdir()
     local.write_text(
@@ -569,9 +637,11 @@ def test_given_the_default_factory_for_an_admin_command_then_the_local_admin_key
     monkeypatch.setenv("POINTSNET_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.chdir(tmp_path)
 
+    # When the default factory is asked for an admin command's client, and another's
     admin = cli.default_client_factory(GlobalOptions(local_role="admin"))
     partner = cli.default_client_factory(GlobalOptions())
 
+    # Then the admin command gets the admin key, the other the partner key
     assert (admin.key_id, partner.key_id) == ("k-a", "k-s")
 
 
@@ -596,10 +666,13 @@ def test_given_configure_answers_when_run_then_a_private_default_profile_is_writ
     capsys: pytest.CaptureFixture[str],
 ):
     """Given the answers on a piped stdin, then ~/.pointsnet/config gets [default], 0600."""
+    # Given the answers to the prompts on a piped stdin
     answer_prompts(monkeypatch, "https://api.example.com/Prod", "pnk_1", "pns_secret", "", "")
 
+    # When configure runs
     code = harness.run("configure", "--output", "json")
 
+    # Then a [default] profile readable by its owner only is written, and no secret printed
     assert code == 0
     assert harness.options == []  # configure needs no credentials and calls no API
     assert config_file.read_text(encoding="utf-8") == (
@@ -619,8 +692,10 @@ def test_given_a_named_profile_when_configured_then_others_are_kept_and_it_resol
 ):
     """Given a default profile, when --profile staging is configured with flags, then both exist
     and the new one is what resolve_credentials finds."""
+    # Given a default profile
     answer_prompts(monkeypatch, "https://api.example.com/Prod", "pnk_1", "pns_1", "", "")
     harness.run("configure")
+    # When a staging profile is configured with flags, its secret answered at the prompt
     answer_prompts(monkeypatch, "pns_staging")
     harness.run(
         "configure",
@@ -636,6 +711,7 @@ def test_given_a_named_profile_when_configured_then_others_are_kept_and_it_resol
         "admin",
     )
 
+    # Then both profiles are in the file, and the staging one resolves to what was given
     text = config_file.read_text(encoding="utf-8")
     assert "[default]" in text and "[profile staging]" in text
     staging = resolve_credentials(profile="staging", env={}, config_file=config_file)
@@ -653,12 +729,15 @@ def test_given_an_existing_profile_when_enter_is_pressed_then_current_values_are
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ):
+    # Given a default profile, and answers that change only the key id
     answer_prompts(monkeypatch, "https://api.example.com/Prod", "pnk_1", "pns_secret1234", "", "")
     harness.run("configure")
     answer_prompts(monkeypatch, "", "pnk_2", "", "", "")
 
+    # When configure runs again
     harness.run("configure")
 
+    # Then the key id changes, and every value answered with Enter is kept
     values = resolve_credentials(env={}, config_file=config_file)
     assert (values.base_url, values.key_id, values.secret.get_secret_value()) == (
         "https://api.example.com/Prod",
@@ -675,10 +754,13 @@ def test_given_no_secret_when_configuring_then_nothing_is_written_and_exit_code_
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ):
+    # Given no answers to the prompts, so no secret
     answer_prompts(monkeypatch)
 
+    # When configure runs with only a base URL and a key id
     code = harness.run("configure", "--base-url", "https://api.example.com", "--key-id", "k")
 
+    # Then it exits 2, saying the secret is missing, and writes nothing
     assert code == 2
     assert "needs secret" in capsys.readouterr().err
     assert not config_file.exists()

@@ -25,8 +25,11 @@ def harness() -> Harness:
 def test_given_policy_show_when_run_then_it_gets_the_policy_and_summarises_it(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Given a program's current policy
     harness.client.answers.append(CURRENT)
+    # When the operator shows it
     assert harness.run("policy", "show", "starlodge") == 0
+    # Then it is fetched, with the admin key, and summarised on one line
     assert (harness.client.calls[0].method, harness.client.calls[0].path) == (
         "GET",
         "/v1/partners/starlodge/policy",
@@ -44,6 +47,7 @@ def test_given_policy_show_when_run_then_it_gets_the_policy_and_summarises_it(
 def test_given_policy_set_when_run_then_what_is_not_mentioned_stays(harness: Harness) -> None:
     # Given the current policy, and an operator setting expiry and the hold timeout only
     harness.client.answers.extend([CURRENT, CURRENT])
+    # When the policy is set
     code = harness.run(
         "policy",
         "set",
@@ -69,12 +73,17 @@ def test_given_policy_set_when_run_then_what_is_not_mentioned_stays(harness: Har
 def test_given_tiers_or_a_file_when_set_then_they_replace_what_was_there(
     harness: Harness, tmp_path: Path
 ) -> None:
+    # Given the current policy
     harness.client.answers.extend([CURRENT, CURRENT])
+    # When new tiers are set
+    # Then they replace the current tiers
     assert harness.run("policy", "set", "starlodge", "--tiers", "basic:0, silver:1000") == 0
     assert harness.client.calls[1].json_body["tiers"] == [
         {"name": "basic", "min_points": 0},
         {"name": "silver", "min_points": 1000},
     ]
+    # When a policy file is set
+    # Then the file is put as the whole policy
     policy_file = tmp_path / "policy.json"
     policy_file.write_text(json.dumps({"hold_timeout_days": 3}))
     harness.client.answers.append(CURRENT)
@@ -85,15 +94,21 @@ def test_given_tiers_or_a_file_when_set_then_they_replace_what_was_there(
 def test_given_a_malformed_tier_when_set_then_it_fails_before_putting(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Given the current policy
     harness.client.answers.append(CURRENT)
+    # When a tier without its points is set
+    # Then the command fails, saying how a tier is written, and nothing is put
     assert harness.run("policy", "set", "starlodge", "--tiers", "gold") == 1
     assert "NAME:POINTS" in capsys.readouterr().err
     assert [call.method for call in harness.client.calls] == ["GET"]
 
 
 def test_given_capture_and_void_when_run_then_they_resolve_the_hold(harness: Harness) -> None:
+    # Given two holds
+    # When one is captured in part and the other voided
     assert harness.run("capture", "txn_hold", "--points", "150", "--idempotency-key", "k1") == 0
     assert harness.run("void", "txn_other", "--reason", "cancelled") == 0
+    # Then capture posts the points and the key, and void the reason, for their holds
     capture, void = harness.client.calls
     assert (capture.method, capture.path, capture.json_body, capture.idempotency_key) == (
         "POST",

@@ -27,8 +27,9 @@ def harness() -> Harness:
 def test_partners_signing_puts_the_minimum_version_with_an_admin_key(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given the API's answer; When the operator makes beancafe v2-only
+    # Given the API answers the partner with its new signing minimum
     harness.client.answers.append(PARTNER)
+    # When the operator makes beancafe v2-only
     code = harness.run("partners", "signing", "beancafe", "--minimum-version", "2")
     # Then it PUTs the strict integer to the partner's signing, with the admin key
     assert code == 0
@@ -48,7 +49,9 @@ def test_partners_signing_puts_the_minimum_version_with_an_admin_key(
 def test_partners_signing_prints_the_api_json_when_asked(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Given the API answers the partner with its new signing minimum
     harness.client.answers.append(PARTNER)
+    # When the operator asks for JSON output; Then it succeeds and prints the API's JSON as is
     assert (
         harness.run("partners", "signing", "beancafe", "--minimum-version", "2", "-o", "json") == 0
     )
@@ -59,7 +62,8 @@ def test_partners_signing_prints_the_api_json_when_asked(
 def test_partners_signing_takes_only_1_or_2(
     harness: Harness, value: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given a version the contract does not have; Then the CLI refuses it and calls nothing
+    # Given a version the contract does not have
+    # When the operator sets it; Then the CLI refuses it with a usage error and calls nothing
     assert harness.run("partners", "signing", "beancafe", "--minimum-version", value) == 2
     assert "--minimum-version" in capsys.readouterr().err
     assert harness.client.calls == []

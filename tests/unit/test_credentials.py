@@ -85,11 +85,13 @@ def missing_config(tmp_path: Path) -> Path:
 def test_given_all_env_vars_when_resolving_then_the_environment_wins(
     local_file: Path, config_file: Path
 ):
-    """Given the three env vars and both files, when resolving, then the env vars are used."""
+    # Given the three env vars (and a partner id), a config file and a local file
     env = {**FULL_ENV, "POINTSNET_PARTNER_ID": "rideco"}
 
+    # When credentials are resolved
     credentials = resolve_credentials(env=env, local_file=local_file, config_file=config_file)
 
+    # Then the env vars are used
     assert credentials.base_url == "https://env.example.com"
     assert credentials.key_id == "k-env"
     assert credentials.secret.get_secret_value() == "s-env"
@@ -99,11 +101,13 @@ def test_given_all_env_vars_when_resolving_then_the_environment_wins(
 def test_given_only_some_env_vars_when_resolving_then_the_default_profile_is_used(
     local_file: Path, config_file: Path
 ):
-    """Given a partial environment, when resolving, then it is skipped for [default]."""
+    # Given only one of the three env vars
     env = {"POINTSNET_BASE_URL": "https://env.example.com"}
 
+    # When credentials are resolved
     credentials = resolve_credentials(env=env, local_file=local_file, config_file=config_file)
 
+    # Then the partial environment is skipped for [default], its `%` taken literally
     assert credentials.key_id == "k-default"
     assert credentials.secret.get_secret_value() == "s-default%not-interpolated"
     assert (credentials.partner_id, credentials.role, credentials.program) == (
@@ -116,11 +120,13 @@ def test_given_only_some_env_vars_when_resolving_then_the_default_profile_is_use
 def test_given_a_profile_argument_when_env_vars_are_set_then_the_profile_wins(
     local_file: Path, config_file: Path
 ):
-    """Given env credentials and an explicit profile, when resolving, then the profile is used."""
+    # Given env credentials and an explicit profile
+    # When credentials are resolved
     credentials = resolve_credentials(
         profile="staging", env=FULL_ENV, local_file=local_file, config_file=config_file
     )
 
+    # Then the profile is used
     assert credentials.base_url == "https://staging.example.com/Stage"
     assert credentials.key_id == "k-staging"
     assert credentials.partner_id is None
@@ -129,21 +135,25 @@ def test_given_a_profile_argument_when_env_vars_are_set_then_the_profile_wins(
 def test_given_pointsnet_profile_in_env_when_resolving_then_that_profile_is_used(
     local_file: Path, config_file: Path
 ):
-    """Given POINTSNET_PROFILE and no credential env vars, then the named profile is used."""
+    # Given POINTSNET_PROFILE and no credential env vars
+    # When credentials are resolved
     credentials = resolve_credentials(
         env={"POINTSNET_PROFILE": "staging"}, local_file=local_file, config_file=config_file
     )
 
+    # Then the named profile is used
     assert credentials.key_id == "k-staging"
 
 
 def test_given_an_unknown_profile_when_resolving_then_the_error_lists_known_profiles(
     local_file: Path, config_file: Path
 ):
-    """Given a profile name not in the file, then CredentialsError names the file and profiles."""
+    # Given a profile name not in the config file
+    # When credentials are resolved
     with pytest.raises(CredentialsError) as excinfo:
         resolve_credentials(profile="nope", env={}, local_file=local_file, config_file=config_file)
 
+    # Then CredentialsError names the profile, the file and the profiles it has
     message = str(excinfo.value)
     assert "'nope'" in message
     assert str(config_file) in message
@@ -153,7 +163,8 @@ def test_given_an_unknown_profile_when_resolving_then_the_error_lists_known_prof
 def test_given_a_profile_missing_fields_when_resolving_then_the_error_names_them(
     config_file: Path,
 ):
-    """Given a profile without key_id and secret, then CredentialsError says which are missing."""
+    # Given a profile without key_id and secret
+    # When it is resolved; Then CredentialsError says which are missing
     with pytest.raises(CredentialsError, match="lacks key_id, secret"):
         resolve_credentials(profile="broken", env={}, config_file=config_file)
 
@@ -161,7 +172,8 @@ def test_given_a_profile_missing_fields_when_resolving_then_the_error_names_them
 def test_given_a_named_profile_and_no_config_file_when_resolving_then_it_fails_loudly(
     missing_config: Path, local_file: Path
 ):
-    """Given --profile but no config file, then it errors rather than using the local file."""
+    # Given a named profile but no config file, and a local file
+    # When it is resolved; Then it errors rather than using the local file
     with pytest.raises(CredentialsError, match="does not exist"):
         resolve_credentials(
             profile="staging", env={}, local_file=local_file, config_file=missing_config
@@ -171,9 +183,11 @@ def test_given_a_named_profile_and_no_config_file_when_resolving_then_it_fails_l
 def test_given_no_env_and_no_config_when_resolving_then_starlodge_partner_key_is_the_default(
     missing_config: Path, local_file: Path
 ):
-    """Given only the local file, when resolving, then the first partner-role key is used."""
+    # Given only the local file
+    # When credentials are resolved
     credentials = resolve_credentials(env={}, local_file=local_file, config_file=missing_config)
 
+    # Then its first partner-role key is used
     assert credentials == Credentials(
         base_url="http://127.0.0.1:3000",
         key_id="k-star",
@@ -197,34 +211,40 @@ def test_given_no_env_and_no_config_when_resolving_then_starlodge_partner_key_is
 def test_given_partner_or_role_when_resolving_from_the_local_file_then_that_key_is_chosen(
     missing_config: Path, local_file: Path, partner: str | None, role: str | None, key_id: str
 ):
-    """Given a partner and/or role selector, then the first local key matching both is used."""
+    # Given only the local file, and a partner and/or role selector
+    # When credentials are resolved
     credentials = resolve_credentials(
         partner=partner, role=role, env={}, local_file=local_file, config_file=missing_config
     )
 
+    # Then the first local key matching both is used
     assert credentials.key_id == key_id
 
 
 def test_given_a_partner_selector_that_the_default_profile_does_not_fit_then_local_is_used(
     local_file: Path, config_file: Path
 ):
-    """Given [default] for starlodge and --partner rideco, then the rideco local key is used."""
+    # Given [default] for starlodge and env credentials with no partner
+    # When credentials are resolved for partner rideco
     credentials = resolve_credentials(
         partner="rideco", env=FULL_ENV, local_file=local_file, config_file=config_file
     )
 
+    # Then the rideco local key is used
     assert credentials.key_id == "k-ride"
 
 
 def test_given_no_matching_key_when_resolving_then_the_error_names_everything_looked_at(
     missing_config: Path, local_file: Path
 ):
-    """Given nothing that fits, then CredentialsError lists env, config and local file keys."""
+    # Given no env vars, no config file and no local key for partner cafeco
+    # When credentials are resolved for cafeco
     with pytest.raises(CredentialsError) as excinfo:
         resolve_credentials(
             partner="cafeco", env={}, local_file=local_file, config_file=missing_config
         )
 
+    # Then CredentialsError lists env, config and local file keys, and shows no secret
     message = str(excinfo.value)
     assert "POINTSNET_BASE_URL, POINTSNET_KEY_ID, POINTSNET_SECRET not set" in message
     assert f"{missing_config}: not found" in message
@@ -236,9 +256,10 @@ def test_given_no_matching_key_when_resolving_then_the_error_names_everything_lo
 def test_given_a_missing_local_file_when_resolving_then_the_error_names_that_path(
     missing_config: Path, tmp_path: Path
 ):
-    """Given an explicit local file path that does not exist, then the error names it."""
+    # Given an explicit local file path that does not exist
     absent = tmp_path / "absent.json"
 
+    # When credentials are resolved; Then the error names that path
     with pytest.raises(CredentialsError, match=r"absent\.json: not found"):
         resolve_credentials(env={}, local_file=absent, config_file=missing_config)
 
@@ -247,10 +268,11 @@ def test_given_a_missing_local_file_when_resolving_then_the_error_names_that_pat
 def test_given_a_malformed_local_file_when_resolving_then_a_credentials_error_is_raised(
     missing_config: Path, tmp_path: Path, content: str
 ):
-    """Given a local file that is not the documented shape, then CredentialsError says so."""
+    # Given a local file that is not the documented shape
     path = tmp_path / "local.json"
     path.write_text(content, encoding="utf-8")
 
+    # When credentials are resolved; Then CredentialsError names the file
     with pytest.raises(CredentialsError, match=r"local\.json"):
         resolve_credentials(env={}, local_file=path, config_file=missing_config)
 
@@ -258,26 +280,29 @@ def test_given_a_malformed_local_file_when_resolving_then_a_credentials_error_is
 def test_given_a_nested_directory_when_finding_the_local_file_then_it_walks_up(
     local_file: Path, tmp_path: Path
 ):
-    """Given a working directory deep below the repo root, then the root's local.json is found."""
+    # Given a working directory deep below the folder holding .pointsnet/local.json
     nested = tmp_path / "a" / "b" / "c"
     nested.mkdir(parents=True)
 
+    # When the local file is looked for from there; Then the one above is found
     assert find_local_file(nested) == local_file.resolve()
 
 
-def test_given_no_local_file_above_when_finding_then_none(tmp_path: Path):
-    """Given a tree with no .pointsnet/local.json, then find_local_file returns None."""
+def test_given_no_local_file_above_when_finding_then_nothing_is_found(tmp_path: Path):
+    # Given a tree with no .pointsnet/local.json
+    # When the local file is looked for; Then find_local_file returns None
     assert find_local_file(tmp_path) is None
 
 
 def test_given_credentials_when_printed_then_the_secret_is_hidden():
-    """Given credentials, when printed or repr'd, then the secret's value does not appear."""
+    # Given credentials with a secret
     credentials = Credentials(
         base_url="http://x",
         key_id="k",
         secret=SecretStr("top-secret-value"),
     )
 
+    # When they are printed or repr'd; Then the secret's value does not appear, yet is kept
     assert "top-secret-value" not in str(credentials)
     assert "top-secret-value" not in repr(credentials)
     assert credentials.secret.get_secret_value() == "top-secret-value"

@@ -32,14 +32,20 @@ CONTRACT = {
 
 
 def test_the_status_table_is_the_contracts() -> None:
+    # Given the error codes the contract lists with their HTTP statuses
+    # When the status table is compared with them
+    # Then it is exactly the contract's
     assert STATUS_BY_CODE == CONTRACT
 
 
 def test_every_domain_error_has_a_contract_code() -> None:
+    # Given every domain error class in pointsnet.errors
+    # When their codes are gathered
     domain_errors = [
         cls
         for _, cls in inspect.getmembers(errors, inspect.isclass)
         if issubclass(cls, errors.PointsNetError)
     ]
+    # Then there are as many errors as codes, and each error's code is in the contract
     assert len(domain_errors) >= len(CONTRACT)
     assert {cls.code for cls in domain_errors} <= set(CONTRACT)

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from pointsnet import cli
+from pointsnet.cli.local import _format, tail_events
 from pointsnet.events.models import (
     SOURCE,
     BalanceData,
@@ -34,7 +35,6 @@ from pointsnet.events.models import (
     SettlementReadyData,
     event_id,
 )
-from pointsnet.local.commands import _format, tail_events
 
 OCCURRED = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
@@ -405,7 +405,9 @@ def test_without_follow_a_missing_log_is_an_error(tmp_path: Path) -> None:
         tail(tmp_path / "events.jsonl")
 
 
-def test_the_cli_command_is_wired(log: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_events_tail_prints_the_last_n_events_and_exits_0(
+    log: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Given the log
     # When `pointsnet events tail --file <log> -n 5` runs
     code = cli.main(["events", "tail", "--file", str(log), "-n", "5"])

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from pointsnet.ledger.check import check_ledger
 from pointsnet.ledger.models import AS_STORED, Balance, Transaction
-from pointsnet.store.ledger_store import StoredBalance, StoredEntry
+from pointsnet.ledger.port import StoredBalance, StoredEntry
 
 ACCOUNT = "member:starlodge:guest-1"
 
@@ -43,28 +43,43 @@ def balance(available: int) -> StoredBalance:
 
 
 def test_a_consistent_ledger_passes() -> None:
+    # Given an earn of 10 points posted from the program's issued account to a member,
+    # whose balance says 10
+    # When the ledger is checked
     result = check_ledger([entry("t1", [("program:STAR:issued", -10), (ACCOUNT, 10)]), balance(10)])
+    # Then it passes, counting one transaction and one account
     assert result.ok
     assert (result.transactions, result.accounts) == (1, 1)
 
 
 def test_an_unbalanced_transaction_is_named() -> None:
+    # Given a transaction whose postings sum to 1, not zero
+    # When the ledger is checked
     result = check_ledger([entry("t1", [("program:STAR:issued", -9), (ACCOUNT, 10)]), balance(10)])
+    # Then it fails, naming that transaction
     assert not result.ok
     assert result.unbalanced_transactions == ["t1"]
 
 
 def test_a_balance_that_disagrees_with_its_entries_is_named() -> None:
+    # Given a member's balance of 11 over entries that sum to 10
+    # When the ledger is checked
     result = check_ledger([entry("t1", [("program:STAR:issued", -10), (ACCOUNT, 10)]), balance(11)])
+    # Then the account is named with its stored and its summed balance
     assert result.mismatched_accounts == {ACCOUNT: (11, 10)}
 
 
 def test_a_negative_balance_is_named() -> None:
+    # Given a member's balance of -1 points
+    # When the ledger is checked
     result = check_ledger([balance(-1)])
+    # Then the account is named as negative
     assert result.negative_accounts == [ACCOUNT]
 
 
 def test_a_transaction_whose_postings_do_not_balance_cannot_be_made() -> None:
+    # Given an earn of 1 point posted to the member with no opposite posting
+    # When it is made into a Transaction
     try:
         Transaction.model_validate(
             {
@@ -81,6 +96,7 @@ def test_a_transaction_whose_postings_do_not_balance_cannot_be_made() -> None:
             }
         )
     except ValueError as error:
+        # Then it is refused because postings must sum to zero
         assert "sum to zero" in str(error)
     else:
         raise AssertionError("an unbalanced transaction was accepted")

@@ -242,6 +242,7 @@ def test_the_template_schedules_are_exactly_its_schedule_v2_events() -> None:
 
 def test_the_known_schedules_read_as_the_template_declares_them() -> None:
     # Given template.yaml's schedules
+    # When they are read as local schedules
     specs = {spec.name: spec for spec in template_schedules(load_template())}
 
     # Then each has its function, expression and Input, parameters resolved

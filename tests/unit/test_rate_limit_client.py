@@ -72,16 +72,22 @@ def test_given_a_429_asking_for_a_long_wait_when_calling_then_it_is_raised_at_on
 def test_given_a_429_without_retry_after_when_calling_then_the_backoff_is_exponential(
     api: FakeApi,
 ) -> None:
+    # Given the API refuses once with a 429 that names no wait, then answers
     api.answer(429, RATE_LIMITED)
     api.answer(200, {"member_id": "m-1"})
     sleeps: list[float] = []
+    # When the SDK calls
     client_for(api, sleeps).get_member("m-1")
+    # Then it waited the first exponential backoff, with jitter
     assert len(sleeps) == 1 and 0.025 <= sleeps[0] <= 0.05
 
 
 def test_given_set_rate_limit_when_called_then_it_puts_the_two_integers(api: FakeApi) -> None:
+    # Given the API answers the partner with its new limit
     api.answer(200, PARTNER)
+    # When the SDK sets beancafe's limit to 50 a second, bursts of 100
     partner = client_for(api, []).set_rate_limit("beancafe", 50, 100)
+    # Then it PUTs the two integers, signed, and returns the partner's limit
     (seen,) = api.seen
     assert (seen.method, seen.path, seen.json) == (
         "PUT",
@@ -95,6 +101,7 @@ def test_given_set_rate_limit_when_called_then_it_puts_the_two_integers(api: Fak
 def test_given_partners_rate_limit_when_run_then_it_sets_it_with_an_admin_key(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # Given the API answers the partner with its new limit
     harness = Harness()
     harness.client.answers.append(PARTNER)
     # When `pointsnet partners rate-limit beancafe 50 100` runs
@@ -113,6 +120,8 @@ def test_given_partners_rate_limit_when_run_then_it_sets_it_with_an_admin_key(
 
 
 def test_given_a_rate_that_is_not_a_number_when_run_then_the_cli_refuses_it() -> None:
+    # Given a rate of "fast"
     harness = Harness()
+    # When `pointsnet partners rate-limit beancafe fast 100` runs; Then it fails, calling nothing
     assert harness.run("partners", "rate-limit", "beancafe", "fast", "100") != 0
     assert harness.client.calls == []

@@ -17,7 +17,10 @@ API_FUNCTIONS = ("PartnerApiFunction", "AdminApiFunction", "FinanceApiFunction")
 
 
 def test_the_admin_function_serves_put_rate_limit() -> None:
+    # Given the template's routes
+    # When a PUT to a partner's rate limit is matched
     found = find_route(http_routes(TEMPLATE), "PUT", "/v1/partners/starlodge/rate-limit")
+    # Then the admin function serves it, with the partner's id as a path parameter
     assert found is not None
     route, params = found
     assert route.function == "AdminApiFunction"
@@ -26,12 +29,15 @@ def test_the_admin_function_serves_put_rate_limit() -> None:
 
 @pytest.mark.parametrize("function", API_FUNCTIONS)
 def test_every_api_function_may_update_the_partners_budget_items(function: str) -> None:
+    # Given an API function's IAM policy statements
     statements = [
         statement
         for policy in TEMPLATE["Resources"][function]["Properties"]["Policies"]
         if isinstance(policy, dict) and "Statement" in policy
         for statement in policy["Statement"]
     ]
+    # When they are searched for an UpdateItem on the directory table
+    # Then one grants it, so the function may take a lease of the partner's budget
     assert any(
         "dynamodb:UpdateItem" in statement["Action"]
         and statement["Resource"] == {"Fn::GetAtt": ["DirectoryTable", "Arn"]}
@@ -43,6 +49,7 @@ def test_every_api_function_may_update_the_partners_budget_items(function: str) 
 def test_reserved_concurrency_is_a_parameter_left_out_by_default(function: str) -> None:
     # Given the function's ReservedConcurrentExecutions
     reserved = TEMPLATE["Resources"][function]["Properties"]["ReservedConcurrentExecutions"]
+    # When its Fn::If is read
     condition, value, otherwise = reserved["Fn::If"]
     parameter = value["Ref"]
     # Then it is the parameter when its condition holds and no property at all otherwise
@@ -55,7 +62,10 @@ def test_reserved_concurrency_is_a_parameter_left_out_by_default(function: str) 
 
 
 def test_the_readme_states_the_default_rate_limit() -> None:
+    # Given the README
     text = README.read_text(encoding="utf-8")
+    # When it is searched for the default rate and burst
+    # Then they are stated, and are the code's defaults
     stated = re.search(r"defaults are rate (\d+), burst (\d+)", text)
     assert stated is not None, "README.md must state the default rate limit"
     assert (int(stated[1]), int(stated[2])) == (DEFAULT_RATE_LIMIT.rate, DEFAULT_RATE_LIMIT.burst)

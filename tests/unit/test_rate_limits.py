@@ -137,6 +137,7 @@ def test_leases_grow_to_a_tenth_of_the_rate_so_a_busy_partner_writes_rarely(
     budgets.set_limit("starlodge", RateLimit(rate=1000, burst=2000))
     limiter = RateLimiter(budgets, clock)
     served = 0
+    # When it serves them for 10 seconds
     for _ in range(9000):  # 10 s
         clock.now += 1 / 900
         served += admitted(limiter, "starlodge", 1)
@@ -224,6 +225,7 @@ def test_a_partner_at_5000_per_second_over_its_limit_writes_its_budget_rarely(
 ) -> None:
     # Given a partner at the default 100/s sending 5,000 requests a second over 50 instances
     limiters = [RateLimiter(budgets, clock) for _ in range(50)]
+    # When they send them for 4 seconds
     for tick in range(5000 * 4):
         clock.now = START + tick / 5000
         admitted(limiters[tick % 50], "starlodge", 1)
@@ -233,6 +235,7 @@ def test_a_partner_at_5000_per_second_over_its_limit_writes_its_budget_rarely(
 
 def test_a_rate_limit_body_takes_only_json_integers_with_rate_at_most_burst() -> None:
     # Given the admin endpoint's body model
+    # When bodies are validated with it
     # Then integers with 1 <= rate <= burst are accepted
     accepted = RateLimitCommand.model_validate({"rate": 50, "burst": 100})
     assert (accepted.rate, accepted.burst) == (50, 100)

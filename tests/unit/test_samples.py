@@ -135,6 +135,7 @@ def test_an_unsigned_sample_prints_unchanged(capsys: pytest.CaptureFixture[str])
 
 
 def test_list_names_every_sample_and_its_function(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the sample events under events/
     # When the samples are listed
     assert main(["--list"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -151,6 +152,7 @@ def test_list_names_every_sample_and_its_function(capsys: pytest.CaptureFixture[
 def test_an_unknown_sample_or_a_missing_key_is_a_usage_error(
     local_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Given a local credentials file with no admin key for partner rideco
     # When no sample has the name, or the local file has no key for the partner asked for
     unknown = main(["no-such-sample"])
     no_key = main(["list_partners", "--partner", "rideco", "--credentials", str(local_file)])

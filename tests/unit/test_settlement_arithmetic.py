@@ -61,6 +61,7 @@ def test_each_line_is_summed_exactly_then_rounded_once_half_even() -> None:
 def test_the_line_is_rounded_not_each_obligation() -> None:
     # Given three one-point earns of 0.0025 each: each alone would round to 0.00
     gathered = totals(*(terms("cafe", "starlodge", 1, "0.0025") for _ in range(3)))
+    # When they are settled as one line
     # Then their line, 0.0075, rounds to 0.01
     [line] = settle_lines(gathered.lines.values(), "USD")
     assert (line.exact_amount, line.amount, line.obligations) == (
@@ -71,19 +72,25 @@ def test_the_line_is_rounded_not_each_obligation() -> None:
 
 
 def test_a_reversal_nets_inside_its_line() -> None:
+    # Given an earn of 400 points at rideco for starlodge, and a reversal of 100 of them
     gathered = totals(
         terms("rideco", "starlodge", 400, "0.0025"), terms("rideco", "starlodge", -100, "0.0025")
     )
+    # When they are settled
+    # Then they are one line of 300 points, 0.75
     [line] = settle_lines(gathered.lines.values(), "USD")
     assert (line.points, line.amount) == (300, Decimal("0.75"))
 
 
 def test_lines_are_kept_apart_by_direction_and_program() -> None:
+    # Given obligations both ways between rideco and starlodge, in two programs
     gathered = totals(
         terms("rideco", "starlodge", 100, "0.0025"),
         terms("starlodge", "rideco", 7, "0.01", program="RIDE"),
         terms("rideco", "starlodge", 10, "0.0025", program="STAR"),
     )
+    # When they are settled
+    # Then there is a line per payer, payee and program, the same program's summed
     lines = settle_lines(gathered.lines.values(), "USD")
     assert [(line.payer, line.payee, line.program, line.points) for line in lines] == [
         ("rideco", "starlodge", "STAR", 110),
@@ -92,6 +99,7 @@ def test_lines_are_kept_apart_by_direction_and_program() -> None:
 
 
 def test_bilateral_netting_makes_one_payment_per_pair_whichever_way() -> None:
+    # Given lines of 2.50 rideco to starlodge, 3.00 back the other way, and 0.01 from cafe
     lines = settle_lines(
         totals(
             terms("rideco", "starlodge", 1000, "0.0025"),
@@ -100,6 +108,8 @@ def test_bilateral_netting_makes_one_payment_per_pair_whichever_way() -> None:
         ).lines.values(),
         "USD",
     )
+    # When they are netted pair by pair
+    # Then each pair makes one payment, of the difference, from whoever owes more
     netted = bilateral_netting(lines, "USD")
     assert [(net.payer, net.payee, net.amount) for net in netted] == [
         ("cafe", "starlodge", Decimal("0.01")),
@@ -108,6 +118,9 @@ def test_bilateral_netting_makes_one_payment_per_pair_whichever_way() -> None:
 
 
 def test_a_currency_without_cents_rounds_to_whole_units() -> None:
+    # Given yen, which has no minor unit, and dinars, which have three decimals
+    # When their minor units are looked up and amounts of yen are rounded
+    # Then yen round to whole units, half to even
     assert minor_unit("JPY") == Decimal("1")
     assert minor_unit("KWD") == Decimal("0.001")
     assert round_money(Decimal("2.5"), "JPY") == Decimal("2")
@@ -130,11 +143,13 @@ obligations = st.lists(
 def test_net_positions_sum_to_exactly_zero_and_follow_from_the_lines(
     drawn: list[tuple[str, str, int, Decimal]],
 ) -> None:
+    # Given any obligations between partners, earns and reversals, at any prices
     gathered = totals(
         *(terms(payer, payee, points, str(price)) for payer, payee, points, price in drawn)
     )
+    # When they are settled into lines, net positions and bilateral payments
     figures = figures_of(settle_lines(gathered.lines.values(), "USD"), "USD")
-    # The positions sum to zero, to the cent
+    # Then the positions sum to zero, to the cent
     assert sum((position.amount for position in figures.net_positions), Decimal(0)) == 0
     # Every line is its exact amount rounded half-even, and positions are sums of lines
     recomputed: dict[str, Decimal] = {}
@@ -164,6 +179,7 @@ def test_net_positions_sum_to_exactly_zero_and_follow_from_the_lines(
 def test_an_adjustment_plus_what_was_settled_is_what_is_owed_now(
     earlier: list[tuple[str, str, int, Decimal]], later: list[tuple[str, str, int, Decimal]]
 ) -> None:
+    # Given obligations already settled and later ones for the same period
     settled_terms = [terms(p, q, n, str(price)) for p, q, n, price in earlier]
     settled = settle_lines(totals(*settled_terms).lines.values(), "USD")
     current = settle_lines(
@@ -172,8 +188,9 @@ def test_an_adjustment_plus_what_was_settled_is_what_is_owed_now(
         ).lines.values(),
         "USD",
     )
+    # When the adjustment is what is owed now less what was settled
     adjustment = difference(current, settled)
-    # Per line, the adjustment's amount is what was settled short, to the cent
+    # Then per line, the adjustment's amount is what was settled short, to the cent
     before = {(line.payer, line.payee, line.program): line.amount for line in settled}
     after = {(line.payer, line.payee, line.program): line.amount for line in current}
     for line in adjustment:
@@ -190,5 +207,8 @@ def test_an_adjustment_plus_what_was_settled_is_what_is_owed_now(
 
 
 def test_a_difference_of_nothing_is_no_line() -> None:
+    # Given a settled line of 10 points from rideco to starlodge
     lines = settle_lines(totals(terms("rideco", "starlodge", 10, "0.0025")).lines.values(), "USD")
+    # When it is compared with itself
+    # Then the difference has no lines
     assert difference(lines, lines) == []

@@ -131,8 +131,11 @@ def test_settle_repeats_the_run_request_until_the_settlement_is_done(
 
 
 def test_settle_reports_an_api_error(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given an API that refuses a settlement run whose period overlaps another
     client = ScriptedClient(PointsNetError(409, "conflict", "period overlaps stl_x", "req-1"))
+    # When an operator settles the two days
     code, _ = run(client, "settle", "--period-start", "2025-03-01", "--period-end", "2025-03-02")
+    # Then the command exits with the API error code and says the error's code and message
     assert code == cli.EXIT_API_ERROR
     assert "conflict: period overlaps stl_x" in capsys.readouterr().err
 
@@ -140,6 +143,7 @@ def test_settle_reports_an_api_error(capsys: pytest.CaptureFixture[str]) -> None
 def test_settlement_commands_use_the_finance_key_and_the_finance_endpoints(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # Given an API that answers a list, a settlement, and its approval, dispute and payment
     client = ScriptedClient(
         answer({"items": [SETTLEMENT | {"settled_total": "2.50", "checks_failed": 1}]}),
         answer(SETTLEMENT),
@@ -155,10 +159,13 @@ def test_settlement_commands_use_the_finance_key_and_the_finance_endpoints(
         ("settlements", "dispute", sid, "--reason", "rate"),
         ("settlements", "mark-paid", sid, "--payment-reference", "WIRE-9"),
     ]
+    # When finance lists, shows, approves, disputes and marks a settlement paid
     for argv in commands:
         code, chosen = run(client, *argv)
+        # Then each command succeeds with the finance key
         assert code == 0, capsys.readouterr().err
         assert chosen[0].local_role == "finance"
+    # And each calls its finance endpoint, with its filters, body and Idempotency-Key
     assert [(call.method, call.path, call.body) for call in client.calls] == [
         ("GET", "/v1/settlements", None),
         ("GET", f"/v1/settlements/{sid}", None),
@@ -189,8 +196,10 @@ def test_a_report_is_saved_to_a_file(
     body: Any,
     content_type: str,
 ) -> None:
+    # Given an API that answers a settlement report in CSV, HTML or JSON
     client = ScriptedClient(answer(body, content_type=content_type))
     target = tmp_path / f"report.{report_format}"
+    # When finance saves the report in that format to a file
     code, _ = run(
         client,
         "settlements",
@@ -201,6 +210,7 @@ def test_a_report_is_saved_to_a_file(
         "--out",
         str(target),
     )
+    # Then the report was asked for in that format and the file holds it, named on stdout
     assert code == 0
     assert client.calls[0].query == {"format": report_format}
     saved = target.read_bytes().decode()
@@ -212,9 +222,12 @@ def test_a_report_is_saved_to_a_file(
 
 
 def test_progress_writes_a_line_per_update_when_not_on_a_terminal() -> None:
+    # Given a stream that is not a terminal
     stream = io.StringIO()
+    # When a settlement's progress is updated once and then finished
     with Progress("settling 2025-03-01..2025-03-01", stream=stream) as progress:
         progress.update("entries: 10 transactions")
+    # Then the update and the end are each a line, the end with its time taken
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith("settling 2025-03-01..2025-03-01: entries: 10 transactions (")
     assert lines[-1].startswith("settling 2025-03-01..2025-03-01: done in ")

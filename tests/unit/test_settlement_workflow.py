@@ -108,8 +108,12 @@ def settlement(status: SettlementStatus = SettlementStatus.DRAFT, **changes: obj
 def test_a_legal_step_moves_the_settlement_and_is_recorded(
     start: SettlementStatus, action: Action, end: SettlementStatus
 ) -> None:
+    # Given a settlement in a status from which the action is allowed
     before = settlement(start)
+    # When finance takes the action, with a reason
     after = transition(before, action, FINANCE, NOW, reason="why", payment_reference="P-1")
+    # Then the settlement moves to the next status, one version on,
+    # and the audit trail records who did what, when and why
     assert after.status == end
     assert after.version == before.version + 1
     step = after.audit[-1]
@@ -140,6 +144,9 @@ def test_a_legal_step_moves_the_settlement_and_is_recorded(
     ],
 )
 def test_an_illegal_step_is_a_conflict(start: SettlementStatus, action: Action) -> None:
+    # Given a settlement in a status from which the action is not allowed
+    # When finance takes the action
+    # Then it is a conflict naming the status the settlement is in
     with pytest.raises(Conflict) as raised:
         transition(settlement(start), action, FINANCE, NOW)
     assert raised.value.code == "conflict"
@@ -184,22 +191,32 @@ def transaction(
 def test_which_transactions_must_carry_an_obligation(
     kind: TransactionType, partner: str, initiator: str, member_points: int, expected: bool
 ) -> None:
+    # Given an earn, reversal, burn or exchange leg, made by one partner in another's program
+    # or in its own
+    # When it is asked whether the transaction must carry a settlement obligation
+    # Then only those that cross partners must
     assert expects_obligation(transaction(kind, partner, initiator, member_points)) is expected
 
 
 def test_findings_count_every_id_and_keep_the_first_ones() -> None:
+    # Given a check's findings
     findings = Findings()
+    # When ten more ids are found than it keeps details of
     for index in range(MAX_DETAILS + 10):
         findings.add(f"txn_{index}", "bad")
+    # Then every id is counted, but only the first ones are kept in detail
     assert findings.offending == MAX_DETAILS + 10
     assert len(findings.details) == MAX_DETAILS
     assert (findings.details[0].id, findings.details[0].message) == ("txn_0", "bad")
 
 
 def test_a_failed_check_says_so_and_the_others_pass() -> None:
+    # Given a member balance that disagrees with its entries, and nothing else amiss
     findings = new_findings()
     findings[CheckName.BALANCES_MATCH_ENTRIES].add("member:starlodge:guest-1", "stored 5, sum 0")
+    # When the settlement checks are built
     checks = build_checks(findings, [])
+    # Then only the balances check fails, and every check is listed
     assert [(check.name, check.ok) for check in checks if not check.ok] == [
         ("balances_match_entries", False)
     ]
@@ -207,12 +224,16 @@ def test_a_failed_check_says_so_and_the_others_pass() -> None:
 
 
 def test_a_period_is_whole_days_in_order() -> None:
+    # Given a settlement period from 30 January to 1 February
     period = Period(period_start=date(2025, 1, 30), period_end=date(2025, 2, 1))
+    # When its days and its first and last moments are read
+    # Then it is the three whole days, from midnight to the last microsecond
     assert list(period.days()) == [date(2025, 1, 30), date(2025, 1, 31), date(2025, 2, 1)]
     assert (period.first_moment, period.last_moment) == (
         "2025-01-30T00:00:00.000000Z",
         "2025-02-01T23:59:59.999999Z",
     )
+    # And a period that ends before it starts is refused
     with pytest.raises(ValueError):
         Period(period_start=date(2025, 2, 1), period_end=date(2025, 1, 1))
 
@@ -234,11 +255,17 @@ def test_a_period_is_whole_days_in_order() -> None:
     ],
 )
 def test_a_csv_cell_never_runs_as_a_formula(cell: str, shown: str) -> None:
+    # Given a report cell that a spreadsheet might read as a formula, or a plain one
+    # When it is made safe for the CSV report
+    # Then a formula is quoted to be shown as text, and numbers and names are unchanged
     assert spreadsheet_safe(cell) == shown
 
 
 def test_the_csv_has_a_header_a_row_per_line_and_the_residual() -> None:
+    # Given a settlement of three lines
+    # When its CSV report is rendered
     rendered = render_csv(settlement())
+    # Then it has a row per line, sorted, with its rounding, and a last row for the residual
     assert rendered.endswith("\r\n")
     rows = list(csv.DictReader(io.StringIO(rendered)))
     assert [row["row"] for row in rows] == ["line", "line", "line", "rounding_residual"]
@@ -258,6 +285,7 @@ def test_the_csv_has_a_header_a_row_per_line_and_the_residual() -> None:
 
 
 def test_the_html_report_has_the_summary_chart_lines_checks_and_trail() -> None:
+    # Given a settlement under review, disputed with a reason that holds a script
     hostile = settlement(SettlementStatus.NEEDS_REVIEW)
     hostile = hostile.model_copy(
         update={
@@ -275,7 +303,10 @@ def test_the_html_report_has_the_summary_chart_lines_checks_and_trail() -> None:
             ]
         }
     )
+    # When its HTML report is rendered
     page = render_html(hostile)
+    # Then it has the net positions chart, each partner's position, a print style,
+    # the residual, and the reason escaped, never run
     assert "<svg" in page and "Net position per partner" in page
     for label in ("starlodge", "+3.26 USD", "rideco", "-2.43 USD", "cafe", "-0.83 USD"):
         assert label in page
@@ -287,5 +318,8 @@ def test_the_html_report_has_the_summary_chart_lines_checks_and_trail() -> None:
 def test_the_json_report_is_the_settlement() -> None:
     from pointsnet.settlement.reports import ReportFormat, render
 
+    # Given a settlement
     shown = settlement()
+    # When its JSON report is rendered
+    # Then it is the settlement itself
     assert json.loads(render(shown, ReportFormat.JSON)) == shown.model_dump(mode="json")

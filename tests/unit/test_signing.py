@@ -44,23 +44,27 @@ UNICODE_SIGNATURE = "v1=93fc67251973faf86a6d06a0f7a13b224ac50c83ad5d68b9a5518ede
 
 
 def test_given_the_api_md_worked_example_when_building_the_string_to_sign_then_it_matches():
-    """Given API.md's worked example, when the string to sign is built, then it is verbatim."""
+    # Given API.md's worked example, its query in canonical form
     canonical = signing.canonical_query("b=2&a=x%20y&a=1")
 
+    # When the string to sign is built
     result = signing.string_to_sign(
         "1767225600", "POST", "/v1/members/m-1/earn", canonical, WORKED_EXAMPLE_BODY
     )
 
+    # Then it is API.md's, verbatim
     assert result == WORKED_EXAMPLE_STRING_TO_SIGN
 
 
 def test_given_the_api_md_worked_example_when_signing_then_the_signature_is_the_published_one():
-    """Given secret s3cr3t, when the worked example is signed, then API.md's signature results."""
+    # Given the worked example's string to sign and the secret s3cr3t
+    # When it is signed; Then API.md's signature results
     assert signing.sign("s3cr3t", WORKED_EXAMPLE_STRING_TO_SIGN) == WORKED_EXAMPLE_SIGNATURE
 
 
 def test_given_the_worked_example_when_sign_request_then_the_three_headers_are_returned():
-    """Given the worked example's inputs, when sign_request runs, then it returns all headers."""
+    # Given the worked example's inputs
+    # When sign_request runs
     headers = signing.sign_request(
         "s3cr3t",
         "key-1",
@@ -71,6 +75,7 @@ def test_given_the_worked_example_when_sign_request_then_the_three_headers_are_r
         1767225600,
     )
 
+    # Then it returns the key id, timestamp and signature headers
     assert headers == {
         "X-PN-Key-Id": "key-1",
         "X-PN-Timestamp": "1767225600",
@@ -79,11 +84,13 @@ def test_given_the_worked_example_when_sign_request_then_the_three_headers_are_r
 
 
 def test_given_a_get_with_no_query_and_no_body_when_signing_then_it_matches_openssl():
-    """Given a GET with no query and an empty body, then the query line is empty and it signs."""
+    # Given a GET with no query and an empty body
+    # When it is signed
     headers = signing.sign_request(
         "another-secret", "key-2", "GET", "/v1/members/m-1", "", b"", "1767229200"
     )
 
+    # Then the query line is empty, and digest and signature are openssl's
     assert signing.body_digest(b"") == EMPTY_BODY_DIGEST
     assert (
         signing.string_to_sign("1767229200", "GET", "/v1/members/m-1", "", b"")
@@ -93,8 +100,8 @@ def test_given_a_get_with_no_query_and_no_body_when_signing_then_it_matches_open
 
 
 def test_given_reserved_unicode_and_repeated_names_when_signing_then_it_matches_openssl():
-    """Given a query with reserved and non-ASCII characters, a UTF-8 body and a UTF-8 secret,
-    when signed, then the canonical query, string to sign and signature match openssl's."""
+    # Given a query with reserved and non-ASCII characters, a UTF-8 body and a UTF-8 secret
+    # When the query is canonicalised and the request signed
     canonical = signing.canonical_query(UNICODE_RAW_QUERY)
     headers = signing.sign_request(
         UNICODE_SECRET,
@@ -106,6 +113,7 @@ def test_given_reserved_unicode_and_repeated_names_when_signing_then_it_matches_
         1767232800,
     )
 
+    # Then the canonical query, string to sign and signature match openssl's
     assert canonical == UNICODE_CANONICAL_QUERY
     assert (
         signing.string_to_sign(
@@ -117,7 +125,7 @@ def test_given_reserved_unicode_and_repeated_names_when_signing_then_it_matches_
 
 
 def test_given_decoded_pairs_when_canonicalising_then_it_equals_the_raw_query_form():
-    """Given the decoded pairs a server receives, then they canonicalise like the raw query."""
+    # Given the decoded pairs a server receives for the unicode query
     pairs = [
         ("tag", "z"),
         ("cursor", "a/b=="),
@@ -127,18 +135,21 @@ def test_given_decoded_pairs_when_canonicalising_then_it_equals_the_raw_query_fo
         ("tag", "~"),
     ]
 
+    # When they are canonicalised; Then they give the raw query's canonical form
     assert signing.canonical_query_from_pairs(pairs) == UNICODE_CANONICAL_QUERY
 
 
 def test_given_unsorted_names_and_values_when_canonicalising_then_sorted_by_name_then_value():
-    """Given names and repeated values out of order, then pairs sort by name, then by value."""
+    # Given names and repeated values out of order
+    # When canonicalised; Then pairs sort by name, then by value
     assert signing.canonical_query("z=1&b=2&a=b&a=a&b=1") == "a=a&a=b&b=1&b=2&z=1"
 
 
 def test_given_a_space_when_canonicalising_then_it_is_percent_20_and_unreserved_stay():
-    """Given a space (raw or decoded), then it becomes %20 and A-Za-z0-9-._~ are left as is."""
+    # Given a space (raw or decoded), and every kind of unreserved character
     unreserved = "AZaz09-._~"
 
+    # When canonicalised; Then the space becomes %20 and A-Za-z0-9-._~ are left as they are
     assert signing.canonical_query_from_pairs([("q", "a b")]) == "q=a%20b"
     assert signing.canonical_query("q=a%20b") == "q=a%20b"
     assert signing.canonical_query_from_pairs([(unreserved, unreserved)]) == (
@@ -164,15 +175,17 @@ def test_given_a_space_when_canonicalising_then_it_is_percent_20_and_unreserved_
 def test_given_edge_case_raw_queries_when_canonicalising_then_they_normalise(
     raw: str, canonical: str
 ):
-    """Given raw-query edge cases, then escapes are re-encoded upper case and `+` stays a plus."""
+    # Given a raw query edge case
+    # When canonicalised; Then escapes are re-encoded upper case and `+` stays a plus
     assert signing.canonical_query(raw) == canonical
 
 
 def test_given_a_valid_signature_when_one_character_changes_then_it_no_longer_matches():
-    """Given the worked example's signature, when any single character changes, it is refused."""
+    # Given the worked example's signature, which matches
     assert signing.signature_matches(
         "s3cr3t", WORKED_EXAMPLE_STRING_TO_SIGN, WORKED_EXAMPLE_SIGNATURE
     )
+    # When any single character of it changes; Then it is refused
     for index, char in enumerate(WORKED_EXAMPLE_SIGNATURE):
         tampered = (
             WORKED_EXAMPLE_SIGNATURE[:index]
@@ -183,9 +196,10 @@ def test_given_a_valid_signature_when_one_character_changes_then_it_no_longer_ma
 
 
 def test_given_a_changed_string_to_sign_or_secret_when_matching_then_it_is_refused():
-    """Given a one-character change to the signed string or to the secret, then it is refused."""
+    # Given a one-character change to the signed string, or to the secret
     altered = WORKED_EXAMPLE_STRING_TO_SIGN.replace("m-1", "m-2")
 
+    # When the worked example's signature is matched against them; Then it is refused
     assert not signing.signature_matches("s3cr3t", altered, WORKED_EXAMPLE_SIGNATURE)
     assert not signing.signature_matches(
         "s3cr3T", WORKED_EXAMPLE_STRING_TO_SIGN, WORKED_EXAMPLE_SIGNATURE
@@ -193,7 +207,8 @@ def test_given_a_changed_string_to_sign_or_secret_when_matching_then_it_is_refus
 
 
 def test_given_non_ascii_or_truncated_signatures_when_matching_then_refused_without_error():
-    """Given garbage in the signature header, then the comparison is False, never an error."""
+    # Given garbage in the signature header
+    # When it is matched; Then the comparison is False, never an error
     for presented in ("", "v1=", "v1=é", WORKED_EXAMPLE_SIGNATURE[:-1], "v2=" + "0" * 64):
         assert not signing.signature_matches("s3cr3t", WORKED_EXAMPLE_STRING_TO_SIGN, presented)
 
@@ -215,12 +230,14 @@ def test_given_non_ascii_or_truncated_signatures_when_matching_then_refused_with
 def test_given_timestamps_around_the_window_when_checking_freshness_then_300_s_either_way(
     timestamp: str, fresh: bool
 ):
-    """Given a server clock at 1767225600, then only whole seconds within 300 s are fresh."""
+    # Given a server clock at 1767225600 and a presented timestamp
+    # When its freshness is checked; Then only whole seconds within 300 s are fresh
     assert signing.timestamp_is_fresh(timestamp, now=1767225600.0) is fresh
 
 
-def test_given_the_scheme_constants_then_they_are_the_documented_names():
-    """Given the module constants, then they spell the headers and algorithm of API.md."""
+def test_given_the_scheme_constants_when_read_then_they_are_the_documented_names():
+    # Given the signing module's constants
+    # When they are read; Then they spell the headers and algorithm of API.md
     assert signing.KEY_ID_HEADER == "X-PN-Key-Id"
     assert signing.TIMESTAMP_HEADER == "X-PN-Timestamp"
     assert signing.SIGNATURE_HEADER == "X-PN-Signature"

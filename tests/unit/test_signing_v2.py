@@ -120,18 +120,25 @@ def test_v2_signatures_match_openssl(case: Case) -> None:
 
 
 def test_a_v2_string_to_sign_without_a_key_ends_with_an_empty_line() -> None:
+    # Given a GET, which carries no Idempotency-Key
+    # When its v2 string to sign is built
     to_sign = signing.string_to_sign(TIMESTAMP, "GET", "/v1/members/m-1", "", b"", version=2)
+    # Then it has the seven lines of v2, the last one empty
     assert to_sign.split("\n")[0] == "PN2-HMAC-SHA256"
     assert to_sign.endswith(hashlib.sha256(b"").hexdigest() + "\n")
     assert len(to_sign.split("\n")) == 7
 
 
 def test_an_unknown_version_is_refused_when_signing() -> None:
+    # Given a signature version the contract does not have
+    # When a request is signed at version 3; Then ValueError names it
     with pytest.raises(ValueError, match="no signature version 3"):
         signing.sign_request(SECRET, "k", "GET", "/v1/x", "", b"", TIMESTAMP, version=3)
 
 
 def test_the_version_is_read_from_the_header_prefix() -> None:
+    # Given signature headers of each version, an unknown one and one with no prefix
+    # When their version is read; Then it is the prefix's, or None when there is no known one
     assert signing.signature_version(CONTRACT_V1) == 1
     assert signing.signature_version(CONTRACT_V2) == 2
     assert signing.signature_version("v3=00") is None
@@ -173,7 +180,10 @@ NOW = 1767225600.0
 def test_the_server_accepts_the_worked_example_at_either_version(
     signature: str, version: int
 ) -> None:
+    # Given the worked example signed at either version
+    # When the server verifies it
     verified = verify(signed(signature), OneKey(), NOW)
+    # Then the caller is the key's partner, at the version signed
     assert (verified.caller.partner_id, verified.version) == ("p-1", version)
     # And it keeps a digest of the signature, never the signature itself
     assert verified.signature_digest == hashlib.sha256(signature.encode()).hexdigest()
@@ -192,6 +202,8 @@ def test_the_server_accepts_the_worked_example_at_either_version(
     ],
 )
 def test_the_server_refuses_a_v2_signature_over_anything_else(request_: SignedRequest) -> None:
+    # Given the worked example's v2 signature on a request that differs from what was signed
+    # When the server verifies it; Then it refuses it
     with pytest.raises(InvalidSignature):
         verify(request_, OneKey(), NOW)
 
@@ -203,7 +215,10 @@ def test_a_v1_signature_does_not_depend_on_the_key() -> None:
 
 
 def test_a_v2_only_partner_refuses_a_correct_v1_signature_and_accepts_v2() -> None:
+    # Given a partner whose keys must sign v2
     v2_only = OneKey(minimum_signature_version=2)
+    # When a correct v1 signature is verified; Then it is refused as v1
     with pytest.raises(InvalidSignature, match="only v2"):
         verify(signed(CONTRACT_V1), v2_only, NOW)
+    # When a correct v2 signature is verified; Then it is accepted
     assert verify(signed(CONTRACT_V2), v2_only, NOW).version == 2

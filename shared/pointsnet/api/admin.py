@@ -136,7 +136,7 @@ def create_admin_app(
     rate_limiter: Callable[[], RateLimiter] | None = None,
 ) -> PointsNetResolver:
     """The admin function's app; `routers` replaces the groups of `ADMIN_ROUTERS`."""
-    from pointsnet.api.wiring import default_key_resolver
+    from pointsnet.wiring import default_key_resolver
 
     app = PointsNetResolver(
         roles={Role.ADMIN}, keys=keys or default_key_resolver, rate_limiter=rate_limiter

@@ -63,8 +63,7 @@ def create_finance_app(
     keys: Callable[[], KeyResolver] | None = None,
     rate_limiter: Callable[[], RateLimiter] | None = None,
 ) -> PointsNetResolver:
-    from pointsnet.api.wiring import default_key_resolver
-    from pointsnet.settlement.wiring import default_settlements
+    from pointsnet.wiring import default_key_resolver, default_settlements
 
     app = PointsNetResolver(
         roles={Role.FINANCE}, keys=keys or default_key_resolver, rate_limiter=rate_limiter

@@ -35,8 +35,9 @@ from pointsnet.ledger.commands import (
     ReverseCommand,
     VoidCommand,
 )
+from pointsnet.ledger.engine import PostingResult
 from pointsnet.ledger.models import HoldState, Transaction
-from pointsnet.ledger.service import Ledger, MemberView, PostingResult, default_ledger
+from pointsnet.network.cross_partner import CrossPartnerLedger, LinkedMemberView
 from pointsnet.network.exchanges import Exchanges
 from pointsnet.network.links import Links
 from pointsnet.network.rates import Rates
@@ -47,15 +48,16 @@ TransactionId = Annotated[str, Path(pattern=r"^txn_[a-z2-7]{26}$")]
 
 
 def create_partner_app(
-    ledger: Callable[[], Ledger] = default_ledger,
+    ledger: Callable[[], CrossPartnerLedger] | None = None,
     keys: Callable[[], KeyResolver] | None = None,
     links: Callable[[], Links] | None = None,
     rates: Callable[[], Rates] | None = None,
     exchanges: Callable[[], Exchanges] | None = None,
     rate_limiter: Callable[[], RateLimiter] | None = None,
 ) -> PointsNetResolver:
-    from pointsnet.api import wiring
+    from pointsnet import wiring
 
+    points = ledger or wiring.default_cross_partner_ledger
     app = PointsNetResolver(
         roles={Role.PARTNER}, keys=keys or wiring.default_key_resolver, rate_limiter=rate_limiter
     )
@@ -81,7 +83,7 @@ def create_partner_app(
     def earn(
         member_id: MemberId, command: Annotated[EarnCommand, Body()]
     ) -> Response[PostingResponse]:
-        return _posted(ledger().earn(app.caller, member_id, command, app.idempotent_request))
+        return _posted(points().earn(app.caller, member_id, command, app.idempotent_request))
 
     @app.post(
         "/v1/members/<member_id>/burn",
@@ -92,7 +94,7 @@ def create_partner_app(
     def burn(
         member_id: MemberId, command: Annotated[BurnCommand, Body()]
     ) -> Response[PostingResponse]:
-        return _posted(ledger().burn(app.caller, member_id, command, app.idempotent_request))
+        return _posted(points().ledger.burn(app.caller, member_id, command, app.idempotent_request))
 
     @app.get(
         "/v1/members/<member_id>",
@@ -101,7 +103,7 @@ def create_partner_app(
         responses=ERROR_RESPONSES,
     )
     def get_member(member_id: MemberId) -> MemberResponse:
-        return _member_response(ledger().member(app.caller, member_id))
+        return _member_response(points().member(app.caller, member_id))
 
     @app.get(
         "/v1/members/<member_id>/transactions",
@@ -114,7 +116,7 @@ def create_partner_app(
         limit: Annotated[int, Query(ge=1, le=100)] = 25,
         cursor: Annotated[str | None, Query(max_length=512)] = None,
     ) -> HistoryResponse:
-        page = ledger().history(app.caller, member_id, limit, cursor)
+        page = points().ledger.views.history(app.caller, member_id, limit, cursor)
         return HistoryResponse(items=page.items, next_cursor=page.next_cursor)
 
     @app.get(
@@ -124,7 +126,7 @@ def create_partner_app(
         responses=ERROR_RESPONSES,
     )
     def get_transaction(transaction_id: TransactionId) -> TransactionDetail:
-        view = ledger().transaction(app.caller, transaction_id)
+        view = points().ledger.views.transaction(app.caller, transaction_id)
         return TransactionDetail(
             **view.transaction.model_dump(),
             points_reversed=view.points_reversed,
@@ -140,7 +142,9 @@ def create_partner_app(
     def reverse(
         transaction_id: TransactionId, command: Annotated[ReverseCommand, Body()]
     ) -> Response[Transaction]:
-        result = ledger().reverse(app.caller, transaction_id, command, app.idempotent_request)
+        result = points().ledger.reverse(
+            app.caller, transaction_id, command, app.idempotent_request
+        )
         return _created(result.transaction.model_dump(mode="json", exclude_none=True), result)
 
     @app.post(
@@ -153,7 +157,9 @@ def create_partner_app(
         transaction_id: TransactionId, command: Annotated[CaptureCommand, Body()]
     ) -> Response[PostingResponse]:
         return _posted(
-            ledger().capture(app.caller, transaction_id, command, app.idempotent_request)
+            points().ledger.holds.capture(
+                app.caller, transaction_id, command, app.idempotent_request
+            )
         )
 
     @app.post(
@@ -165,12 +171,15 @@ def create_partner_app(
     def void(
         transaction_id: TransactionId, command: Annotated[VoidCommand, Body()]
     ) -> Response[PostingResponse]:
-        return _posted(ledger().void(app.caller, transaction_id, command, app.idempotent_request))
+        return _posted(
+            points().ledger.holds.void(app.caller, transaction_id, command, app.idempotent_request)
+        )
 
     return app
 
 
-def _member_response(view: MemberView) -> MemberResponse:
+def _member_response(linked: LinkedMemberView) -> MemberResponse:
+    view = linked.member
     tier = view.tier
     return MemberResponse(
         member_id=view.member_id,
@@ -189,7 +198,7 @@ def _member_response(view: MemberView) -> MemberResponse:
             ExpiringPointsResponse(points=point.points, expires_at=point.expires_at)
             for point in view.expiring
         ],
-        links=list(view.links),
+        links=list(linked.links),
     )
 
 

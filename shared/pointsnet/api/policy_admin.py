@@ -12,7 +12,8 @@ from pointsnet.api.errors import ERROR_RESPONSES
 from pointsnet.api.resolver import PointsNetRouter
 from pointsnet.clock import UtcTime
 from pointsnet.programs.policy import ProgramPolicy, StoredPolicy
-from pointsnet.programs.service import ProgramPolicies, default_program_policies
+from pointsnet.programs.service import ProgramPolicies
+from pointsnet.wiring import default_program_policies
 
 PartnerIdPath = Annotated[str, Path(pattern=r"^[a-z0-9-]{2,40}$", description="The partner's id")]
 

@@ -18,7 +18,7 @@ Program = Annotated[str, Path(pattern=r"^[A-Z]{2,8}$")]
 
 
 def rates_router(rates: Callable[[], Rates] | None = None) -> PointsNetRouter:
-    from pointsnet.api.wiring import default_rates
+    from pointsnet.wiring import default_rates
 
     router = PointsNetRouter()
     rates_of = rates or default_rates

@@ -67,7 +67,7 @@ class PointsNetResolver(APIGatewayHttpResolver):
         self.keys = keys
         self.clock = clock
         if rate_limiter is None:
-            from pointsnet.api.wiring import default_rate_limiter
+            from pointsnet.wiring import default_rate_limiter
 
             rate_limiter = default_rate_limiter
         self.rate_limiter = rate_limiter

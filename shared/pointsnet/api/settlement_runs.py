@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def _default_runs() -> SettlementRuns:
-    from pointsnet.settlement.wiring import default_settlement_runs
+    from pointsnet.wiring import default_settlement_runs
 
     return default_settlement_runs()
 

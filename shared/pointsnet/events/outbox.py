@@ -7,8 +7,7 @@ published at least once: a retried batch republishes, under the same event ids.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pointsnet.events.models import (
@@ -24,10 +23,10 @@ from pointsnet.events.models import (
     PointsExpiringData,
     event_id,
 )
+from pointsnet.events.ports import EventPublisher
 from pointsnet.ledger.models import ExpiringNotice, TierChange, TransactionType
+from pointsnet.ledger.port import OutboxItem, StoredEntry
 from pointsnet.observability import logger
-from pointsnet.store.event_bus import EventBus
-from pointsnet.store.ledger_store import LedgerStore, OutboxItem, StoredEntry
 
 
 def event_for(item: OutboxItem) -> NetworkEvent | None:
@@ -114,8 +113,12 @@ def _entry_event(entry: StoredEntry) -> NetworkEvent | None:
 
 
 class Outbox:
-    def __init__(self, bus: EventBus) -> None:
+    def __init__(
+        self, bus: EventPublisher, read_item: Callable[[Mapping[str, Any]], OutboxItem | None]
+    ) -> None:
         self.bus = bus
+        # What a stream record's new image holds: the ledger store knows its item layout.
+        self.read_item = read_item
 
     def publish(self, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Publish a stream batch; the answer names where Lambda must resume on a failure.
@@ -131,7 +134,7 @@ class Outbox:
             if record.get("eventName") != "INSERT":
                 continue
             try:
-                item = LedgerStore.outbox_item(stream.get("NewImage", {}))
+                item = self.read_item(stream.get("NewImage", {}))
                 event = event_for(item) if item is not None else None
             except Exception:
                 logger.exception("a stream record could not be read", extra={"sequence": sequence})
@@ -156,10 +159,3 @@ class Outbox:
         elif pending:
             logger.info("events published", extra={"events": len(pending)})
         return {"batchItemFailures": [{"itemIdentifier": stop_at}] if stop_at else []}
-
-
-@lru_cache(maxsize=1)
-def default_outbox() -> Outbox:
-    from pointsnet.events.settlement import default_event_bus
-
-    return Outbox(default_event_bus())

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pointsnet.clock import utc_now
 from pointsnet.errors import StoreUnavailable
 from pointsnet.events.models import SettlementReady, SettlementReadyData, event_id
-from pointsnet.store.event_bus import EventBus
+from pointsnet.events.ports import EventPublisher
 
 
 def settlement_ready_events(
@@ -50,7 +50,7 @@ def publish_settlement_ready(
     status: str,
     net_positions: Mapping[str, Decimal],
     occurred_at: datetime | None = None,
-    bus: EventBus | None = None,
+    bus: EventPublisher,
 ) -> list[str]:
     """Publish `settlement.ready` to each partner in `net_positions`; returns the event ids.
 
@@ -67,16 +67,7 @@ def publish_settlement_ready(
         net_positions=net_positions,
         occurred_at=occurred_at or utc_now(),
     )
-    failed = (bus or default_event_bus()).put(events)
+    failed = bus.put(events)
     if failed:
         raise StoreUnavailable(f"{len(failed)} settlement.ready events were not published")
     return [event.id for event in events]
-
-
-def default_event_bus() -> EventBus:
-    from pointsnet.settings import get_settings
-
-    bus_name = get_settings().event_bus_name
-    if not bus_name:
-        raise StoreUnavailable("EVENT_BUS_NAME is not set")
-    return EventBus(bus_name)

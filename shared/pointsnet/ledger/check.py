@@ -21,7 +21,7 @@ from pointsnet.ledger.accounts import (
     member_account_of_pending,
 )
 from pointsnet.ledger.models import HoldState, HoldStatus
-from pointsnet.store.ledger_store import StoredBalance, StoredEntry, StoredLot
+from pointsnet.ledger.port import StoredBalance, StoredEntry, StoredLot
 
 
 @dataclass

@@ -68,6 +68,17 @@ class ObligationTerms(BaseModel):
         return self.unit_price * self.points
 
 
+class Obligation(BaseModel):
+    """One cross-partner transaction's money, as reconciliation reads it by period."""
+
+    model_config = ConfigDict(frozen=True)
+
+    transaction_id: str
+    kind: str
+    created_at: UtcTime
+    terms: ObligationTerms
+
+
 class Balance(BaseModel):
     program: str
     available: int = Field(ge=0)

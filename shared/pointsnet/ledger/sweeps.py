@@ -21,9 +21,9 @@ from pydantic import BaseModel, ConfigDict
 from pointsnet.clock import UtcTime
 from pointsnet.errors import PointsNetError
 from pointsnet.ledger.lots import lot_expires_at
+from pointsnet.ledger.port import DueItem, LedgerPort
 from pointsnet.ledger.upkeep import NothingToDo, Upkeep
 from pointsnet.observability import logger
-from pointsnet.store.ledger_store import DueItem, LedgerStore
 
 
 class SweepJob(StrEnum):
@@ -45,7 +45,7 @@ class SweepReport(BaseModel):
 
 
 class Sweeper:
-    def __init__(self, upkeep: Upkeep, store: LedgerStore) -> None:
+    def __init__(self, upkeep: Upkeep, store: LedgerPort) -> None:
         self.upkeep = upkeep
         self.store = store
 
@@ -95,13 +95,6 @@ class Sweeper:
         except Exception:
             logger.exception("sweep item failed", extra={"kind": due.kind, "pk": due.pk})
             report.failed += 1
-
-
-def default_sweeper() -> Sweeper:
-    from pointsnet.ledger.service import default_ledger
-
-    ledger = default_ledger()
-    return Sweeper(Upkeep(ledger), ledger.store)
 
 
 class SweepRequest(BaseModel):

@@ -11,7 +11,9 @@ from datetime import datetime
 
 from pointsnet.errors import Conflict
 from pointsnet.idempotency import IdempotentRequest, derived_id
+from pointsnet.ledger.account_write import tier_change
 from pointsnet.ledger.accounts import expired_account, member_account, member_of
+from pointsnet.ledger.engine import NETWORK, PostingResult
 from pointsnet.ledger.lifecycle import on_review
 from pointsnet.ledger.models import (
     ExpiringNotice,
@@ -20,26 +22,15 @@ from pointsnet.ledger.models import (
     Transaction,
     TransactionType,
 )
-from pointsnet.ledger.service import (
-    MAX_ATTEMPTS,
-    NETWORK,
-    Ledger,
-    Leg,
-    LotPlan,
-    LotPlanKind,
-    MultiPostingResult,
-    PlannedWrite,
-    PostingResult,
-    tier_change,
-)
-from pointsnet.store.ledger_store import (
-    BalanceMoved,
+from pointsnet.ledger.plans import Leg, LotPlan, LotPlanKind, PlannedWrite
+from pointsnet.ledger.port import (
     BalanceUpdate,
     LedgerWrite,
-    LotMoved,
     LotNoticed,
+    Moved,
     StoredBalance,
 )
+from pointsnet.ledger.service import Ledger
 
 # An expiry transaction's `reason`: a lot reached its date, or the balance lapsed.
 EXPIRED_LOT = "lot"
@@ -53,7 +44,8 @@ class NothingToDo(Exception):
 
 class Upkeep:
     def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+        self.engine = ledger.engine
+        self.holds = ledger.holds
         self.store = ledger.store
 
     def void_lapsed_hold(self, hold_id: str, now: datetime) -> PostingResult:
@@ -66,9 +58,9 @@ class Upkeep:
             raise NothingToDo(hold_id)
         void_id = derived_id("txn_", NETWORK, f"void\n{hold_id}")
         request = IdempotentRequest(key=f"void\n{hold_id}", fingerprint="network:void")
-        plan = self.ledger.void_plan(entry.transaction, void_id, NETWORK, "the hold timed out")
+        plan = self.holds.void_plan(entry.transaction, void_id, NETWORK, "the hold timed out")
         try:
-            return _single(self.ledger.post(plan, request, (void_id,), now=now))
+            return self.engine.post(plan, request, (void_id,), now=now).first
         except Conflict as exc:
             raise NothingToDo(hold_id) from exc
 
@@ -94,7 +86,7 @@ class Upkeep:
             lot_plan = LotPlan(LotPlanKind.EXPIRE_LOT, lot_id=lot_id)
             return PlannedWrite(legs=(Leg(transaction, account, lots=lot_plan),))
 
-        return _single(self.ledger.post(plan, _NETWORK_EXPIRY, (), now=now))
+        return self.engine.post(plan, _NETWORK_EXPIRY, (), now=now).first
 
     def expire_lapsed(self, account: str, now: datetime) -> PostingResult:
         """Post the expiry of an `after_inactivity` balance whose lapse date has passed."""
@@ -118,11 +110,12 @@ class Upkeep:
             lot_plan = LotPlan(LotPlanKind.EXPIRE_ALL)
             return PlannedWrite(legs=(Leg(transaction, account, lots=lot_plan),))
 
-        return _single(self.ledger.post(plan, _NETWORK_EXPIRY, (), now=now))
+        return self.engine.post(plan, _NETWORK_EXPIRY, (), now=now).first
 
     def notice_lot(self, account: str, lot_id: str, now: datetime) -> ExpiringNotice:
         """Record a lot's `points.expiring` (published from the outbox) and move it on."""
-        for attempt in range(MAX_ATTEMPTS):
+
+        def attempt() -> ExpiringNotice:
             lot = next((lot for lot in self.store.lots(account) if lot.lot_id == lot_id), None)
             if lot is None or lot.noticed or lot.notice_at is None or lot.notice_at > now:
                 raise NothingToDo(f"{account} {lot_id}")
@@ -138,38 +131,36 @@ class Upkeep:
                 lot=lot_id,
                 noticed_at=now,
             )
-            try:
-                self.store.commit(
-                    LedgerWrite(
-                        entries=(),
-                        balances=(),
-                        lots=(LotNoticed(account, lot_id, lot.version),),
-                        notices=(notice,),
-                    )
+            self.store.commit(
+                LedgerWrite(
+                    entries=(),
+                    balances=(),
+                    lots=(LotNoticed(account, lot_id, lot.version),),
+                    notices=(notice,),
                 )
-            except LotMoved:
-                self.ledger.back_off(attempt)
-                continue
+            )
             return notice
-        raise Conflict(f"lot {lot_id} of {account} is changing too fast")
+
+        return self.engine.retrying(attempt, f"lot {lot_id} of {account} is changing too fast")
 
     def review_account(self, account: str, now: datetime) -> bool:
         """Apply what time alone changed on a balance: a lapse, a tier fall, a due notice.
 
         Returns whether anything was written.
         """
-        for attempt in range(MAX_ATTEMPTS):
+
+        def attempt() -> bool:
             balance = self.store.get_balance(account)
             if balance is None:
                 return False
             partner_id, member_id = member_of(account)
-            policy = self.ledger.policies.policy_for(partner_id)
+            policy = self.engine.policies.policy_for(partner_id)
             lapses_at = balance.lifecycle.lapses_at
             if lapses_at is not None and lapses_at <= now and balance.available > 0:
                 try:
                     self.expire_lapsed(account, now)
-                except NothingToDo:
-                    continue
+                except NothingToDo as changed:
+                    raise Moved() from changed  # it changed meanwhile: look again
                 return True
             reviewed = on_review(balance.lifecycle, policy, now, balance.available)
             if reviewed.state == balance.lifecycle and not reviewed.tier_move:
@@ -190,34 +181,27 @@ class Upkeep:
                     ),
                 )
             change = tier_change(account, balance.program, reviewed.tier_move, now, version, None)
-            try:
-                self.store.commit(
-                    LedgerWrite(
-                        entries=(),
-                        balances=(
-                            BalanceUpdate(
-                                account=account,
-                                program=balance.program,
-                                partner_id=partner_id,
-                                member_id=member_id,
-                                expected_version=balance.version,
-                                available_delta=0,
-                                lifecycle=reviewed.state,
-                            ),
+            self.store.commit(
+                LedgerWrite(
+                    entries=(),
+                    balances=(
+                        BalanceUpdate(
+                            account=account,
+                            program=balance.program,
+                            partner_id=partner_id,
+                            member_id=member_id,
+                            expected_version=balance.version,
+                            available_delta=0,
+                            lifecycle=reviewed.state,
                         ),
-                        tier_changes=(change,) if change else (),
-                        notices=notices,
-                    )
+                    ),
+                    tier_changes=(change,) if change else (),
+                    notices=notices,
                 )
-            except BalanceMoved:
-                self.ledger.back_off(attempt)
-                continue
+            )
             return True
-        raise Conflict(f"{account} is changing too fast to review")
 
-
-def _single(result: MultiPostingResult) -> PostingResult:
-    return result.legs[0]
+        return self.engine.retrying(attempt, f"{account} is changing too fast to review")
 
 
 def _expiry(

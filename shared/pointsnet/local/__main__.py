@@ -2,6 +2,6 @@
 
 # Worker processes started with `spawn` import this module too: they must get nothing from it.
 if __name__ == "__main__":
-    from pointsnet.local.runtime import main
+    from pointsnet.local.terminal import main
 
     raise SystemExit(main())

@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from pointsnet.errors import NotFound, RouteNotFound
+from pointsnet.local.gateway import HttpResponse, error_response
 from pointsnet.local.schedules import LocalScheduler, ScheduleNotFound
-from pointsnet.local.server import HttpResponse, error_response
 from pointsnet.local.streams import StreamConsumer
 
 

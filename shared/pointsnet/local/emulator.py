@@ -15,6 +15,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from pointsnet.local.processes import exit_process, ignore_terminal_interrupts, start_process
 from pointsnet.local.template import (
     LocalStack,
     bucket_names,
@@ -74,8 +75,6 @@ class Emulator:
 
     def start(self) -> str:
         """Start the server and return its endpoint URL."""
-        from pointsnet.local.server import start_process
-
         if self._process is not None:
             return self.endpoint_url
         context = multiprocessing.get_context("spawn")
@@ -154,7 +153,6 @@ def _serve_emulator(
 ) -> None:
     """Child process: run moto until the parent says stop or goes away."""
     from pointsnet.local import moto_state, moto_transactions
-    from pointsnet.local.server import exit_process, ignore_terminal_interrupts
 
     ignore_terminal_interrupts()
     _quiet_access_log(Path(log_path) if log_path else None)

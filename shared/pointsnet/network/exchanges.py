@@ -24,21 +24,16 @@ from pointsnet.errors import (
 )
 from pointsnet.idempotency import IdempotentRequest, derived_id, transaction_id_for
 from pointsnet.ledger.accounts import exchange_account, member_account
+from pointsnet.ledger.engine import MultiPostingResult, PostingEngine, PostingResult, leg_id
 from pointsnet.ledger.models import Posting, Transaction, TransactionType
-from pointsnet.ledger.service import (
-    Ledger,
-    Leg,
-    MultiPostingResult,
-    PlannedWrite,
-    PostingResult,
-    leg_id,
-)
+from pointsnet.ledger.plans import Leg, PlannedWrite
+from pointsnet.ledger.port import GuardFailed
 from pointsnet.network.commands import CreateQuote, ExecuteExchange
-from pointsnet.network.models import LinkedAccount, Obligation, Quote, QuoteStatus, StoredQuote
+from pointsnet.network.guards import LinkActive, QuoteUse
+from pointsnet.network.models import LinkedAccount, Quote, QuoteStatus, StoredQuote
+from pointsnet.network.ports import AlreadyExists, NetworkPort
 from pointsnet.network.pricing import Pricing
 from pointsnet.network.rates import Rates
-from pointsnet.store.ledger_store import GuardFailed
-from pointsnet.store.network_store import AlreadyExists, NetworkStore
 
 
 @dataclass(frozen=True)
@@ -59,19 +54,19 @@ class ExchangeResult:
 class Exchanges:
     def __init__(
         self,
-        ledger: Ledger,
-        network: NetworkStore,
+        engine: PostingEngine,
+        network: NetworkPort,
         rates: Rates,
         pricing: Pricing,
         quote_ttl: timedelta,
     ) -> None:
-        self.ledger = ledger
+        self.engine = engine
         self.network = network
         self.rates = rates
         self.pricing = pricing
         self.quote_ttl = quote_ttl
         # One clock for a quote and the exchange that uses it: the ledger's.
-        self.clock = ledger.clock
+        self.clock = engine.clock
 
     def quote(
         self, caller: Caller, command: CreateQuote, request: IdempotentRequest
@@ -180,25 +175,18 @@ class Exchanges:
                 **common,
             )
             guards = (
-                self.network.quote_use_guard(quote.quote_id, now, exchange_id),
-                *(self.network.link_active_guard(link_id) for link_id in quote.link_ids),
-                self.network.obligation_guard(
-                    Obligation(
-                        transaction_id=credit_id,
-                        kind="exchange",
-                        created_at=now,
-                        terms=quote.obligation,
-                    )
-                ),
+                QuoteUse(quote.quote_id, now, exchange_id),
+                *(LinkActive(link_id) for link_id in quote.link_ids),
             )
             return PlannedWrite(
                 legs=(Leg(debit, source_account), Leg(credit, destination_account)),
                 guards=guards,
             )
 
-        result = self.ledger.post_exchange(
-            plan, request, (debit_id, credit_id), self._guard_error(quote)
-        )
+        try:
+            result = self.engine.post(plan, request, (debit_id, credit_id))
+        except GuardFailed as failed:
+            raise self._guard_error(quote)(failed) from failed
         return _exchange_result(exchange_id, quote, result)
 
     def _account(self, caller: Caller, member_id: str, program: str) -> LinkedAccount:

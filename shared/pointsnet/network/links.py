@@ -12,7 +12,7 @@ from pointsnet.idempotency import IdempotentRequest, derived_id
 from pointsnet.ledger.accounts import member_account
 from pointsnet.network.commands import ProposeLink
 from pointsnet.network.models import Link, LinkParty, LinkStatus, StoredLink
-from pointsnet.store.network_store import AlreadyExists, NetworkStore
+from pointsnet.network.ports import AlreadyExists, NetworkPort
 
 
 class LinkResult:
@@ -24,7 +24,7 @@ class LinkResult:
 class Links:
     def __init__(
         self,
-        store: NetworkStore,
+        store: NetworkPort,
         pending_for: timedelta,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:

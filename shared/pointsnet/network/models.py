@@ -123,14 +123,3 @@ class Quote(BaseModel):
 class StoredQuote(BaseModel):
     quote: Quote
     fingerprint: str
-
-
-class Obligation(BaseModel):
-    """One cross-partner transaction's money, as reconciliation reads it by period."""
-
-    model_config = ConfigDict(frozen=True)
-
-    transaction_id: str
-    kind: str
-    created_at: UtcTime
-    terms: ObligationTerms

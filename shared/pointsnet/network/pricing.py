@@ -7,13 +7,12 @@ from decimal import Decimal
 from pointsnet.errors import Conflict
 from pointsnet.ledger.models import ObligationTerms
 from pointsnet.network.models import LinkedAccount, Rate
+from pointsnet.network.ports import NetworkPort, PartnerLookup
 from pointsnet.partners.models import Partner
-from pointsnet.store.directory_store import DirectoryStore
-from pointsnet.store.network_store import NetworkStore
 
 
 class Pricing:
-    def __init__(self, network: NetworkStore, directory: DirectoryStore) -> None:
+    def __init__(self, network: NetworkPort, directory: PartnerLookup) -> None:
         self.network = network
         self.directory = directory
 

@@ -10,11 +10,11 @@ from pointsnet.clock import utc_now
 from pointsnet.errors import NotFound, ValidationFailed
 from pointsnet.network.commands import SetRate
 from pointsnet.network.models import Rate
-from pointsnet.store.network_store import NetworkStore
+from pointsnet.network.ports import NetworkPort
 
 
 class Rates:
-    def __init__(self, store: NetworkStore, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, store: NetworkPort, clock: Callable[[], datetime] = utc_now) -> None:
         self.store = store
         self.clock = clock
 

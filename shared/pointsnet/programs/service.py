@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from pointsnet.auth.caller import Caller
 from pointsnet.clock import utc_now
 from pointsnet.errors import NotFound
-from pointsnet.programs.policy import NO_POLICY, ProgramPolicy, StoredPolicy
-from pointsnet.store.directory_store import DirectoryStore
-from pointsnet.store.policy_store import PolicyStore
+from pointsnet.partners.models import Partner
+from pointsnet.programs.policy import NO_POLICY, PolicyReader, ProgramPolicy, StoredPolicy
+
+
+class PolicyWriter(PolicyReader, Protocol):
+    def put_policy(self, stored: StoredPolicy) -> None: ...
+
+
+class ProgramOwners(Protocol):
+    def get_partner(self, partner_id: str) -> Partner | None: ...
 
 
 class ProgramPolicies:
     def __init__(
         self,
-        store: PolicyStore,
-        directory: DirectoryStore,
+        store: PolicyWriter,
+        directory: ProgramOwners,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.store = store
@@ -46,12 +54,3 @@ class ProgramPolicies:
         partner = self.directory.get_partner(partner_id)
         if partner is None or partner.program is None:
             raise NotFound(f"no partner {partner_id} with a program")
-
-
-def default_program_policies() -> ProgramPolicies:
-    from pointsnet.settings import get_settings
-
-    settings = get_settings()
-    return ProgramPolicies(
-        PolicyStore(settings.directory_table), DirectoryStore(settings.directory_table)
-    )

@@ -60,7 +60,7 @@ from pointsnet.store.settlement_store import NegativeBalance, PeriodEntry, RunBu
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
 
-    from pointsnet.network.models import Obligation
+    from pointsnet.ledger.models import Obligation
     from pointsnet.store.settlement_store import LedgerPeriodReader, SettlementStore
 
 DEFAULT_PAGE_SIZE = 1000
@@ -577,7 +577,7 @@ def reconcile_period(
     it may stop early with `outcome.complete` False, and the next call resumes it.
     `reconciler` defaults to the one configured by the environment (tables, bucket, currency).
     """
-    from pointsnet.settlement.wiring import default_reconciler
+    from pointsnet.wiring import default_reconciler
 
     period = Period(period_start=period_start, period_end=period_end)
     return (reconciler or default_reconciler()).reconcile(

@@ -78,11 +78,3 @@ def run_scheduled(
     else:
         continue_run(following)
     return {"period": period.label, "complete": False, "progress": progress}
-
-
-def default_continuation() -> Callable[[dict[str, Any]], None] | None:
-    from pointsnet.settlement.settings import get_settlement_settings
-    from pointsnet.store.settlement_store import LambdaContinuation
-
-    function_name = get_settlement_settings().function_name
-    return LambdaContinuation(function_name) if function_name else None

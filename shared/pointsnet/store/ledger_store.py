@@ -38,27 +38,46 @@ import binascii
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, Field
 
 from pointsnet.clock import rfc3339
 from pointsnet.errors import InvalidSignature, NotFound
 from pointsnet.ledger.lifecycle import AccountLifecycle
-from pointsnet.ledger.lots import Lot, lot_expires_at
+from pointsnet.ledger.lots import lot_expires_at
 from pointsnet.ledger.models import (
     AS_STORED,
-    Balance,
     ExpiringNotice,
     HoldState,
     HoldStatus,
-    LotMove,
     TierChange,
-    Transaction,
 )
+from pointsnet.ledger.port import (
+    BalanceMoved,
+    BalanceUpdate,
+    DueItem,
+    EntryExists,
+    Guard,
+    GuardFailed,
+    HoldMoved,
+    HoldResolution,
+    LedgerWrite,
+    LotChange,
+    LotCredit,
+    LotDebit,
+    LotMoved,
+    OutboxItem,
+    ReversalMoved,
+    ReversalState,
+    ReversalUpdate,
+    SignatureUse,
+    StoredBalance,
+    StoredEntry,
+    StoredLot,
+)
+from pointsnet.network.guards import LinkActive, QuoteUse
 from pointsnet.store.dynamo import (
     TableStore,
     from_item,
@@ -66,6 +85,8 @@ from pointsnet.store.dynamo import (
     to_values,
     translate_client_error,
 )
+from pointsnet.store.ledger_keys import account_pk, entry_pk
+from pointsnet.store.network_store import link_active_check, obligation_put, quote_use_update
 
 HISTORY_INDEX = "ByAccount"
 DUE_INDEX = "ByDue"
@@ -85,225 +106,9 @@ DUE_SHARDS = 16
 NOTICE_KEPT = timedelta(days=90)
 
 
-def entry_pk(transaction_id: str) -> str:
-    return f"TXN#{transaction_id}"
-
-
-def account_pk(account: str) -> str:
-    return f"ACCT#{account}"
-
-
 def due_pk(kind: str, pk: str) -> str:
     shard = hashlib.sha256(pk.encode()).digest()[0] % DUE_SHARDS
     return f"DUE#{kind}#{shard:02d}"
-
-
-class StoredEntry(BaseModel):
-    """A transaction as stored, with what its first response needs to be replayed exactly."""
-
-    transaction: Transaction
-    balance_after: Balance
-    fingerprint: str
-    account: str
-    lots: tuple[LotMove, ...] = ()
-
-
-class StoredBalance(BaseModel):
-    account: str
-    program: str
-    available: int
-    pending: int = 0
-    version: int
-    partner_id: str | None = None
-    member_id: str | None = None
-    lotted: int = 0
-    lifecycle: AccountLifecycle = Field(default_factory=AccountLifecycle)
-
-
-class StoredLot(BaseModel):
-    account: str
-    lot_id: str
-    remaining: int
-    version: int
-    program: str
-    partner_id: str
-    member_id: str
-    notice_at: datetime | None = None
-    noticed: bool = False
-
-    @property
-    def expires_at(self) -> datetime:
-        return lot_expires_at(self.lot_id)
-
-    def as_lot(self) -> Lot:
-        return Lot(lot_id=self.lot_id, remaining=self.remaining, version=self.version)
-
-
-@dataclass(frozen=True)
-class BalanceUpdate:
-    """Move a member balance from a known version; never below zero."""
-
-    account: str
-    program: str
-    partner_id: str
-    member_id: str
-    expected_version: int  # 0: the balance item must not exist yet
-    available_delta: int
-    pending_delta: int = 0
-    lotted_delta: int = 0
-    lifecycle: AccountLifecycle | None = None  # None: left as it is
-
-
-@dataclass(frozen=True)
-class ReversalUpdate:
-    """Consume points of a transaction's reversible remainder, from a known version."""
-
-    transaction_id: str
-    expected_version: int  # 0: nothing reversed yet
-    remaining_after: int
-
-
-@dataclass(frozen=True)
-class LotCredit:
-    """Add points to a lot, creating it if need be; the balance's version orders credits."""
-
-    account: str
-    lot_id: str
-    points: int
-    program: str
-    partner_id: str
-    member_id: str
-    notice_at: datetime | None
-
-
-@dataclass(frozen=True)
-class LotDebit:
-    """Take points out of a lot read at a known version; an emptied lot is deleted."""
-
-    account: str
-    lot_id: str
-    expected_version: int
-    remaining_after: int
-
-
-@dataclass(frozen=True)
-class LotNoticed:
-    """Its points.expiring is recorded: the lot is next due at its expiry."""
-
-    account: str
-    lot_id: str
-    expected_version: int
-
-
-LotChange = LotCredit | LotDebit | LotNoticed
-
-
-@dataclass(frozen=True)
-class HoldResolution:
-    """An open hold captured or voided, at most once."""
-
-    hold_id: str
-    status: HoldStatus
-    resolved_by: str
-    resolved_at: datetime
-    points_captured: int
-
-
-@dataclass(frozen=True)
-class SignatureUse:
-    """A v1 signature, by digest, and the transaction it authorised: it authorises no other."""
-
-    digest: str
-    transaction_id: str
-    valid_until: int  # Unix seconds: the signature's timestamp is refused after this
-
-
-@dataclass(frozen=True)
-class Guard:
-    """Another item that a ledger write must check or change in the same transaction."""
-
-    name: str
-    action: dict[str, Any]  # one TransactWriteItems action: Put, Update or ConditionCheck
-
-
-@dataclass(frozen=True)
-class LedgerWrite:
-    entries: tuple[StoredEntry, ...]
-    balances: tuple[BalanceUpdate, ...]
-    reversal: ReversalUpdate | None = None
-    guards: tuple[Guard, ...] = ()
-    lots: tuple[LotChange, ...] = ()
-    hold: HoldState | HoldResolution | None = None  # a new hold, or one being resolved
-    tier_changes: tuple[TierChange, ...] = ()
-    notices: tuple[ExpiringNotice, ...] = field(default_factory=tuple)
-    signature: SignatureUse | None = None  # the v1 signature that authorised the write
-
-
-class GuardFailed(Exception):
-    def __init__(self, name: str, current: dict[str, Any] | None) -> None:
-        super().__init__(name)
-        self.name = name
-        self.current = current
-
-
-class EntryExists(Exception):
-    def __init__(self, existing: StoredEntry) -> None:
-        super().__init__(existing.transaction.transaction_id)
-        self.existing = existing
-
-
-class BalanceMoved(Exception):
-    """The balance changed since it was read; `current` is what it is now."""
-
-    def __init__(self, current: StoredBalance | None) -> None:
-        super().__init__("balance moved")
-        self.current = current
-
-
-class ReversalMoved(Exception):
-    def __init__(self, remaining: int | None, version: int) -> None:
-        super().__init__("reversal state moved")
-        self.remaining = remaining
-        self.version = version
-
-
-class LotMoved(Exception):
-    """A lot changed since it was read."""
-
-
-class HoldMoved(Exception):
-    """The hold was resolved (or changed) since it was read."""
-
-
-@dataclass(frozen=True)
-class ReversalState:
-    remaining: int
-    version: int
-
-
-@dataclass(frozen=True)
-class DueItem:
-    """An item the `ByDue` index says needs a sweep's attention by now."""
-
-    kind: str
-    pk: str
-    sk: str
-    due_at: str
-
-    @property
-    def account(self) -> str:
-        return self.pk.removeprefix("ACCT#")
-
-    @property
-    def transaction_id(self) -> str:
-        return self.pk.removeprefix("TXN#")
-
-    @property
-    def lot_id(self) -> str:
-        return self.sk.removeprefix(LOT_PREFIX)
-
-
-OutboxItem = StoredEntry | TierChange | ExpiringNotice
 
 
 class LedgerStore(TableStore):
@@ -438,8 +243,11 @@ class LedgerStore(TableStore):
             actions.append({"Update": self._reversal_update(write.reversal)})
             slots.append(("reversal", write.reversal))
         for guard in write.guards:
-            actions.append(guard.action)
+            actions.append(self._guard_action(guard))
             slots.append(("guard", guard))
+        for obligation in write.obligations:
+            actions.append(obligation_put(self.table_name, obligation))
+            slots.append(("obligation", obligation))
         for change in write.lots:
             actions.append(self._lot_action(change))
             slots.append(("lot", change))
@@ -486,7 +294,9 @@ class LedgerStore(TableStore):
             ) from exc
         for kind, subject, old in failed:
             if kind == "guard":
-                raise GuardFailed(subject.name, from_item(old) if old else None) from exc
+                raise GuardFailed(subject.name) from exc
+            if kind == "obligation":
+                raise GuardFailed("obligation") from exc
             if kind == "balance":
                 raise BalanceMoved(_balance_from_item(from_item(old)) if old else None) from exc
             if kind == "reversal":
@@ -504,6 +314,13 @@ class LedgerStore(TableStore):
             # Another transaction held one of the items: read again and retry, as for a move.
             raise BalanceMoved(None) from exc
         raise translate_client_error(exc) from exc
+
+    def _guard_action(self, guard: Guard) -> dict[str, Any]:
+        if isinstance(guard, LinkActive):
+            return link_active_check(self.table_name, guard.link_id)
+        if isinstance(guard, QuoteUse):
+            return quote_use_update(self.table_name, guard.quote_id, guard.now, guard.exchange_id)
+        raise TypeError(f"no write for a {type(guard).__name__} guard")
 
     def _entry_put(self, entry: StoredEntry) -> dict[str, Any]:
         txn = entry.transaction

@@ -25,15 +25,9 @@ from botocore.exceptions import ClientError
 
 from pointsnet.clock import rfc3339
 from pointsnet.errors import Conflict
-from pointsnet.network.models import (
-    Link,
-    LinkedAccount,
-    LinkStatus,
-    Obligation,
-    Rate,
-    StoredLink,
-    StoredQuote,
-)
+from pointsnet.ledger.models import Obligation
+from pointsnet.network.models import Link, LinkedAccount, LinkStatus, Rate, StoredLink, StoredQuote
+from pointsnet.network.ports import AlreadyExists
 from pointsnet.store.dynamo import (
     DynamoStore,
     get_item,
@@ -43,7 +37,7 @@ from pointsnet.store.dynamo import (
     to_values,
     translate_client_error,
 )
-from pointsnet.store.ledger_store import Guard, account_pk
+from pointsnet.store.ledger_keys import account_pk
 
 OBLIGATION_SHARDS = 16
 
@@ -56,8 +50,51 @@ def obligation_shard(transaction_id: str) -> int:
     return hashlib.sha256(transaction_id.encode()).digest()[0] % OBLIGATION_SHARDS
 
 
-class AlreadyExists(Exception):
-    """The id was taken: the caller reads what is there (usually its own earlier request)."""
+def link_active_check(table: str, link_id: str) -> dict[str, Any]:
+    """The TransactWriteItems action of a `LinkActive` guard."""
+    return {
+        "ConditionCheck": {
+            "TableName": table,
+            "Key": to_item({"pk": f"LINK#{link_id}", "sk": "LINK"}),
+            "ConditionExpression": "#link.#status = :active",
+            "ExpressionAttributeNames": {"#link": "link", "#status": "status"},
+            "ExpressionAttributeValues": to_values({":active": LinkStatus.ACTIVE.value}),
+        }
+    }
+
+
+def quote_use_update(table: str, quote_id: str, now: datetime, exchange_id: str) -> dict[str, Any]:
+    """The action of a `QuoteUse` guard: an open, unexpired quote moves points at most once."""
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": to_item({"pk": f"QUOTE#{quote_id}", "sk": "QUOTE"}),
+            "UpdateExpression": "SET #quote.#status = :used, used_by = :exchange",
+            "ConditionExpression": "#quote.#status = :open AND #quote.expires_at > :now",
+            "ExpressionAttributeNames": {"#quote": "quote", "#status": "status"},
+            "ExpressionAttributeValues": to_values(
+                {":used": "used", ":open": "open", ":now": rfc3339(now), ":exchange": exchange_id}
+            ),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def obligation_put(table: str, obligation: Obligation) -> dict[str, Any]:
+    """The action that records an obligation once, beside the entry that creates it."""
+    shard = obligation_shard(obligation.transaction_id)
+    item = {
+        "pk": obligation_pk(obligation.created_at.date(), shard),
+        "sk": f"{rfc3339(obligation.created_at)}#{obligation.transaction_id}",
+        "obligation": obligation.model_dump(mode="json"),
+    }
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": to_item(item),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
 
 
 class NetworkStore(DynamoStore):
@@ -179,20 +216,6 @@ class NetworkStore(DynamoStore):
         item = get_item(self.client, self.ledger_table, account_pk(account), f"LINK#{program}")
         return _linked_account(item) if item else None
 
-    def link_active_guard(self, link_id: str) -> Guard:
-        return Guard(
-            name="link",
-            action={
-                "ConditionCheck": {
-                    "TableName": self.ledger_table,
-                    "Key": to_item({"pk": f"LINK#{link_id}", "sk": "LINK"}),
-                    "ConditionExpression": "#link.#status = :active",
-                    "ExpressionAttributeNames": {"#link": "link", "#status": "status"},
-                    "ExpressionAttributeValues": to_values({":active": LinkStatus.ACTIVE.value}),
-                }
-            },
-        )
-
     # quotes
 
     def create_quote(self, stored: StoredQuote) -> None:
@@ -209,49 +232,7 @@ class NetworkStore(DynamoStore):
         item = get_item(self.client, self.ledger_table, f"QUOTE#{quote_id}", "QUOTE")
         return _stored_quote(item) if item else None
 
-    def quote_use_guard(self, quote_id: str, now: datetime, exchange_id: str) -> Guard:
-        """Consume an open, unexpired quote: a quote moves points at most once."""
-        return Guard(
-            name="quote",
-            action={
-                "Update": {
-                    "TableName": self.ledger_table,
-                    "Key": to_item({"pk": f"QUOTE#{quote_id}", "sk": "QUOTE"}),
-                    "UpdateExpression": "SET #quote.#status = :used, used_by = :exchange",
-                    "ConditionExpression": "#quote.#status = :open AND #quote.expires_at > :now",
-                    "ExpressionAttributeNames": {"#quote": "quote", "#status": "status"},
-                    "ExpressionAttributeValues": to_values(
-                        {
-                            ":used": "used",
-                            ":open": "open",
-                            ":now": rfc3339(now),
-                            ":exchange": exchange_id,
-                        }
-                    ),
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
-        )
-
     # obligations
-
-    def obligation_guard(self, obligation: Obligation) -> Guard:
-        day = obligation.created_at.date()
-        item = {
-            "pk": obligation_pk(day, obligation_shard(obligation.transaction_id)),
-            "sk": f"{rfc3339(obligation.created_at)}#{obligation.transaction_id}",
-            "obligation": obligation.model_dump(mode="json"),
-        }
-        return Guard(
-            name="obligation",
-            action={
-                "Put": {
-                    "TableName": self.ledger_table,
-                    "Item": to_item(item),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-        )
 
     def obligations_on(self, day: date) -> Iterator[Obligation]:
         """Every obligation recorded on one UTC day, shard by shard, page by page."""

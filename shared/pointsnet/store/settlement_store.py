@@ -32,8 +32,7 @@ from pydantic import BaseModel
 
 from pointsnet.clock import rfc3339
 from pointsnet.ledger.accounts import pending_of
-from pointsnet.ledger.models import AS_STORED, Transaction
-from pointsnet.network.models import Obligation
+from pointsnet.ledger.models import AS_STORED, Obligation, Transaction
 from pointsnet.settlement.models import Period, Settlement, SettlementStatus, SettlementSummary
 from pointsnet.store.dynamo import (
     TableStore,
@@ -42,13 +41,8 @@ from pointsnet.store.dynamo import (
     to_values,
     translate_client_error,
 )
-from pointsnet.store.ledger_store import (
-    BALANCE_SK,
-    ENTRY_SK,
-    HISTORY_INDEX,
-    account_pk,
-    entry_pk,
-)
+from pointsnet.store.ledger_keys import account_pk, entry_pk
+from pointsnet.store.ledger_store import BALANCE_SK, ENTRY_SK, HISTORY_INDEX
 from pointsnet.store.network_store import OBLIGATION_SHARDS, obligation_pk, obligation_shard
 
 T = TypeVar("T")

@@ -15,10 +15,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-if TYPE_CHECKING:
-    from pointsnet.cli import CommandOutput, Commands, GlobalOptions
+from pointsnet.cli.output import CommandOutput
+from pointsnet.cli.registry import CommandFailed, Commands, GlobalOptions
+from pointsnet.credentials import find_local_file
 
 EVENT_LOG_NAME = "events.jsonl"
 FOLLOW_POLL_SECONDS = 0.2
@@ -50,8 +51,6 @@ def add_events(commands: Commands) -> None:
 
 
 def run_events_tail(args: argparse.Namespace, options: GlobalOptions) -> CommandOutput:
-    from pointsnet.cli import CommandOutput
-
     path = args.file or event_log_path()
     tail_events(
         path,
@@ -65,9 +64,6 @@ def run_events_tail(args: argparse.Namespace, options: GlobalOptions) -> Command
 
 
 def event_log_path() -> Path:
-    from pointsnet.cli import CommandFailed
-    from pointsnet.credentials import find_local_file
-
     local_file = find_local_file()
     if local_file is None:
         raise CommandFailed("no .pointsnet/local.json here or above: start the network (make run)")
@@ -96,8 +92,6 @@ def tail_events(
             printed += 1
         out.flush()
     elif not follow:
-        from pointsnet.cli import CommandFailed
-
         raise CommandFailed(f"{path} does not exist: no local network has published events yet")
     started = time.monotonic()
     while follow and (stop_after is None or time.monotonic() - started < stop_after):
@@ -191,8 +185,6 @@ def add_schedules(commands: Commands) -> None:
 
 
 def run_schedules_list(args: argparse.Namespace, options: GlobalOptions) -> CommandOutput:
-    from pointsnet.cli import CommandOutput
-
     listing = _control("GET", "/_local/schedules")
     items = listing.get("items", [])
     return CommandOutput(
@@ -210,8 +202,6 @@ def run_schedules_list(args: argparse.Namespace, options: GlobalOptions) -> Comm
 
 
 def run_schedules_run(args: argparse.Namespace, options: GlobalOptions) -> CommandOutput:
-    from pointsnet.cli import CommandOutput
-
     outcome = _control("POST", f"/_local/schedules/{args.name}/run")
     result = outcome.get("result")
     footer = None
@@ -229,9 +219,6 @@ def run_schedules_run(args: argparse.Namespace, options: GlobalOptions) -> Comma
 
 def _control(method: str, path: str) -> dict[str, Any]:
     """Call the running local network's `/_local/` endpoint named by `path`."""
-    from pointsnet.cli import CommandFailed
-    from pointsnet.credentials import find_local_file
-
     local_file = find_local_file()
     if local_file is None:
         raise CommandFailed("no .pointsnet/local.json here or above: start the network (make run)")

@@ -1,0 +1,213 @@
+"""Holds: pending points a partner captures (all or part) or voids, each at most once.
+
+A hold's points sit in the member's pending sub-account, unspendable. A hold state item,
+written with the hold and updated under a condition, makes its capture or void happen once;
+a cross-partner hold's price is fixed when it is placed and owed when it is captured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pointsnet.auth.caller import Caller
+from pointsnet.errors import Conflict, NotFound
+from pointsnet.idempotency import IdempotentRequest, transaction_id_for
+from pointsnet.ledger.accounts import (
+    issued_account,
+    member_account,
+    pending_account,
+    pending_of,
+)
+from pointsnet.ledger.commands import CaptureCommand, EarnCommand, VoidCommand
+from pointsnet.ledger.engine import PostingEngine, PostingResult
+from pointsnet.ledger.models import (
+    HoldState,
+    HoldStatus,
+    ObligationTerms,
+    Posting,
+    Transaction,
+    TransactionStatus,
+    TransactionType,
+)
+from pointsnet.ledger.plans import Leg, PlannedWrite
+from pointsnet.ledger.port import Guard, HoldResolution
+from pointsnet.ledger.views import visible_entry
+
+
+@dataclass(frozen=True)
+class EarnTarget:
+    """The member account an earn credits: the caller's own, or a linked one elsewhere.
+
+    `terms` is what the earning partner owes for the points, when another program's owner
+    issues them; `guards` are what the write must check (the link it relies on).
+    """
+
+    partner_id: str
+    member_id: str
+    program: str
+    terms: ObligationTerms | None = None
+    guards: tuple[Guard, ...] = ()
+
+
+class Holds:
+    def __init__(self, engine: PostingEngine) -> None:
+        self.engine = engine
+        self.store = engine.store
+
+    def place(
+        self,
+        caller: Caller,
+        target: EarnTarget,
+        command: EarnCommand,
+        request: IdempotentRequest,
+    ) -> PostingResult:
+        """Pending points: counted in the balance's `pending`, spendable once captured."""
+        account = member_account(target.partner_id, target.member_id)
+        hold_id = transaction_id_for(caller.partner_id, request.key)
+        policy = self.engine.policies.policy_for(target.partner_id)
+
+        def plan(now: datetime) -> PlannedWrite:
+            void_after = now + timedelta(days=policy.hold_timeout_days)
+            hold = Transaction(
+                transaction_id=hold_id,
+                type=TransactionType.HOLD,
+                status=TransactionStatus.PENDING,
+                program=target.program,
+                points=command.points,
+                partner_id=target.partner_id,
+                member_id=target.member_id,
+                initiated_by=caller.partner_id,
+                reference=command.reference,
+                description=command.description,
+                expires_at=void_after,
+                created_at=now,
+                postings=(
+                    Posting(account=issued_account(target.program), points=-command.points),
+                    Posting(
+                        account=pending_account(target.partner_id, target.member_id),
+                        points=command.points,
+                    ),
+                ),
+            )
+            state = HoldState(
+                hold_id=hold_id,
+                status=HoldStatus.OPEN,
+                points=command.points,
+                account=account,
+                program=target.program,
+                partner_id=target.partner_id,
+                member_id=target.member_id,
+                initiated_by=caller.partner_id,
+                void_after=void_after,
+                obligation=target.terms,
+            )
+            return PlannedWrite(legs=(Leg(hold, account),), guards=target.guards, hold=state)
+
+        return self.engine.post(plan, request, (hold_id,)).first
+
+    def capture(
+        self, caller: Caller, hold_id: str, command: CaptureCommand, request: IdempotentRequest
+    ) -> PostingResult:
+        """Make all or part of a hold's points available and release the rest, at most once."""
+        hold = self._own_hold(caller, hold_id)
+        capture_id = transaction_id_for(caller.partner_id, request.key)
+        account = member_account(hold.partner_id, hold.member_id)
+
+        def plan(now: datetime) -> PlannedWrite:
+            state = self._open_hold(hold_id, now)
+            points = command.points if command.points is not None else state.points
+            if points > state.points:
+                raise Conflict(f"hold {hold_id} holds {state.points} points, not {points}")
+            released = state.points - points
+            postings = [
+                Posting(account=pending_of(account), points=-state.points),
+                Posting(account=account, points=points),
+            ]
+            if released:
+                postings.append(Posting(account=issued_account(hold.program), points=released))
+            capture = Transaction(
+                transaction_id=capture_id,
+                type=TransactionType.CAPTURE,
+                program=hold.program,
+                points=points,
+                partner_id=hold.partner_id,
+                member_id=hold.member_id,
+                initiated_by=caller.partner_id,
+                reference=hold.reference,
+                description=hold.description,
+                hold_id=hold_id,
+                obligation=(
+                    state.obligation.model_copy(update={"points": points})
+                    if state.obligation
+                    else None
+                ),
+                created_at=now,
+                postings=tuple(postings),
+            )
+            return PlannedWrite(
+                legs=(Leg(capture, account),),
+                hold=HoldResolution(hold_id, HoldStatus.CAPTURED, capture_id, now, points),
+            )
+
+        return self.engine.post(plan, request, (capture_id,)).first
+
+    def void(
+        self, caller: Caller, hold_id: str, command: VoidCommand, request: IdempotentRequest
+    ) -> PostingResult:
+        """Release every point of a hold back to its program, at most once."""
+        hold = self._own_hold(caller, hold_id)
+        void_id = transaction_id_for(caller.partner_id, request.key)
+        plan = self.void_plan(hold, void_id, caller.partner_id, command.reason)
+        return self.engine.post(plan, request, (void_id,)).first
+
+    def void_plan(
+        self, hold: Transaction, void_id: str, initiated_by: str, reason: str | None
+    ) -> Callable[[datetime], PlannedWrite]:
+        account = member_account(hold.partner_id, hold.member_id)
+
+        def plan(now: datetime) -> PlannedWrite:
+            # Voiding a timed-out hold does what the sweep would: anyone entitled may do it.
+            state = self._open_hold(hold.transaction_id, now, lapsed_ok=True)
+            void = Transaction(
+                transaction_id=void_id,
+                type=TransactionType.VOID,
+                program=hold.program,
+                points=state.points,
+                partner_id=hold.partner_id,
+                member_id=hold.member_id,
+                initiated_by=initiated_by,
+                reference=hold.reference,
+                reason=reason,
+                hold_id=hold.transaction_id,
+                created_at=now,
+                postings=(
+                    Posting(account=pending_of(account), points=-state.points),
+                    Posting(account=issued_account(hold.program), points=state.points),
+                ),
+            )
+            return PlannedWrite(
+                legs=(Leg(void, account),),
+                hold=HoldResolution(hold.transaction_id, HoldStatus.VOIDED, void_id, now, 0),
+            )
+
+        return plan
+
+    def _own_hold(self, caller: Caller, hold_id: str) -> Transaction:
+        hold = visible_entry(self.store, caller, hold_id).transaction
+        if hold.type != TransactionType.HOLD:
+            raise Conflict(f"transaction {hold_id} is a {hold.type}, not a hold")
+        if hold.initiated_by != caller.partner_id:
+            raise Conflict("only the partner that placed a hold may capture or void it")
+        return hold
+
+    def _open_hold(self, hold_id: str, now: datetime, *, lapsed_ok: bool = False) -> HoldState:
+        state = self.store.get_hold(hold_id)
+        if state is None:
+            raise NotFound(f"no hold {hold_id}")
+        if state.status != HoldStatus.OPEN:
+            raise Conflict(f"hold {hold_id} was already {state.status.value}")
+        if now >= state.void_after and not lapsed_ok:
+            raise Conflict(f"hold {hold_id} timed out at {state.void_after.isoformat()}")
+        return state

@@ -1,0 +1,304 @@
+"""The composition root: every default dependency, built once per execution environment.
+
+Only this module (and the local runtime and CLI, which provision) puts a concrete store
+behind a domain port. Each factory imports what it builds when first called, so a function
+loads only the packages its own requests use. Tests that change the environment call
+`clear_caches()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pointsnet.auth.keys import KeyResolver
+    from pointsnet.events.outbox import Outbox
+    from pointsnet.ledger.service import Ledger
+    from pointsnet.ledger.sweeps import Sweeper
+    from pointsnet.network.cross_partner import CrossPartnerLedger
+    from pointsnet.network.exchanges import Exchanges
+    from pointsnet.network.links import Links
+    from pointsnet.network.pricing import Pricing
+    from pointsnet.network.rates import Rates
+    from pointsnet.partners.rate_limits import RateLimiter
+    from pointsnet.partners.service import PartnerDirectory
+    from pointsnet.programs.service import ProgramPolicies
+    from pointsnet.settlement.models import Settlement
+    from pointsnet.settlement.run import Reconciler
+    from pointsnet.settlement.service import SettlementRuns, Settlements
+    from pointsnet.store.directory_store import DirectoryStore
+    from pointsnet.store.event_bus import EventBus
+    from pointsnet.store.network_store import NetworkStore
+    from pointsnet.store.settlement_store import ReportBucket, SettlementStore
+
+
+# identity and limits
+
+
+@lru_cache(maxsize=1)
+def default_key_resolver() -> KeyResolver:
+    from pointsnet.auth.keys import KeyResolver
+    from pointsnet.settings import get_settings
+    from pointsnet.store.key_secrets import KeySecrets
+
+    settings = get_settings()
+    return KeyResolver(
+        default_directory_store(),
+        KeySecrets(settings.key_secret_prefix),
+        cache_seconds=settings.key_cache_seconds,
+    )
+
+
+@lru_cache(maxsize=1)
+def default_rate_limiter() -> RateLimiter:
+    """This instance's leases of the partners' rate budgets, kept across its requests."""
+    from pointsnet.partners.rate_limits import RateLimiter
+    from pointsnet.settings import get_settings
+    from pointsnet.store.rate_budget_store import RateBudgetStore
+
+    return RateLimiter(RateBudgetStore(get_settings().directory_table))
+
+
+@lru_cache(maxsize=1)
+def default_directory_store() -> DirectoryStore:
+    from pointsnet.settings import get_settings
+    from pointsnet.store.directory_store import DirectoryStore
+
+    return DirectoryStore(get_settings().directory_table)
+
+
+def default_partner_directory() -> PartnerDirectory:
+    from pointsnet.partners.service import PartnerDirectory
+    from pointsnet.settings import get_settings
+    from pointsnet.store.key_secrets import KeySecrets
+
+    return PartnerDirectory(default_directory_store(), KeySecrets(get_settings().key_secret_prefix))
+
+
+def bootstrap_directory(directory_table: str, key_secret_prefix: str) -> PartnerDirectory:
+    """The partner directory of a deployed stack's tables, reached with your AWS credentials."""
+    from pointsnet.partners.service import PartnerDirectory
+    from pointsnet.store.directory_store import DirectoryStore
+    from pointsnet.store.key_secrets import KeySecrets
+
+    return PartnerDirectory(DirectoryStore(directory_table), KeySecrets(key_secret_prefix))
+
+
+def default_program_policies() -> ProgramPolicies:
+    from pointsnet.programs.service import ProgramPolicies
+    from pointsnet.settings import get_settings
+    from pointsnet.store.policy_store import PolicyStore
+
+    return ProgramPolicies(PolicyStore(get_settings().directory_table), default_directory_store())
+
+
+# the ledger and the network
+
+
+@lru_cache(maxsize=1)
+def default_ledger() -> Ledger:
+    from pointsnet.ledger.service import Ledger
+    from pointsnet.programs.policy import PolicyBook
+    from pointsnet.settings import get_settings
+    from pointsnet.store.ledger_store import LedgerStore
+    from pointsnet.store.policy_store import PolicyStore
+
+    settings = get_settings()
+    return Ledger(
+        LedgerStore(settings.ledger_table),
+        policies=PolicyBook(
+            PolicyStore(settings.directory_table), cache_seconds=settings.policy_cache_seconds
+        ),
+    )
+
+
+@lru_cache(maxsize=1)
+def default_network_store() -> NetworkStore:
+    from pointsnet.settings import get_settings
+    from pointsnet.store.network_store import NetworkStore
+
+    settings = get_settings()
+    return NetworkStore(settings.ledger_table, settings.directory_table)
+
+
+@lru_cache(maxsize=1)
+def default_pricing() -> Pricing:
+    from pointsnet.network.pricing import Pricing
+
+    return Pricing(default_network_store(), default_directory_store())
+
+
+@lru_cache(maxsize=1)
+def default_cross_partner_ledger() -> CrossPartnerLedger:
+    from pointsnet.network.cross_partner import CrossPartnerLedger
+
+    return CrossPartnerLedger(default_ledger(), default_network_store(), default_pricing())
+
+
+@lru_cache(maxsize=1)
+def default_links() -> Links:
+    from pointsnet.network.links import Links
+    from pointsnet.settings import get_settings
+
+    return Links(
+        default_network_store(), pending_for=timedelta(seconds=get_settings().link_pending_seconds)
+    )
+
+
+@lru_cache(maxsize=1)
+def default_rates() -> Rates:
+    from pointsnet.network.rates import Rates
+
+    return Rates(default_network_store())
+
+
+@lru_cache(maxsize=1)
+def default_exchanges() -> Exchanges:
+    from pointsnet.network.exchanges import Exchanges
+    from pointsnet.settings import get_settings
+
+    return Exchanges(
+        engine=default_ledger().engine,
+        network=default_network_store(),
+        rates=default_rates(),
+        pricing=default_pricing(),
+        quote_ttl=timedelta(seconds=get_settings().quote_ttl_seconds),
+    )
+
+
+def default_sweeper() -> Sweeper:
+    from pointsnet.ledger.sweeps import Sweeper
+    from pointsnet.ledger.upkeep import Upkeep
+
+    ledger = default_ledger()
+    return Sweeper(Upkeep(ledger), ledger.store)
+
+
+# events
+
+
+def default_event_bus() -> EventBus:
+    from pointsnet.errors import StoreUnavailable
+    from pointsnet.settings import get_settings
+    from pointsnet.store.event_bus import EventBus
+
+    bus_name = get_settings().event_bus_name
+    if not bus_name:
+        raise StoreUnavailable("EVENT_BUS_NAME is not set")
+    return EventBus(bus_name)
+
+
+@lru_cache(maxsize=1)
+def default_outbox() -> Outbox:
+    from pointsnet.events.outbox import Outbox
+    from pointsnet.store.ledger_store import LedgerStore
+
+    return Outbox(default_event_bus(), LedgerStore.outbox_item)
+
+
+# settlement
+
+
+@lru_cache(maxsize=1)
+def default_settlement_store() -> SettlementStore:
+    from pointsnet.settlement.settings import get_settlement_settings
+    from pointsnet.store.settlement_store import SettlementStore
+
+    return SettlementStore(get_settlement_settings().settlement_table)
+
+
+@lru_cache(maxsize=1)
+def default_report_bucket() -> ReportBucket:
+    from pointsnet.settlement.settings import get_settlement_settings
+    from pointsnet.store.settlement_store import ReportBucket
+
+    return ReportBucket(get_settlement_settings().reports_bucket)
+
+
+def announce_settlement(settlement: Settlement) -> None:
+    """Publish `settlement.ready` to every partner with a position in the settlement."""
+    from pointsnet.events.settlement import publish_settlement_ready
+
+    publish_settlement_ready(
+        settlement_id=settlement.settlement_id,
+        period_start=settlement.period_start,
+        period_end=settlement.period_end,
+        currency=settlement.currency,
+        status=settlement.status,
+        net_positions={
+            position.partner_id: position.amount for position in settlement.net_positions
+        },
+        bus=default_event_bus(),
+    )
+
+
+@lru_cache(maxsize=1)
+def default_reconciler() -> Reconciler:
+    from pointsnet.settings import get_settings
+    from pointsnet.settlement.run import Reconciler
+    from pointsnet.settlement.settings import get_settlement_settings
+    from pointsnet.store.settlement_store import LedgerPeriodReader
+
+    settings = get_settlement_settings()
+    return Reconciler(
+        default_settlement_store(),
+        LedgerPeriodReader(settings.ledger_table),
+        default_report_bucket(),
+        currency=settings.currency,
+        page_size=settings.page_size,
+        announce=announce_settlement if get_settings().event_bus_name else None,
+    )
+
+
+@lru_cache(maxsize=1)
+def default_settlements() -> Settlements:
+    from pointsnet.settlement.service import Settlements
+
+    return Settlements(default_settlement_store(), default_report_bucket())
+
+
+@lru_cache(maxsize=1)
+def default_settlement_runs() -> SettlementRuns:
+    from pointsnet.settlement.service import SettlementRuns
+
+    return SettlementRuns(default_reconciler(), default_settlement_store())
+
+
+def default_continuation() -> Callable[[dict[str, Any]], None] | None:
+    """How an unfinished reconciliation carries on: the function invokes itself again."""
+    from pointsnet.settlement.settings import get_settlement_settings
+    from pointsnet.store.settlement_store import LambdaContinuation
+
+    function_name = get_settlement_settings().function_name
+    return LambdaContinuation(function_name) if function_name else None
+
+
+def clear_caches() -> None:
+    """Forget every built dependency: tests that change the environment call this."""
+    from pointsnet.settings import get_settings
+    from pointsnet.settlement.settings import get_settlement_settings
+
+    for factory in (
+        get_settings,
+        get_settlement_settings,
+        default_key_resolver,
+        default_rate_limiter,
+        default_directory_store,
+        default_ledger,
+        default_network_store,
+        default_pricing,
+        default_cross_partner_ledger,
+        default_links,
+        default_rates,
+        default_exchanges,
+        default_outbox,
+        default_settlement_store,
+        default_report_bucket,
+        default_reconciler,
+        default_settlements,
+        default_settlement_runs,
+    ):
+        factory.cache_clear()
