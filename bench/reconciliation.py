@@ -62,7 +62,9 @@ def measure_reconciliation(sizes: tuple[int, ...] = SIZES) -> list[Reconciliatio
 def _measure(entries: int) -> ReconciliationFigures:
     from pointsnet.local.emulator import aws_client
     from pointsnet.settlement.run import Reconciler, reconcile_period
-    from pointsnet.store.settlement_store import LedgerPeriodReader, ReportBucket, SettlementStore
+    from pointsnet.store.ledger_period_reader import LedgerPeriodReader
+    from pointsnet.store.report_bucket import ReportBucket
+    from pointsnet.store.settlement_store import SettlementStore
 
     day = datetime.now(UTC).date() - timedelta(days=1)
     with _emulated_tables() as environment:
@@ -140,12 +142,11 @@ def _seed_day(dynamodb: Any, environment: dict[str, str], day: date, entries: in
     )
     from pointsnet.ledger.port import StoredEntry
     from pointsnet.store.dynamo import to_item
+    from pointsnet.store.ledger_items import BALANCE_SK, entry_put
     from pointsnet.store.ledger_keys import account_pk
-    from pointsnet.store.ledger_store import BALANCE_SK, LedgerStore
     from pointsnet.store.network_store import obligation_put
 
     ledger_table = environment["LEDGER_TABLE"]
-    ledger = LedgerStore(ledger_table, dynamodb)
     members = [(*PARTNERS[number % len(PARTNERS)], f"m{number:04d}") for number in range(MEMBERS)]
     balances = [0] * MEMBERS
     versions = [0] * MEMBERS
@@ -206,7 +207,7 @@ def _seed_day(dynamodb: Any, environment: dict[str, str], day: date, entries: in
             account=account,
         )
         # The very item a posting writes, with its ByAccount keys.
-        items.append(ledger._entry_put(stored)["Item"])
+        items.append(entry_put(ledger_table, stored)["Item"])
         if transaction.obligation is not None:
             obligations += 1
             put = obligation_put(

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from pointsnet.network.links import Links
     from pointsnet.network.pricing import Pricing
     from pointsnet.network.rates import Rates
+    from pointsnet.partners.models import IssuedKey
     from pointsnet.partners.rate_limits import RateLimiter
     from pointsnet.partners.service import PartnerDirectory
     from pointsnet.programs.service import ProgramPolicies
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
     from pointsnet.store.directory_store import DirectoryStore
     from pointsnet.store.event_bus import EventBus
     from pointsnet.store.network_store import NetworkStore
-    from pointsnet.store.settlement_store import ReportBucket, SettlementStore
+    from pointsnet.store.report_bucket import ReportBucket
+    from pointsnet.store.settlement_store import SettlementStore
 
 
 # identity and limits
@@ -78,13 +80,17 @@ def default_partner_directory() -> PartnerDirectory:
     return PartnerDirectory(default_directory_store(), KeySecrets(get_settings().key_secret_prefix))
 
 
-def bootstrap_directory(directory_table: str, key_secret_prefix: str) -> PartnerDirectory:
-    """The partner directory of a deployed stack's tables, reached with your AWS credentials."""
+def bootstrap_operator(directory_table: str, key_secret_prefix: str) -> IssuedKey:
+    """The operator's first admin key, issued into a deployed stack's tables with your AWS
+    credentials; any failure to reach them is a PointsNetError."""
     from pointsnet.partners.service import PartnerDirectory
     from pointsnet.store.directory_store import DirectoryStore
+    from pointsnet.store.dynamo import sdk_failures_as_unavailable
     from pointsnet.store.key_secrets import KeySecrets
 
-    return PartnerDirectory(DirectoryStore(directory_table), KeySecrets(key_secret_prefix))
+    with sdk_failures_as_unavailable():
+        directory = PartnerDirectory(DirectoryStore(directory_table), KeySecrets(key_secret_prefix))
+        return directory.bootstrap_operator()
 
 
 def default_program_policies() -> ProgramPolicies:
@@ -213,7 +219,7 @@ def default_settlement_store() -> SettlementStore:
 @lru_cache(maxsize=1)
 def default_report_bucket() -> ReportBucket:
     from pointsnet.settlement.settings import get_settlement_settings
-    from pointsnet.store.settlement_store import ReportBucket
+    from pointsnet.store.report_bucket import ReportBucket
 
     return ReportBucket(get_settlement_settings().reports_bucket)
 
@@ -240,7 +246,7 @@ def default_reconciler() -> Reconciler:
     from pointsnet.settings import get_settings
     from pointsnet.settlement.run import Reconciler
     from pointsnet.settlement.settings import get_settlement_settings
-    from pointsnet.store.settlement_store import LedgerPeriodReader
+    from pointsnet.store.ledger_period_reader import LedgerPeriodReader
 
     settings = get_settlement_settings()
     return Reconciler(
@@ -270,7 +276,7 @@ def default_settlement_runs() -> SettlementRuns:
 def default_continuation() -> Callable[[dict[str, Any]], None] | None:
     """How an unfinished reconciliation carries on: the function invokes itself again."""
     from pointsnet.settlement.settings import get_settlement_settings
-    from pointsnet.store.settlement_store import LambdaContinuation
+    from pointsnet.store.lambda_continuation import LambdaContinuation
 
     function_name = get_settlement_settings().function_name
     return LambdaContinuation(function_name) if function_name else None

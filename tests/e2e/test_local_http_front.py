@@ -138,8 +138,8 @@ def burst_of_health_checks(base_url: str, count: int) -> list[bytes | str]:
 
 
 def test_the_listen_queue_holds_a_burst_of_connections() -> None:
-    """Given the local API's listen backlog / Then it holds at least 128 pending connections,
-    not socketserver's default of 5."""
+    """Given the local API's listen backlog / When it is read / Then it holds at least 128
+    pending connections, not socketserver's default of 5."""
     assert LISTEN_BACKLOG >= 128
 
 
@@ -195,7 +195,8 @@ def test_an_over_long_header_line_answers_the_envelope(local: LocalNetwork) -> N
 
 
 def test_too_many_headers_answer_the_envelope(local: LocalNetwork) -> None:
-    """Given a request with more headers than the front reads / Then the envelope."""
+    """Given a request with more headers than the front reads / When it is sent / Then the
+    envelope, 422 validation_error."""
     headers = b"".join(b"X-H%d: v\r\n" % number for number in range(150))
     reply = send_raw(local.base_url, b"GET /v1/health HTTP/1.1\r\n" + headers + b"\r\n")
 
@@ -228,8 +229,8 @@ def test_an_unknown_method_answers_route_not_found(local: LocalNetwork) -> None:
 
 
 def test_a_bad_chunked_body_answers_the_envelope(local: LocalNetwork) -> None:
-    """Given a chunked POST whose chunk size is not hexadecimal / Then the envelope, 422
-    validation_error, and the connection is closed."""
+    """Given a chunked POST whose chunk size is not hexadecimal / When it is sent / Then the
+    envelope, 422 validation_error, and the connection is closed."""
     reply = send_raw(
         local.base_url,
         b"POST /v1/members/m-1/earn HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -242,7 +243,8 @@ def test_a_bad_chunked_body_answers_the_envelope(local: LocalNetwork) -> None:
 
 
 def test_a_bad_content_length_answers_the_envelope(local: LocalNetwork) -> None:
-    """Given a Content-Length that is not a number / Then the envelope, and it closes."""
+    """Given a Content-Length that is not a number / When it is sent / Then the envelope, 422
+    validation_error, and the connection is closed."""
     reply = send_raw(
         local.base_url,
         b"POST /v1/members/m-1/earn HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ten\r\n\r\n",
@@ -423,9 +425,9 @@ def event_echo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_the_event_holds_the_path_decoded_once(event_echo: str) -> None:
-    """Given GET /things/cx%3A1%20%2541?q=a%20b / Then rawPath, requestContext.http.path and
-    pathParameters hold `cx:1 %41` (decoded once, as API Gateway's HTTP API delivers them)
-    and rawQueryString stays as sent."""
+    """Given a function that echoes its event / When GET /things/cx%3A1%20%2541?q=a%20b is
+    sent / Then rawPath, requestContext.http.path and pathParameters hold `cx:1 %41` (decoded
+    once, as API Gateway's HTTP API delivers them) and rawQueryString stays as sent."""
     host, port = address(event_echo)
     connection = http.client.HTTPConnection(host, port, timeout=30)
     try:

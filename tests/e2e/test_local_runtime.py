@@ -196,7 +196,8 @@ def test_oversized_body_is_refused_at_the_http_layer(local: LocalNetwork) -> Non
 
 
 def test_demo_keys_follow_the_local_development_contract(local: LocalNetwork) -> None:
-    """Given the seeded demo network / Then it has the four keys API.md's local.json lists."""
+    """Given the seeded demo network / When its credentials are listed / Then it has the four
+    keys API.md's local.json lists."""
     assert [(key["partner_id"], key.get("program"), key["role"]) for key in local.credentials] == [
         ("starlodge", "STAR", "partner"),
         ("rideco", "RIDE", "partner"),
@@ -334,12 +335,14 @@ def test_the_function_sees_its_environment_and_a_lambda_context(echo_api: str) -
 
 
 def test_a_base64_body_is_decoded(echo_api: str) -> None:
-    """Given a function answering isBase64Encoded / Then the client gets the raw bytes."""
+    """Given a function answering isBase64Encoded / When it is called / Then the client gets
+    the raw bytes."""
     assert http_call(echo_api, "GET", "/binary").raw == bytes([0, 1, 2])
 
 
 def test_an_exception_in_the_function_never_leaks_into_the_response(echo_api: str) -> None:
-    """Given a function that raises / Then 500 internal_error, with no trace or message of it."""
+    """Given a function that raises / When it is called / Then 500 internal_error, with no
+    trace or message of it."""
     reply = http_call(echo_api, "GET", "/raise")
 
     assert_error_envelope(reply, 500, "internal_error")

@@ -29,8 +29,8 @@ from pointsnet.settlement.scheduled import run_scheduled
 from pointsnet.settlement.service import SettlementRuns
 from pointsnet.settlement.settings import get_settlement_settings
 from pointsnet.store.dynamo import to_item
+from pointsnet.store.ledger_period_reader import LedgerPeriodReader
 from pointsnet.store.network_store import obligation_pk, obligation_shard
-from pointsnet.store.settlement_store import LedgerPeriodReader
 from pointsnet.wiring import (
     default_key_resolver,
     default_rates,

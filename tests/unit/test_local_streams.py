@@ -463,6 +463,7 @@ def test_the_events_function_subscription_reads_the_template() -> None:
 
 def test_a_tiny_template_sets_every_knob() -> None:
     # Given a DynamoDB event with every setting the consumer reads
+    # When the tiny template's stream subscription is read
     subscribed = subscription(
         StartingPosition="LATEST",
         BatchSize=7,

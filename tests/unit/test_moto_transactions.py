@@ -354,9 +354,9 @@ FAILING_CHECK = check(ledger_key("b", "1"), ABSENT)
 def test_a_failed_condition_cancels_every_action(
     untouched: Observation, actions: list[Action], expected: list[str]
 ) -> None:
-    """Given Puts, ADDs and Deletes on new and existing items of both tables, when a condition
-    fails (first, middle, last, or two), then the reasons name each action in order and
-    neither table nor the stream has changed."""
+    """Given Puts, ADDs and Deletes on new and existing items of both tables / When a
+    condition fails (first, middle, last, or two) / Then the reasons name each action in
+    order and neither table nor the stream has changed."""
     observed = both_ways(run(actions))
 
     (outcome,) = observed.result
@@ -367,8 +367,8 @@ def test_a_failed_condition_cancels_every_action(
 
 
 def test_all_old_returns_the_item_that_failed_its_condition(untouched: Observation) -> None:
-    """Given ReturnValuesOnConditionCheckFailure=ALL_OLD, when conditions fail on an existing
-    item in each table and on a missing one, then only the existing items come back."""
+    """Given ReturnValuesOnConditionCheckFailure=ALL_OLD / When conditions fail on an existing
+    item in each table and on a missing one / Then only the existing items come back."""
     observed = both_ways(
         run(
             [
@@ -437,8 +437,9 @@ def test_all_old_returns_the_item_that_failed_its_condition(untouched: Observati
 def test_two_actions_on_one_item_are_refused_and_write_nothing(
     untouched: Observation, actions: list[Action]
 ) -> None:
-    """Given two actions on one item, even after other writes, then a ValidationException is
-    raised with moto's message and nothing the earlier actions wrote remains."""
+    """Given two actions on one item, even after other writes / When they are sent in one
+    transaction / Then a ValidationException is raised with moto's message and nothing the
+    earlier actions wrote remains."""
     observed = both_ways(run(actions))
 
     assert observed.result == [
@@ -448,7 +449,8 @@ def test_two_actions_on_one_item_are_refused_and_write_nothing(
 
 
 def test_more_than_100_actions_are_refused_and_exactly_100_accepted(untouched: Observation) -> None:
-    """Given 101 distinct Puts, then they are refused whole; given 100, then all are written."""
+    """Given 101 distinct Puts / When they are sent as one transaction, and then the first
+    100 / Then the 101 are refused whole and the 100 are all written."""
     many = [put(ledger_item("n", f"{number:03}", "carol", number)) for number in range(101)]
 
     refused = both_ways(run(many))
@@ -517,8 +519,9 @@ def commit_cancel_commit(clients: Clients) -> dict[str, Any]:
 def test_committed_transactions_stream_in_order_around_a_cancelled_one(
     untouched: Observation,
 ) -> None:
-    """Given a committed transaction, a cancelled one and a committed one, then items, index and
-    stream match moto's; the stream read on from the first shows the third's records, no gap."""
+    """Given a committed transaction, a cancelled one and a committed one / When they run in
+    turn / Then items, index and stream match moto's; the stream read on from the first shows
+    the third's records, no gap."""
     observed = both_ways(commit_cancel_commit)
 
     first, cancelled, third = observed.result["outcomes"]
@@ -547,8 +550,8 @@ def test_committed_transactions_stream_in_order_around_a_cancelled_one(
 
 
 def test_an_iterator_held_across_a_cancelled_transaction_sees_only_committed_records() -> None:
-    """Given a NextShardIterator taken before a cancelled transaction, when a later one commits,
-    then on the undo log it reads just the later records, as DynamoDB would.
+    """Given a NextShardIterator taken before a cancelled transaction / When a later one
+    commits / Then on the undo log it reads just the later records, as DynamoDB would.
 
     This is the one place the two differ: moto's own method puts a copy of the table back,
     so an iterator on the old stream shard reads the cancelled records and misses later ones.
@@ -588,8 +591,8 @@ def test_an_iterator_held_across_a_cancelled_transaction_sees_only_committed_rec
 def test_an_item_an_update_created_is_gone_when_the_transaction_is_cancelled(
     untouched: Observation, actions: list[Action]
 ) -> None:
-    """Given an Update that creates an item, when a later condition fails, then the item is not
-    there: not in a Scan, not in a Query on its hash key, not in the item count."""
+    """Given an Update that creates an item / When a later condition fails / Then the item is
+    not there: not in a Scan, not in a Query on its hash key, not in the item count."""
 
     key = actions[0]["Update"]["Key"]
     table = actions[0]["Update"]["TableName"]
@@ -695,8 +698,9 @@ INVALID = "ValidationException"
 def test_other_failures_leave_the_tables_as_moto_does(
     untouched: Observation, actions: list[Action], code: str, reasons: list[str] | None
 ) -> None:
-    """Given a failing ConditionCheck, a missing table or an item or update moto refuses, then
-    the error is moto's (as it answers today), and nothing the other actions wrote remains."""
+    """Given a failing ConditionCheck, a missing table or an item or update moto refuses /
+    When the transaction is sent / Then the error is moto's (as it answers today), and
+    nothing the other actions wrote remains."""
     observed = both_ways(run(actions))
 
     (outcome,) = observed.result
@@ -757,13 +761,15 @@ transactions = st.one_of(
 )
 @given(st.lists(transactions, min_size=1, max_size=5))
 def test_random_transactions_end_the_same_both_ways(sequence: list[list[Action]]) -> None:
-    """Given any sequence of transactions over a few keys, then each outcome and the final
-    tables and stream are the same on the undo log as on moto's own method."""
+    """Given any sequence of transactions over a few keys / When they run in turn / Then each
+    outcome and the final tables and stream are the same on the undo log as on moto's own
+    method."""
     both_ways(run(*sequence))
 
 
 def test_install_and_uninstall_swap_moto_s_method_back_and_forth() -> None:
-    """Given either semantics, when installed (twice) then uninstalled, then moto's own is back."""
+    """Given either semantics / When installed (twice) then uninstalled / Then moto's own is
+    back."""
     assert moto_transactions.moto_original.__qualname__ == "DynamoDBBackend.transact_write_items"
     assert moto_transactions.moto_original.__module__ == "moto.dynamodb.models"
     with moto_semantics(False):
@@ -775,7 +781,7 @@ def test_install_and_uninstall_swap_moto_s_method_back_and_forth() -> None:
 
 
 def test_moto_semantics_puts_the_previous_method_back_even_on_error() -> None:
-    """Given the undo log installed, when a block on moto's own method raises, then the undo
+    """Given the undo log installed / When a block on moto's own method raises / Then the undo
     log is installed again afterwards."""
     with moto_semantics(True):
         with pytest.raises(RuntimeError), moto_semantics(False):
@@ -785,7 +791,8 @@ def test_moto_semantics_puts_the_previous_method_back_even_on_error() -> None:
 
 
 def test_the_aws_fixture_runs_tests_on_the_undo_log(request: pytest.FixtureRequest) -> None:
-    """Given moto's own method, when the tests' `aws` fixture runs, then the undo log is in."""
+    """Given moto's own method / When the tests' `aws` fixture runs / Then the undo log is
+    in."""
     with moto_semantics(False):
         request.getfixturevalue("aws")
         assert DynamoDBBackend.transact_write_items is moto_transactions.transact_write_items

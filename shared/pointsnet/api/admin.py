@@ -33,7 +33,8 @@ from pointsnet.idempotency import REPLAYED_HEADER
 from pointsnet.partners.commands import CreatePartnerCommand, IssueKeyCommand, SetSigningCommand
 from pointsnet.partners.models import ApiKey, IssuedKey, Partner
 from pointsnet.partners.rate_limits import RateLimiter
-from pointsnet.partners.service import PartnerDirectory, default_partner_directory
+from pointsnet.partners.service import PartnerDirectory
+from pointsnet.wiring import default_partner_directory
 
 PartnerIdPath = Annotated[str, Path(pattern=r"^[a-z0-9-]{2,40}$", description="The partner's id")]
 KeyIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The key's id")]

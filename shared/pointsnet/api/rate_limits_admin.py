@@ -11,7 +11,8 @@ from pointsnet.api.errors import ERROR_RESPONSES
 from pointsnet.api.resolver import PointsNetRouter
 from pointsnet.partners.models import Partner
 from pointsnet.partners.rate_limits import RateLimitCommand
-from pointsnet.partners.service import PartnerDirectory, default_partner_directory
+from pointsnet.partners.service import PartnerDirectory
+from pointsnet.wiring import default_partner_directory
 
 PartnerIdPath = Annotated[str, Path(pattern=r"^[a-z0-9-]{2,40}$", description="The partner's id")]
 

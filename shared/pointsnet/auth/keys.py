@@ -8,8 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pointsnet.auth.caller import Caller, KeyStatus
-from pointsnet.store.directory_store import DirectoryStore
-from pointsnet.store.key_secrets import KeySecrets
+from pointsnet.auth.ports import KeyDirectory, SecretReader
 
 
 @dataclass(frozen=True)
@@ -32,8 +31,8 @@ class KeyResolver:
 
     def __init__(
         self,
-        store: DirectoryStore,
-        key_secrets: KeySecrets,
+        store: KeyDirectory,
+        key_secrets: SecretReader,
         cache_seconds: int,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:

@@ -94,17 +94,14 @@ def add_bootstrap(commands: Commands) -> None:
 
 def _run_bootstrap(args: argparse.Namespace, options: GlobalOptions) -> CommandOutput:
     # Imported here: the rest of the command line needs no AWS SDK.
-    from botocore.exceptions import BotoCoreError
-
     from pointsnet import errors
-    from pointsnet.wiring import bootstrap_directory
+    from pointsnet.wiring import bootstrap_operator
 
-    directory = bootstrap_directory(
-        directory_table=args.directory_table, key_secret_prefix=args.key_secret_prefix
-    )
     try:
-        issued = directory.bootstrap_operator()
-    except (errors.PointsNetError, BotoCoreError) as exc:
+        issued = bootstrap_operator(
+            directory_table=args.directory_table, key_secret_prefix=args.key_secret_prefix
+        )
+    except errors.PointsNetError as exc:
         raise CommandFailed(f"could not bootstrap with your AWS credentials: {exc}") from exc
     data: dict[str, Any] = {
         "key_id": issued.key_id,

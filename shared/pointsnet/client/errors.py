@@ -8,8 +8,7 @@ from __future__ import annotations
 import http.client
 from typing import Any
 
-from pointsnet.client.responses import ApiResponse
-from pointsnet.client.retries import retry_after
+from pointsnet.client.responses import ApiResponse, retry_after
 
 
 class PointsNetError(Exception):

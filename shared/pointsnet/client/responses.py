@@ -40,3 +40,11 @@ def _parse_body(headers: Mapping[str, str], raw: bytes) -> Any:
         except ValueError:
             return text
     return text
+
+
+def retry_after(response: ApiResponse) -> int | None:
+    """A 429's Retry-After in whole seconds (at least 1), when it has one in that form."""
+    value = response.headers.get("retry-after", "").strip()
+    if response.status != 429 or not (value.isascii() and value.isdigit()):
+        return None
+    return max(1, int(value))

@@ -8,8 +8,6 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
-from pointsnet.client.responses import ApiResponse
-
 if TYPE_CHECKING:
     from pointsnet.client.errors import PointsNetError
 
@@ -18,14 +16,6 @@ DEFAULT_BACKOFF_BASE_SECONDS = 0.05
 MAX_BACKOFF_SECONDS = 5.0
 # A 429's Retry-After is waited out when at most this long; a longer one is raised at once.
 MAX_RETRY_AFTER_SECONDS = 30
-
-
-def retry_after(response: ApiResponse) -> int | None:
-    """A 429's Retry-After in whole seconds (at least 1), when it has one in that form."""
-    value = response.headers.get("retry-after", "").strip()
-    if response.status != 429 or not (value.isascii() and value.isdigit()):
-        return None
-    return max(1, int(value))
 
 
 def is_retryable(error: PointsNetError) -> bool:

@@ -7,6 +7,8 @@
 - given lots and holds (`LedgerStore.scan(lots_and_holds=True)`): a balance's `lotted` is the
   sum of its lots and at most its `available`, no lot is empty, and its `pending` is the sum
   of its open holds.
+
+`fold_postings` is the one fold of postings into member balances; reconciliation uses it too.
 """
 
 from __future__ import annotations
@@ -20,8 +22,33 @@ from pointsnet.ledger.accounts import (
     is_pending_account,
     member_account_of_pending,
 )
-from pointsnet.ledger.models import HoldState, HoldStatus
+from pointsnet.ledger.models import HoldState, HoldStatus, Posting
 from pointsnet.ledger.port import StoredBalance, StoredEntry, StoredLot
+
+
+@dataclass
+class FoldedPostings:
+    """Postings summed per member account: its own, and its pending sub-account's."""
+
+    available: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    pending: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, postings: Iterable[Posting]) -> None:
+        for posting in postings:
+            if is_member_account(posting.account):
+                self.available[posting.account] += posting.points
+            elif is_pending_account(posting.account):
+                self.pending[member_account_of_pending(posting.account)] += posting.points
+
+    def of(self, account: str) -> tuple[int, int]:
+        """(available, pending) of a member account, as its postings sum."""
+        return self.available.get(account, 0), self.pending.get(account, 0)
+
+
+def fold_postings(postings: Iterable[Posting]) -> FoldedPostings:
+    folded = FoldedPostings()
+    folded.add(postings)
+    return folded
 
 
 @dataclass
@@ -58,8 +85,7 @@ def check_ledger(
     `lots_and_holds`: the items include every lot and hold (check them even if there are none).
     """
     result = LedgerCheck()
-    folded: dict[str, int] = defaultdict(int)
-    folded_pending: dict[str, int] = defaultdict(int)
+    folded = FoldedPostings()
     stored: dict[str, StoredBalance] = {}
     lots: dict[str, int] | None = defaultdict(int) if lots_and_holds else None
     holds: dict[str, int] | None = defaultdict(int) if lots_and_holds else None
@@ -84,21 +110,17 @@ def check_ledger(
         postings = item.transaction.postings
         if sum(posting.points for posting in postings) != 0:
             result.unbalanced_transactions.append(item.transaction.transaction_id)
-        for posting in postings:
-            if is_member_account(posting.account):
-                folded[posting.account] += posting.points
-            elif is_pending_account(posting.account):
-                folded_pending[member_account_of_pending(posting.account)] += posting.points
-    for account in sorted(set(folded) | set(stored)):
+        folded.add(postings)
+    for account in sorted(set(folded.available) | set(stored)):
         available = stored[account].available if account in stored else 0
-        if folded.get(account, 0) != available:
-            result.mismatched_accounts[account] = (available, folded.get(account, 0))
-    for account in sorted(set(folded_pending) | set(stored)):
+        if folded.available.get(account, 0) != available:
+            result.mismatched_accounts[account] = (available, folded.available.get(account, 0))
+    for account in sorted(set(folded.pending) | set(stored)):
         pending = stored[account].pending if account in stored else 0
-        if folded_pending.get(account, 0) != pending:
+        if folded.pending.get(account, 0) != pending:
             result.mismatched_accounts[f"pending:{account.removeprefix('member:')}"] = (
                 pending,
-                folded_pending.get(account, 0),
+                folded.pending.get(account, 0),
             )
     for account, balance in stored.items():
         if balance.lotted > balance.available:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pointsnet.auth.caller import Caller
 from pointsnet.errors import Conflict, NotFound
@@ -50,6 +51,35 @@ class EarnTarget:
     terms: ObligationTerms | None = None
     guards: tuple[Guard, ...] = ()
 
+    def issue(
+        self,
+        transaction_id: str,
+        kind: TransactionType,
+        caller: Caller,
+        command: EarnCommand,
+        into: str,
+        now: datetime,
+        **fields: Any,
+    ) -> Transaction:
+        """The transaction issuing the command's points from the program into `into`."""
+        return Transaction(
+            transaction_id=transaction_id,
+            type=kind,
+            program=self.program,
+            points=command.points,
+            partner_id=self.partner_id,
+            member_id=self.member_id,
+            initiated_by=caller.partner_id,
+            reference=command.reference,
+            description=command.description,
+            created_at=now,
+            postings=(
+                Posting(account=issued_account(self.program), points=-command.points),
+                Posting(account=into, points=command.points),
+            ),
+            **fields,
+        )
+
 
 class Holds:
     def __init__(self, engine: PostingEngine) -> None:
@@ -70,26 +100,15 @@ class Holds:
 
         def plan(now: datetime) -> PlannedWrite:
             void_after = now + timedelta(days=policy.hold_timeout_days)
-            hold = Transaction(
-                transaction_id=hold_id,
-                type=TransactionType.HOLD,
+            hold = target.issue(
+                hold_id,
+                TransactionType.HOLD,
+                caller,
+                command,
+                pending_account(target.partner_id, target.member_id),
+                now,
                 status=TransactionStatus.PENDING,
-                program=target.program,
-                points=command.points,
-                partner_id=target.partner_id,
-                member_id=target.member_id,
-                initiated_by=caller.partner_id,
-                reference=command.reference,
-                description=command.description,
                 expires_at=void_after,
-                created_at=now,
-                postings=(
-                    Posting(account=issued_account(target.program), points=-command.points),
-                    Posting(
-                        account=pending_account(target.partner_id, target.member_id),
-                        points=command.points,
-                    ),
-                ),
             )
             state = HoldState(
                 hold_id=hold_id,
@@ -127,24 +146,20 @@ class Holds:
             ]
             if released:
                 postings.append(Posting(account=issued_account(hold.program), points=released))
-            capture = Transaction(
-                transaction_id=capture_id,
-                type=TransactionType.CAPTURE,
-                program=hold.program,
-                points=points,
-                partner_id=hold.partner_id,
-                member_id=hold.member_id,
-                initiated_by=caller.partner_id,
-                reference=hold.reference,
+            capture = _resolution(
+                hold,
+                capture_id,
+                TransactionType.CAPTURE,
+                caller.partner_id,
+                points,
+                tuple(postings),
+                now,
                 description=hold.description,
-                hold_id=hold_id,
                 obligation=(
                     state.obligation.model_copy(update={"points": points})
                     if state.obligation
                     else None
                 ),
-                created_at=now,
-                postings=tuple(postings),
             )
             return PlannedWrite(
                 legs=(Leg(capture, account),),
@@ -170,22 +185,18 @@ class Holds:
         def plan(now: datetime) -> PlannedWrite:
             # Voiding a timed-out hold does what the sweep would: anyone entitled may do it.
             state = self._open_hold(hold.transaction_id, now, lapsed_ok=True)
-            void = Transaction(
-                transaction_id=void_id,
-                type=TransactionType.VOID,
-                program=hold.program,
-                points=state.points,
-                partner_id=hold.partner_id,
-                member_id=hold.member_id,
-                initiated_by=initiated_by,
-                reference=hold.reference,
-                reason=reason,
-                hold_id=hold.transaction_id,
-                created_at=now,
-                postings=(
+            void = _resolution(
+                hold,
+                void_id,
+                TransactionType.VOID,
+                initiated_by,
+                state.points,
+                (
                     Posting(account=pending_of(account), points=-state.points),
                     Posting(account=issued_account(hold.program), points=state.points),
                 ),
+                now,
+                reason=reason,
             )
             return PlannedWrite(
                 legs=(Leg(void, account),),
@@ -211,3 +222,30 @@ class Holds:
         if now >= state.void_after and not lapsed_ok:
             raise Conflict(f"hold {hold_id} timed out at {state.void_after.isoformat()}")
         return state
+
+
+def _resolution(
+    hold: Transaction,
+    transaction_id: str,
+    kind: TransactionType,
+    initiated_by: str,
+    points: int,
+    postings: tuple[Posting, ...],
+    now: datetime,
+    **fields: Any,
+) -> Transaction:
+    """A capture or void: it names its hold and carries the hold's member and reference."""
+    return Transaction(
+        transaction_id=transaction_id,
+        type=kind,
+        program=hold.program,
+        points=points,
+        partner_id=hold.partner_id,
+        member_id=hold.member_id,
+        initiated_by=initiated_by,
+        reference=hold.reference,
+        hold_id=hold.transaction_id,
+        created_at=now,
+        postings=postings,
+        **fields,
+    )

@@ -62,22 +62,14 @@ class Ledger:
         account = member_account(target.partner_id, target.member_id)
 
         def plan(now: datetime) -> PlannedWrite:
-            transaction = Transaction(
-                transaction_id=transaction_id,
-                type=TransactionType.EARN,
-                program=target.program,
-                points=command.points,
-                partner_id=target.partner_id,
-                member_id=target.member_id,
-                initiated_by=caller.partner_id,
-                reference=command.reference,
-                description=command.description,
+            transaction = target.issue(
+                transaction_id,
+                TransactionType.EARN,
+                caller,
+                command,
+                account,
+                now,
                 obligation=target.terms,
-                created_at=now,
-                postings=(
-                    Posting(account=issued_account(target.program), points=-command.points),
-                    Posting(account=account, points=command.points),
-                ),
             )
             return PlannedWrite(legs=(Leg(transaction, account),), guards=target.guards)
 

@@ -24,9 +24,14 @@ from pointsnet.errors import Conflict, IdempotencyKeyReused, NotFound
 from pointsnet.idempotency import IdempotentRequest, derived_id
 from pointsnet.partners.commands import CreatePartnerCommand, IssueKeyCommand, SetSigningCommand
 from pointsnet.partners.models import NETWORK_PARTNER_ID, ApiKey, IssuedKey, Partner, PartnerSigning
+from pointsnet.partners.ports import (
+    KeyVault,
+    PartnerStore,
+    RecordedRequest,
+    RequestRecorded,
+    SecretExists,
+)
 from pointsnet.partners.rate_limits import RateLimit
-from pointsnet.store.directory_store import DirectoryStore, RecordedRequest, RequestRecorded
-from pointsnet.store.key_secrets import KeySecrets, SecretExists
 
 
 def new_key_id() -> str:
@@ -50,8 +55,8 @@ class PartnerCreated:
 class PartnerDirectory:
     def __init__(
         self,
-        store: DirectoryStore,
-        key_secrets: KeySecrets,
+        store: PartnerStore,
+        key_secrets: KeyVault,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.store = store
@@ -229,13 +234,3 @@ def _same_request(existing: RecordedRequest, request: IdempotentRequest) -> Reco
     if existing.fingerprint != request.fingerprint:
         raise IdempotencyKeyReused("this Idempotency-Key was already used for a different request")
     return existing
-
-
-def default_partner_directory() -> PartnerDirectory:
-    """The directory of the function's settings; cheap to build, as the boto3 clients are shared."""
-    from pointsnet.settings import get_settings
-
-    settings = get_settings()
-    return PartnerDirectory(
-        DirectoryStore(settings.directory_table), KeySecrets(settings.key_secret_prefix)
-    )

@@ -13,11 +13,14 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from enum import StrEnum
 from html import escape
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from pointsnet.clock import rfc3339
 from pointsnet.observability import logger
 from pointsnet.settlement.models import Settlement
+
+if TYPE_CHECKING:
+    from pointsnet.settlement.ports import ReportStore
 
 
 class ReportFormat(StrEnum):
@@ -31,12 +34,6 @@ CONTENT_TYPES: dict[ReportFormat, str] = {
     ReportFormat.JSON: "application/json",
     ReportFormat.HTML: "text/html; charset=utf-8",
 }
-
-
-class ReportStore(Protocol):
-    def put(self, key: str, body: bytes, content_type: str) -> None: ...
-
-    def get(self, key: str) -> bytes | None: ...
 
 
 def report_key(settlement_id: str, version: int, report_format: ReportFormat) -> str:

@@ -12,35 +12,26 @@ with the ledger and a run that cannot finish in one invocation resumes in the ne
 
 The settlement of a period has one id. While it is not approved a run replaces it; once
 approved it never changes, and a run that finds a difference writes an adjustment.
+The checkpoint is `run_state`'s, what each page adds to it `period_reading`'s, and when an
+invocation stops `budget`'s.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, Field, model_validator
 
-from pointsnet.clock import UtcTime, utc_now
+from pointsnet.clock import utc_now
 from pointsnet.errors import Conflict, PointsNetError, RequestInProgress, ValidationFailed
 from pointsnet.observability import logger, metrics
-from pointsnet.settlement.arithmetic import LineTotals, difference, figures_of, settle_lines
-from pointsnet.settlement.checks import (
-    CheckName,
-    Findings,
-    build_checks,
-    expects_obligation,
-    member_accounts,
-    new_findings,
-    posting_sum,
-    same_terms,
-)
+from pointsnet.settlement.arithmetic import difference, figures_of, settle_lines
+from pointsnet.settlement.budget import Budget
+from pointsnet.settlement.checks import build_checks
 from pointsnet.settlement.models import (
     SCHEDULER,
     Actor,
@@ -53,131 +44,28 @@ from pointsnet.settlement.models import (
     adjustment_id_for,
     settlement_id_for,
 )
-from pointsnet.settlement.reports import ReportStore, publish
+from pointsnet.settlement.period_reading import check_accounts, read_entries, read_obligations
+from pointsnet.settlement.ports import RunBusy, SettlementMoved
+from pointsnet.settlement.reports import publish
+from pointsnet.settlement.run_state import RunOutcome, RunPhase, RunProgress, RunState
 from pointsnet.settlement.workflow import RECOMPUTABLE, run_entry
-from pointsnet.store.settlement_store import NegativeBalance, PeriodEntry, RunBusy, SettlementMoved
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
 
-    from pointsnet.ledger.models import Obligation
-    from pointsnet.store.settlement_store import LedgerPeriodReader, SettlementStore
+    from pointsnet.settlement.ports import LedgerPeriodPort, ReportStore, SettlementPort
 
 DEFAULT_PAGE_SIZE = 1000
 ACCOUNT_PAGE_SIZE = 100
-# Time kept back from the invocation's remaining time to checkpoint, finish and answer.
-DEFAULT_RESERVE_MS = 3000
-# How long a run may hold its period when nothing bounds its invocation.
-UNBOUNDED_LEASE = timedelta(minutes=15)
 # A checkpoint this old is read afresh rather than resumed: the ledger has moved on.
 STALE_RUN = timedelta(hours=12)
-# Scratch items of a run (the accounts it touched) outlive it by this long, then expire.
-SCRATCH_TTL = timedelta(days=2)
-# A balance read a moment before or after a concurrent posting is read again before it is
-# reported, so only a lasting mismatch fails the check.
-ACCOUNT_REREADS = 2
-
-
-class RunPhase(StrEnum):
-    ENTRIES = "entries"
-    OBLIGATIONS = "obligations"
-    ACCOUNTS = "accounts"
-
-
-class RunTallies(BaseModel):
-    pages: int = 0
-    invocations: int = 0
-    transactions: int = 0
-    cross_partner_transactions: int = 0
-    obligations: int = 0
-    accounts_checked: int = 0
-
-
-class RunState(BaseModel):
-    """Everything a run has learned so far: its checkpoint."""
-
-    run_id: str
-    settlement_id: str
-    period: Period
-    currency: str
-    actor: Actor
-    reason: str
-    phase: RunPhase = RunPhase.ENTRIES
-    cursor: str | None = None
-    started_at: UtcTime
-    tallies: RunTallies = Field(default_factory=RunTallies)
-    findings: dict[CheckName, Findings] = Field(default_factory=new_findings)
-    totals: LineTotals = Field(default_factory=LineTotals)
-
-    @model_validator(mode="after")
-    def _every_check(self) -> RunState:
-        # A checkpoint saved before a check existed resumes with that check empty.
-        for name in CheckName:
-            self.findings.setdefault(name, Findings())
-        return self
-
-
-class RunProgress(BaseModel):
-    """Where an unfinished run stands; the next invocation (or request) carries on from here."""
-
-    settlement_id: str
-    period_start: date
-    period_end: date
-    run_id: str
-    phase: RunPhase
-    started_at: UtcTime
-    pages: int
-    invocations: int
-    transactions: int
-    obligations: int
-    accounts_checked: int
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    """A finished run carries its settlement; an unfinished one only its progress."""
-
-    period: Period
-    progress: RunProgress | None = None
-    settlement: Settlement | None = None
-    changed: bool = False
-
-    @property
-    def complete(self) -> bool:
-        return self.settlement is not None
-
-
-@dataclass
-class Budget:
-    """When an invocation must stop and checkpoint: after `max_pages` pages, or when the
-    remaining time falls under the reserve. Always at least one page, so a run progresses."""
-
-    max_pages: int | None = None
-    remaining_ms: Callable[[], int] | None = None
-    reserve_ms: int = DEFAULT_RESERVE_MS
-    pages: int = field(default=0, init=False)
-
-    def spend(self) -> None:
-        self.pages += 1
-
-    def exhausted(self) -> bool:
-        if self.pages == 0:
-            return False
-        if self.max_pages is not None and self.pages >= self.max_pages:
-            return True
-        return self.remaining_ms is not None and self.remaining_ms() < self.reserve_ms
-
-    def lease(self) -> timedelta:
-        if self.remaining_ms is None:
-            return UNBOUNDED_LEASE
-        return timedelta(milliseconds=self.remaining_ms()) + timedelta(seconds=30)
 
 
 class Reconciler:
     def __init__(
         self,
-        store: SettlementStore,
-        reader: LedgerPeriodReader,
+        store: SettlementPort,
+        reader: LedgerPeriodPort,
         reports: ReportStore,
         currency: str = "USD",
         *,
@@ -267,7 +155,7 @@ class Reconciler:
             # The last checkpoint stays as it was; only the period is freed for a retry.
             self.store.release_run(settlement_id, owner)
             raise
-        return RunOutcome(period=period, progress=_progress(state))
+        return RunOutcome(period=period, progress=RunProgress.of(state))
 
     # reading, one page a step
 
@@ -276,16 +164,16 @@ class Reconciler:
         state.tallies.pages += 1
         if state.phase == RunPhase.ENTRIES:
             entries = self.reader.entries_page(state.period, state.cursor, self.page_size)
-            self._read_entries(state, entries.items)
+            read_entries(state, entries.items, self.reader, self.store, self.clock)
             self._advance(state, entries.cursor, RunPhase.OBLIGATIONS)
             return True
         if state.phase == RunPhase.OBLIGATIONS:
             obligations = self.reader.obligations_page(state.period, state.cursor, self.page_size)
-            self._read_obligations(state, obligations.items)
+            read_obligations(state, obligations.items, self.reader)
             self._advance(state, obligations.cursor, RunPhase.ACCOUNTS)
             return True
         accounts = self.store.touched_accounts(state.run_id, state.cursor, ACCOUNT_PAGE_SIZE)
-        self._check_accounts(state, accounts.items)
+        check_accounts(state, accounts.items, self.reader, self.sleep)
         state.cursor = accounts.cursor
         return accounts.cursor is not None
 
@@ -294,111 +182,6 @@ class Reconciler:
         state.cursor = cursor
         if cursor is None:
             state.phase = following
-
-    def _read_entries(
-        self, state: RunState, items: Sequence[PeriodEntry | NegativeBalance]
-    ) -> None:
-        findings = state.findings
-        touched: set[str] = set()
-        with_terms = []
-        for item in items:
-            if isinstance(item, NegativeBalance):
-                findings[CheckName.NO_NEGATIVE_BALANCES].add(
-                    item.account, f"available {item.available}, pending {item.pending}"
-                )
-                continue
-            transaction = item.transaction
-            state.tallies.transactions += 1
-            total = posting_sum(transaction)
-            if total != 0:
-                findings[CheckName.TRANSACTIONS_BALANCE].add(
-                    transaction.transaction_id, f"postings sum to {total}, not zero"
-                )
-            touched |= member_accounts(transaction) | {item.account}
-            if transaction.obligation is not None:
-                state.tallies.cross_partner_transactions += 1
-                with_terms.append(transaction)
-            elif expects_obligation(transaction):
-                findings[CheckName.OBLIGATIONS_MATCH_TRANSACTIONS].add(
-                    transaction.transaction_id,
-                    "a cross-partner transaction carries no obligation terms",
-                )
-        if touched:
-            expires = self._epoch(SCRATCH_TTL)
-            self.store.add_touched_accounts(state.run_id, sorted(touched), expires)
-        recorded = self.reader.obligations_of(with_terms) if with_terms else {}
-        for transaction in with_terms:
-            obligation = recorded.get(transaction.transaction_id)
-            assert transaction.obligation is not None
-            if obligation is None:
-                findings[CheckName.OBLIGATIONS_MATCH_TRANSACTIONS].add(
-                    transaction.transaction_id, "no obligation was recorded for this transaction"
-                )
-            elif not same_terms(obligation.terms, transaction.obligation):
-                findings[CheckName.OBLIGATIONS_MATCH_TRANSACTIONS].add(
-                    transaction.transaction_id,
-                    "the obligation's terms differ from the transaction's",
-                )
-
-    def _read_obligations(self, state: RunState, obligations: Sequence[Obligation]) -> None:
-        findings = state.findings
-        transactions = self.reader.transactions([item.transaction_id for item in obligations])
-        for obligation in obligations:
-            state.tallies.obligations += 1
-            transaction = transactions.get(obligation.transaction_id)
-            if transaction is None:
-                findings[CheckName.OBLIGATIONS_MATCH_TRANSACTIONS].add(
-                    obligation.transaction_id, "an obligation without its transaction"
-                )
-            elif not state.period.contains(transaction.created_at):
-                findings[CheckName.OBLIGATIONS_MATCH_TRANSACTIONS].add(
-                    obligation.transaction_id, "the obligation's transaction is of another day"
-                )
-            elif transaction.obligation is None:
-                # Those with terms were compared when the period's entries were read.
-                findings[CheckName.OBLIGATIONS_MATCH_TRANSACTIONS].add(
-                    obligation.transaction_id, "the obligation's transaction carries no terms"
-                )
-                findings[CheckName.OBLIGATIONS_MATCH_TRANSACTIONS].add(
-                    obligation.transaction_id,
-                    "the obligation's terms differ from the transaction's",
-                )
-            if obligation.terms.currency != state.currency:
-                findings[CheckName.SETTLEMENT_CURRENCY].add(
-                    obligation.transaction_id,
-                    f"in {obligation.terms.currency}, not {state.currency}: left out of the lines",
-                )
-                continue
-            state.totals.add(obligation.terms)
-
-    def _check_accounts(self, state: RunState, accounts: Sequence[str]) -> None:
-        states = self.reader.account_states(accounts)
-        for _ in range(ACCOUNT_REREADS):
-            mismatched = [item.account for item in states if item.stored != item.folded]
-            if not mismatched:
-                break
-            self.sleep(0.2)
-            reread = {item.account: item for item in self.reader.account_states(mismatched)}
-            states = [reread.get(item.account, item) for item in states]
-        for item in states:
-            state.tallies.accounts_checked += 1
-            folded_available, folded_pending = item.folded
-            if item.stored is None:
-                if item.folded != (0, 0):
-                    state.findings[CheckName.BALANCES_MATCH_ENTRIES].add(
-                        item.account,
-                        f"no stored balance; entries sum to available {folded_available}, "
-                        f"pending {folded_pending}",
-                    )
-                continue
-            available, pending = item.stored
-            # A negative balance was already found by the scan, which sees every balance.
-            if item.stored != item.folded:
-                state.findings[CheckName.BALANCES_MATCH_ENTRIES].add(
-                    item.account,
-                    f"stored available {available}, pending {pending}; entries sum to "
-                    f"available {folded_available}, pending {folded_pending}",
-                )
 
     # finishing
 
@@ -545,27 +328,11 @@ class Reconciler:
         return int((self.clock() + ahead).timestamp())
 
 
-def _progress(state: RunState) -> RunProgress:
-    return RunProgress(
-        settlement_id=state.settlement_id,
-        period_start=state.period.period_start,
-        period_end=state.period.period_end,
-        run_id=state.run_id,
-        phase=state.phase,
-        started_at=state.started_at,
-        pages=state.tallies.pages,
-        invocations=state.tallies.invocations,
-        transactions=state.tallies.transactions,
-        obligations=state.tallies.obligations,
-        accounts_checked=state.tallies.accounts_checked,
-    )
-
-
 def reconcile_period(
     period_start: date,
     period_end: date,
     *,
-    reconciler: Reconciler | None = None,
+    reconciler: Reconciler,
     max_pages: int | None = None,
     remaining_ms: Callable[[], int] | None = None,
     actor: Actor = SCHEDULER,
@@ -575,12 +342,10 @@ def reconcile_period(
 
     With no budget the run goes to the end in this call; with `max_pages` or `remaining_ms`
     it may stop early with `outcome.complete` False, and the next call resumes it.
-    `reconciler` defaults to the one configured by the environment (tables, bucket, currency).
+    `reconciler` is the one to run (the composition root builds the environment's).
     """
-    from pointsnet.wiring import default_reconciler
-
     period = Period(period_start=period_start, period_end=period_end)
-    return (reconciler or default_reconciler()).reconcile(
+    return reconciler.reconcile(
         period,
         budget=Budget(max_pages=max_pages, remaining_ms=remaining_ms),
         actor=actor,

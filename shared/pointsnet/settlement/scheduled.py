@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pointsnet.errors import RequestInProgress
 from pointsnet.observability import logger
+from pointsnet.settlement.budget import Budget
 from pointsnet.settlement.models import MAX_PERIOD_DAYS, SCHEDULER, IsoDate, Period
-from pointsnet.settlement.run import Budget, Reconciler, previous_days, utc_today
+from pointsnet.settlement.ports import Continuation
+from pointsnet.settlement.run import Reconciler, previous_days, utc_today
 
 # A run that still needs more invocations after this many has something wrong with it.
 MAX_CONTINUATIONS = 100
@@ -38,7 +40,7 @@ def run_scheduled(
     event: Mapping[str, Any],
     remaining_ms: Callable[[], int],
     reconciler: Reconciler,
-    continue_run: Callable[[dict[str, Any]], None] | None,
+    continue_run: Continuation | None,
 ) -> dict[str, Any]:
     """Reconcile the event's period; hand what is left to `continue_run` before time runs out."""
     scheduled = ScheduledRun.model_validate(dict(event))

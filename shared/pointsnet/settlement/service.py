@@ -17,6 +17,7 @@ from pointsnet.clock import rfc3339, utc_now
 from pointsnet.errors import Conflict, IdempotencyKeyReused, NotFound, PointsNetError
 from pointsnet.idempotency import IdempotentRequest, derived_id
 from pointsnet.observability import logger
+from pointsnet.settlement.budget import Budget
 from pointsnet.settlement.commands import (
     ApproveSettlement,
     DisputeSettlement,
@@ -30,20 +31,13 @@ from pointsnet.settlement.models import (
     SettlementStatus,
     SettlementSummary,
 )
-from pointsnet.settlement.reports import (
-    CONTENT_TYPES,
-    ReportFormat,
-    ReportStore,
-    publish,
-    render,
-    report_key,
-)
-from pointsnet.settlement.run import Budget, Reconciler
+from pointsnet.settlement.ports import RecordedResponse, RequestRecorded, SettlementMoved
+from pointsnet.settlement.reports import CONTENT_TYPES, ReportFormat, publish, render, report_key
+from pointsnet.settlement.run import Reconciler
 from pointsnet.settlement.workflow import Action, transition
-from pointsnet.store.settlement_store import RecordedResponse, RequestRecorded, SettlementMoved
 
 if TYPE_CHECKING:
-    from pointsnet.store.settlement_store import SettlementStore
+    from pointsnet.settlement.ports import ReportStore, SettlementPort
 
 # The contract keeps a POST's first answer for 24 hours.
 REQUEST_RETENTION = timedelta(hours=24)
@@ -70,7 +64,7 @@ class Report:
 class Settlements:
     def __init__(
         self,
-        store: SettlementStore,
+        store: SettlementPort,
         reports: ReportStore,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -202,7 +196,7 @@ class SettlementRuns:
     def __init__(
         self,
         reconciler: Reconciler,
-        store: SettlementStore,
+        store: SettlementPort,
         *,
         max_pages: int | None = None,
         reserve_ms: int = 2500,

@@ -19,32 +19,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
 
 from pointsnet.errors import Conflict, NotFound
 from pointsnet.partners.models import ApiKey, Partner, PartnerSigning
+from pointsnet.partners.ports import RecordedRequest, RequestRecorded
 from pointsnet.partners.rate_limits import RateLimit
 from pointsnet.store.dynamo import TableStore, from_item, to_item, to_values, translate_client_error
 from pointsnet.store.rate_budget_store import limit_update
-
-
-class RecordedRequest(BaseModel):
-    """The first answer to an admin POST, kept under the caller's Idempotency-Key."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    request_id: str
-    fingerprint: str
-    response: str  # the JSON body first answered (never a secret)
-    created_at: str
-
-
-class RequestRecorded(Exception):
-    """The request's idempotency record already exists: this is a retry or a reuse."""
-
-    def __init__(self, existing: RecordedRequest) -> None:
-        super().__init__(f"request {existing.request_id} is already recorded")
-        self.existing = existing
 
 
 class DirectoryStore(TableStore):

@@ -4,13 +4,14 @@ reads every store makes (an item by key, every page of a query or scan, one page
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from pointsnet.errors import RateLimited, StoreUnavailable
 
@@ -53,6 +54,15 @@ def translate_client_error(exc: ClientError) -> Exception:
     if code in THROTTLING_CODES:
         return RateLimited("the ledger is busy; retry with the same Idempotency-Key")
     return StoreUnavailable(f"the data store failed ({code or 'unknown'})")
+
+
+@contextmanager
+def sdk_failures_as_unavailable() -> Iterator[None]:
+    """What fails before AWS answers (no credentials, no endpoint) is a store that is not there."""
+    try:
+        yield
+    except BotoCoreError as exc:
+        raise StoreUnavailable(f"the AWS SDK failed: {exc}") from exc
 
 
 def get_item(client: Any, table: str, pk: str, sk: str) -> Item | None:

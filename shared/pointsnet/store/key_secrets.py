@@ -10,14 +10,11 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
+from pointsnet.partners.ports import SecretExists
 from pointsnet.store.dynamo import translate_client_error
 
 # A key's secret never changes (rotation issues a new key), so it may be cached long.
 SECRET_CACHE_SECONDS = 900
-
-
-class SecretExists(Exception):
-    """A secret for this key id was already created: it must not be created or shown again."""
 
 
 @cache

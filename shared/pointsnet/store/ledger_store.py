@@ -1,83 +1,38 @@
-"""The ledger table: immutable entries, member balances, and what moves with them.
+"""The ledger table through `LedgerPort`: reads, and the one atomic write with its refusals.
 
-Item layout (one table, `pk`/`sk`, plus the `ByAccount` and `ByDue` indexes):
-
-| item            | pk             | sk                          | notes                         |
-| --------------- | -------------- | --------------------------- | ----------------------------- |
-| entry           | TXN#<id>       | ENTRY                       | written once; gsi1 = account  |
-| reversal state  | TXN#<id>       | REVERSAL                    | points not yet reversed       |
-| hold state      | TXN#<id>       | HOLD                        | open until captured or voided |
-| member balance  | ACCT#<account> | BALANCE                     | available, pending, version   |
-| expiry lot      | ACCT#<account> | LOT#<expiry date>           | remaining, version            |
-| tier change     | ACCT#<account> | TIER#<time>#<version>       | written once                  |
-| expiring notice | ACCT#<account> | NOTICE#<lot or lapse>#<day> | expires by TTL                |
-| v1 signature    | SIGV1#<digest> | SIGNATURE                   | expires by TTL                |
-
-The transaction id is derived from the partner and its Idempotency-Key, so the
-entry's `attribute_not_exists` condition is what makes a request post once.
-
-A v1 signature does not cover the Idempotency-Key, so a posting it authorised writes the
-signature's digest (never the signature) in the same transaction, naming the posting's
-transaction and kept by TTL until just past the signature's validity window. Its condition
-(absent, or naming this same transaction) is what refuses that signature under another key.
-
-`ByDue` is a sparse, keys-only index of what the scheduled sweeps must look at: an open hold
-(at its timeout), a lot (at its notice, then its expiry) and a balance (at its review). Its
-partition is `DUE#<kind>#<shard>`, its sort key the due time: a sweep asks each shard for
-everything due by now, however late it runs, and the shards spread the writes of a busy day.
-A hold leaves the index when it is resolved, a lot when it is emptied.
-
-Entries, tier changes and notices are the outbox: the events function publishes them from
-the table's stream, so an event can be late but never lost after its write committed.
+The item layout, and the action each write intent becomes, are in `ledger_items`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from pointsnet.clock import rfc3339
-from pointsnet.errors import InvalidSignature, NotFound
-from pointsnet.ledger.lifecycle import AccountLifecycle
-from pointsnet.ledger.lots import lot_expires_at
+from pointsnet.errors import InvalidSignature
 from pointsnet.ledger.models import (
-    AS_STORED,
     ExpiringNotice,
     HoldState,
-    HoldStatus,
     TierChange,
 )
 from pointsnet.ledger.port import (
     BalanceMoved,
-    BalanceUpdate,
     DueItem,
     EntryExists,
-    Guard,
     GuardFailed,
     HoldMoved,
-    HoldResolution,
     LedgerWrite,
-    LotChange,
-    LotCredit,
-    LotDebit,
     LotMoved,
     OutboxItem,
     ReversalMoved,
     ReversalState,
-    ReversalUpdate,
-    SignatureUse,
     StoredBalance,
     StoredEntry,
     StoredLot,
 )
-from pointsnet.network.guards import LinkActive, QuoteUse
 from pointsnet.store.dynamo import (
     TableStore,
     from_item,
@@ -85,30 +40,37 @@ from pointsnet.store.dynamo import (
     to_values,
     translate_client_error,
 )
+from pointsnet.store.ledger_items import (
+    BALANCE_SK,
+    DUE_INDEX,
+    DUE_SHARDS,
+    ENTRY_SK,
+    HISTORY_INDEX,
+    HOLD_SK,
+    LOT_PREFIX,
+    NOTICE_PREFIX,
+    REVERSAL_SK,
+    SIGNATURE_PREFIX,
+    SIGNATURE_SK,
+    TIER_PREFIX,
+    balance_from_item,
+    balance_update,
+    decode_cursor,
+    encode_cursor,
+    entry_from_item,
+    entry_put,
+    guard_action,
+    hold_action,
+    hold_from_item,
+    lot_action,
+    lot_from_item,
+    notice_put,
+    reversal_update,
+    signature_put,
+    tier_change_put,
+)
 from pointsnet.store.ledger_keys import account_pk, entry_pk
-from pointsnet.store.network_store import link_active_check, obligation_put, quote_use_update
-
-HISTORY_INDEX = "ByAccount"
-DUE_INDEX = "ByDue"
-ENTRY_SK = "ENTRY"
-REVERSAL_SK = "REVERSAL"
-HOLD_SK = "HOLD"
-BALANCE_SK = "BALANCE"
-LOT_PREFIX = "LOT#"
-TIER_PREFIX = "TIER#"
-NOTICE_PREFIX = "NOTICE#"
-SIGNATURE_PREFIX = "SIGV1#"
-SIGNATURE_SK = "SIGNATURE"
-# Kept a minute past the signature's window: the functions' clocks may differ a little.
-SIGNATURE_KEPT_SECONDS = 60
-DUE_SHARDS = 16
-# Notices are only an outbox: kept a while after the expiry they announce, then dropped.
-NOTICE_KEPT = timedelta(days=90)
-
-
-def due_pk(kind: str, pk: str) -> str:
-    shard = hashlib.sha256(pk.encode()).digest()[0] % DUE_SHARDS
-    return f"DUE#{kind}#{shard:02d}"
+from pointsnet.store.network_store import obligation_put
 
 
 class LedgerStore(TableStore):
@@ -116,11 +78,11 @@ class LedgerStore(TableStore):
 
     def get_balance(self, account: str) -> StoredBalance | None:
         item = self._get(account_pk(account), BALANCE_SK)
-        return _balance_from_item(item) if item else None
+        return balance_from_item(item) if item else None
 
     def get_entry(self, transaction_id: str) -> StoredEntry | None:
         item = self._get(entry_pk(transaction_id), ENTRY_SK)
-        return _entry_from_item(item) if item else None
+        return entry_from_item(item) if item else None
 
     def get_reversal_state(self, transaction_id: str) -> ReversalState | None:
         item = self._get(entry_pk(transaction_id), REVERSAL_SK)
@@ -135,12 +97,12 @@ class LedgerStore(TableStore):
 
     def get_hold(self, hold_id: str) -> HoldState | None:
         item = self._get(entry_pk(hold_id), HOLD_SK)
-        return _hold_from_item(item) if item else None
+        return hold_from_item(item) if item else None
 
     def lots(self, account: str) -> list[StoredLot]:
         """The member's open lots, soonest-expiring first (a few dozen at most)."""
         return [
-            _lot_from_item(item)
+            lot_from_item(item)
             for item in self._query(
                 KeyConditionExpression="pk = :pk AND begins_with(sk, :lot)",
                 ExpressionAttributeValues=to_values(
@@ -175,10 +137,10 @@ class LedgerStore(TableStore):
             "Limit": limit,
         }
         if cursor:
-            request["ExclusiveStartKey"] = to_item(_decode_cursor(cursor, account_pk(account)))
+            request["ExclusiveStartKey"] = to_item(decode_cursor(cursor, account_pk(account)))
         items, last = self._query_page(**request)
-        entries = [_entry_from_item(item) for item in items]
-        return entries, (_encode_cursor(from_item(last)) if last else None)
+        entries = [entry_from_item(item) for item in items]
+        return entries, (encode_cursor(from_item(last)) if last else None)
 
     def scan(
         self, *, lots_and_holds: bool = False
@@ -200,13 +162,13 @@ class LedgerStore(TableStore):
             )
         for item in self._scan(**request):
             if item["sk"] == ENTRY_SK:
-                yield _entry_from_item(item)
+                yield entry_from_item(item)
             elif item["sk"] == BALANCE_SK:
-                yield _balance_from_item(item)
+                yield balance_from_item(item)
             elif item["sk"] == HOLD_SK:
-                yield _hold_from_item(item)
+                yield hold_from_item(item)
             else:
-                yield _lot_from_item(item)
+                yield lot_from_item(item)
 
     @staticmethod
     def outbox_item(new_image: Mapping[str, Any]) -> OutboxItem | None:
@@ -214,7 +176,7 @@ class LedgerStore(TableStore):
         item = from_item(new_image)
         sk = str(item.get("sk", ""))
         if sk == ENTRY_SK:
-            return _entry_from_item(item)
+            return entry_from_item(item)
         if sk.startswith(TIER_PREFIX):
             return TierChange.model_validate(item["change"])
         if sk.startswith(NOTICE_PREFIX):
@@ -234,34 +196,34 @@ class LedgerStore(TableStore):
         actions: list[dict[str, Any]] = []
         slots: list[tuple[str, Any]] = []
         for entry in write.entries:
-            actions.append({"Put": self._entry_put(entry)})
+            actions.append({"Put": entry_put(self.table_name, entry)})
             slots.append(("entry", entry))
         for balance in write.balances:
-            actions.append({"Update": self._balance_update(balance)})
+            actions.append({"Update": balance_update(self.table_name, balance)})
             slots.append(("balance", balance))
         if write.reversal is not None:
-            actions.append({"Update": self._reversal_update(write.reversal)})
+            actions.append({"Update": reversal_update(self.table_name, write.reversal)})
             slots.append(("reversal", write.reversal))
         for guard in write.guards:
-            actions.append(self._guard_action(guard))
+            actions.append(guard_action(self.table_name, guard))
             slots.append(("guard", guard))
         for obligation in write.obligations:
             actions.append(obligation_put(self.table_name, obligation))
             slots.append(("obligation", obligation))
         for change in write.lots:
-            actions.append(self._lot_action(change))
+            actions.append(lot_action(self.table_name, change))
             slots.append(("lot", change))
         if write.hold is not None:
-            actions.append(self._hold_action(write.hold))
+            actions.append(hold_action(self.table_name, write.hold))
             slots.append(("hold", write.hold))
         for tier_change in write.tier_changes:
-            actions.append({"Put": self._tier_change_put(tier_change)})
+            actions.append({"Put": tier_change_put(self.table_name, tier_change)})
             slots.append(("tier", tier_change))
         for notice in write.notices:
-            actions.append({"Put": self._notice_put(notice)})
+            actions.append({"Put": notice_put(self.table_name, notice)})
             slots.append(("notice", notice))
         if write.signature is not None:
-            actions.append({"Put": self._signature_put(write.signature)})
+            actions.append({"Put": signature_put(self.table_name, write.signature)})
             slots.append(("signature", write.signature))
         try:
             self.client.transact_write_items(TransactItems=actions)
@@ -281,7 +243,7 @@ class LedgerStore(TableStore):
         for kind, subject, old in failed:
             if kind == "entry":
                 existing = (
-                    _entry_from_item(from_item(old))
+                    entry_from_item(from_item(old))
                     if old
                     else self.get_entry(subject.transaction.transaction_id)
                 )
@@ -298,7 +260,7 @@ class LedgerStore(TableStore):
             if kind == "obligation":
                 raise GuardFailed("obligation") from exc
             if kind == "balance":
-                raise BalanceMoved(_balance_from_item(from_item(old)) if old else None) from exc
+                raise BalanceMoved(balance_from_item(from_item(old)) if old else None) from exc
             if kind == "reversal":
                 values = from_item(old) if old else {}
                 raise ReversalMoved(
@@ -314,328 +276,3 @@ class LedgerStore(TableStore):
             # Another transaction held one of the items: read again and retry, as for a move.
             raise BalanceMoved(None) from exc
         raise translate_client_error(exc) from exc
-
-    def _guard_action(self, guard: Guard) -> dict[str, Any]:
-        if isinstance(guard, LinkActive):
-            return link_active_check(self.table_name, guard.link_id)
-        if isinstance(guard, QuoteUse):
-            return quote_use_update(self.table_name, guard.quote_id, guard.now, guard.exchange_id)
-        raise TypeError(f"no write for a {type(guard).__name__} guard")
-
-    def _entry_put(self, entry: StoredEntry) -> dict[str, Any]:
-        txn = entry.transaction
-        item: dict[str, Any] = {
-            "pk": entry_pk(txn.transaction_id),
-            "sk": ENTRY_SK,
-            "gsi1pk": account_pk(entry.account),
-            "gsi1sk": f"{rfc3339(txn.created_at)}#{txn.transaction_id}",
-            "account": entry.account,
-            "transaction": txn.model_dump(mode="json", exclude_none=True),
-            "balance_after": entry.balance_after.model_dump(mode="json"),
-            "fingerprint": entry.fingerprint,
-        }
-        if entry.lots:
-            item["lots"] = [move.model_dump(mode="json") for move in entry.lots]
-        return {
-            "TableName": self.table_name,
-            "Item": to_item(item),
-            "ConditionExpression": "attribute_not_exists(pk)",
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-
-    def _balance_update(self, change: BalanceUpdate) -> dict[str, Any]:
-        debit = max(0, -change.available_delta)
-        pk = account_pk(change.account)
-        values: dict[str, Any] = {":da": change.available_delta, ":dp": change.pending_delta}
-        removes: list[str] = []
-        if change.expected_version == 0:
-            condition = "attribute_not_exists(pk)"
-            sets = [
-                "available = :da",
-                "pending = :dp",
-                "version = :one",
-                "program = :program",
-                "partner_id = :partner",
-                "member_id = :member",
-            ]
-            values |= {
-                ":one": 1,
-                ":program": change.program,
-                ":partner": change.partner_id,
-                ":member": change.member_id,
-            }
-            if change.lotted_delta:
-                sets.append("lotted = :dl")
-                values[":dl"] = change.lotted_delta
-        else:
-            # The version makes the balance after the write known without reading it back;
-            # the available guard is what keeps a balance from ever going negative.
-            condition = "version = :expected AND available >= :debit"
-            sets = [
-                "available = available + :da",
-                "pending = pending + :dp",
-                "version = version + :one",
-            ]
-            values |= {":one": 1, ":expected": change.expected_version, ":debit": debit}
-            if change.lotted_delta:
-                sets.append("lotted = if_not_exists(lotted, :zero) + :dl")
-                values |= {":dl": change.lotted_delta, ":zero": 0}
-        if change.lifecycle is not None:
-            state = change.lifecycle.model_dump(mode="json")
-            for name in ("earned", "tier", "lapses_at", "review_at"):
-                if state[name] in (None, {}):
-                    removes.append(name)
-                else:
-                    sets.append(f"{name} = :{name}")
-                    values[f":{name}"] = state[name]
-            sets.append("lapse_noticed = :lapse_noticed")
-            values[":lapse_noticed"] = state["lapse_noticed"]
-            if change.lifecycle.review_at is not None:
-                sets += ["gsi2pk = :due_pk", "gsi2sk = :due_sk"]
-                values |= {":due_pk": due_pk("review", pk), ":due_sk": state["review_at"]}
-            else:
-                removes += ["gsi2pk", "gsi2sk"]
-        update = "SET " + ", ".join(sets)
-        if removes and change.expected_version != 0:
-            update += " REMOVE " + ", ".join(removes)
-        return {
-            "TableName": self.table_name,
-            "Key": to_item({"pk": pk, "sk": BALANCE_SK}),
-            "UpdateExpression": update,
-            "ConditionExpression": condition,
-            "ExpressionAttributeValues": to_values(values),
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-
-    def _reversal_update(self, change: ReversalUpdate) -> dict[str, Any]:
-        values: dict[str, Any] = {":remaining": change.remaining_after, ":one": 1}
-        if change.expected_version == 0:
-            condition = "attribute_not_exists(pk)"
-            update = "SET remaining = :remaining, version = :one"
-        else:
-            condition = "version = :expected"
-            update = "SET remaining = :remaining, version = version + :one"
-            values[":expected"] = change.expected_version
-        return {
-            "TableName": self.table_name,
-            "Key": to_item({"pk": entry_pk(change.transaction_id), "sk": REVERSAL_SK}),
-            "UpdateExpression": update,
-            "ConditionExpression": condition,
-            "ExpressionAttributeValues": to_values(values),
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-
-    def _lot_action(self, change: LotChange) -> dict[str, Any]:
-        pk = account_pk(change.account)
-        key = to_item({"pk": pk, "sk": f"{LOT_PREFIX}{change.lot_id}"})
-        if isinstance(change, LotCredit):
-            expires_at = lot_expires_at(change.lot_id)
-            first_due = change.notice_at if change.notice_at is not None else expires_at
-            sets = [
-                "remaining = if_not_exists(remaining, :zero) + :points",
-                "version = if_not_exists(version, :zero) + :one",
-                "program = :program",
-                "partner_id = :partner",
-                "member_id = :member",
-                "noticed = if_not_exists(noticed, :false)",
-                "gsi2pk = :due_pk",
-                "gsi2sk = if_not_exists(gsi2sk, :due)",
-            ]
-            values: dict[str, Any] = {
-                ":zero": 0,
-                ":one": 1,
-                ":points": change.points,
-                ":program": change.program,
-                ":partner": change.partner_id,
-                ":member": change.member_id,
-                ":false": False,
-                ":due_pk": due_pk("lot", pk),
-                ":due": rfc3339(first_due),
-            }
-            if change.notice_at is not None:
-                sets.append("notice_at = if_not_exists(notice_at, :notice_at)")
-                values[":notice_at"] = rfc3339(change.notice_at)
-            return {
-                "Update": {
-                    "TableName": self.table_name,
-                    "Key": key,
-                    "UpdateExpression": "SET " + ", ".join(sets),
-                    "ExpressionAttributeValues": to_values(values),
-                }
-            }
-        if isinstance(change, LotDebit) and change.remaining_after == 0:
-            return {
-                "Delete": {
-                    "TableName": self.table_name,
-                    "Key": key,
-                    "ConditionExpression": "version = :expected",
-                    "ExpressionAttributeValues": to_values({":expected": change.expected_version}),
-                }
-            }
-        if isinstance(change, LotDebit):
-            update = "SET remaining = :remaining, version = version + :one"
-            values = {":remaining": change.remaining_after, ":one": 1}
-        else:
-            update = "SET noticed = :true, gsi2sk = :due, version = version + :one"
-            values = {
-                ":true": True,
-                ":due": rfc3339(lot_expires_at(change.lot_id)),
-                ":one": 1,
-            }
-        values[":expected"] = change.expected_version
-        return {
-            "Update": {
-                "TableName": self.table_name,
-                "Key": key,
-                "UpdateExpression": update,
-                "ConditionExpression": "version = :expected",
-                "ExpressionAttributeValues": to_values(values),
-            }
-        }
-
-    def _hold_action(self, hold: HoldState | HoldResolution) -> dict[str, Any]:
-        pk = entry_pk(hold.hold_id)
-        if isinstance(hold, HoldState):
-            item = {
-                "pk": pk,
-                "sk": HOLD_SK,
-                "hold": hold.model_dump(mode="json", exclude_none=True),
-                "status": hold.status.value,
-                "gsi2pk": due_pk("hold", pk),
-                "gsi2sk": rfc3339(hold.void_after),
-            }
-            return {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": to_item(item),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        return {
-            "Update": {
-                "TableName": self.table_name,
-                "Key": to_item({"pk": pk, "sk": HOLD_SK}),
-                "UpdateExpression": (
-                    "SET #status = :status, #hold.#status = :status, #hold.resolved_by = :by, "
-                    "#hold.resolved_at = :at, #hold.points_captured = :captured "
-                    "REMOVE gsi2pk, gsi2sk"
-                ),
-                "ConditionExpression": "#status = :open",
-                "ExpressionAttributeNames": {"#status": "status", "#hold": "hold"},
-                "ExpressionAttributeValues": to_values(
-                    {
-                        ":status": hold.status.value,
-                        ":open": HoldStatus.OPEN.value,
-                        ":by": hold.resolved_by,
-                        ":at": rfc3339(hold.resolved_at),
-                        ":captured": hold.points_captured,
-                    }
-                ),
-            }
-        }
-
-    def _tier_change_put(self, change: TierChange) -> dict[str, Any]:
-        item = {
-            "pk": account_pk(change.account),
-            "sk": f"{TIER_PREFIX}{rfc3339(change.changed_at)}#{change.version:012d}",
-            "change": change.model_dump(mode="json", exclude_none=True),
-        }
-        return {
-            "TableName": self.table_name,
-            "Item": to_item(item),
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
-
-    def _notice_put(self, notice: ExpiringNotice) -> dict[str, Any]:
-        # Unconditional and the same for a repeated notice: a rewrite is no new stream insert.
-        item = {
-            "pk": account_pk(notice.account),
-            "sk": f"{NOTICE_PREFIX}{notice.lot or 'lapse'}#{notice.expires_at.date().isoformat()}",
-            "notice": notice.model_dump(mode="json", exclude_none=True),
-            "expires_ttl": int((notice.expires_at + NOTICE_KEPT).timestamp()),
-        }
-        return {"TableName": self.table_name, "Item": to_item(item)}
-
-    def _signature_put(self, use: SignatureUse) -> dict[str, Any]:
-        item = {
-            "pk": f"{SIGNATURE_PREFIX}{use.digest}",
-            "sk": SIGNATURE_SK,
-            "transaction_id": use.transaction_id,
-            "expires_ttl": use.valid_until + SIGNATURE_KEPT_SECONDS,
-        }
-        return {
-            "TableName": self.table_name,
-            "Item": to_item(item),
-            "ConditionExpression": "attribute_not_exists(pk) OR transaction_id = :txn",
-            "ExpressionAttributeValues": to_values({":txn": use.transaction_id}),
-        }
-
-
-def _balance_from_item(item: dict[str, Any]) -> StoredBalance:
-    return StoredBalance(
-        account=item["pk"].removeprefix("ACCT#"),
-        program=item["program"],
-        available=int(item["available"]),
-        pending=int(item.get("pending", 0)),
-        version=int(item["version"]),
-        partner_id=item.get("partner_id"),
-        member_id=item.get("member_id"),
-        lotted=int(item.get("lotted", 0)),
-        lifecycle=AccountLifecycle(
-            earned={month: int(points) for month, points in item.get("earned", {}).items()},
-            tier=item.get("tier"),
-            lapses_at=item.get("lapses_at"),
-            lapse_noticed=bool(item.get("lapse_noticed", False)),
-            review_at=item.get("review_at"),
-        ),
-    )
-
-
-def _entry_from_item(item: dict[str, Any]) -> StoredEntry:
-    return StoredEntry.model_validate(
-        {
-            "transaction": item["transaction"],
-            "balance_after": item["balance_after"],
-            "fingerprint": item["fingerprint"],
-            "account": item["account"],
-            "lots": item.get("lots", ()),
-        },
-        context={AS_STORED: True},
-    )
-
-
-def _lot_from_item(item: dict[str, Any]) -> StoredLot:
-    return StoredLot(
-        account=item["pk"].removeprefix("ACCT#"),
-        lot_id=item["sk"].removeprefix(LOT_PREFIX),
-        remaining=int(item["remaining"]),
-        version=int(item["version"]),
-        program=item["program"],
-        partner_id=item["partner_id"],
-        member_id=item["member_id"],
-        notice_at=item.get("notice_at"),
-        noticed=bool(item.get("noticed", False)),
-    )
-
-
-def _hold_from_item(item: dict[str, Any]) -> HoldState:
-    return HoldState.model_validate(item["hold"])
-
-
-def _encode_cursor(key: dict[str, Any]) -> str:
-    payload = json.dumps({"s": key["gsi1sk"], "t": key["pk"]}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, gsi1pk: str) -> dict[str, Any]:
-    """Rebuild the start key; the partition always comes from the caller, never the cursor."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        sort_key, pk = payload["s"], payload["t"]
-        if not isinstance(sort_key, str) or not isinstance(pk, str) or not pk.startswith("TXN#"):
-            raise ValueError("cursor fields")
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        # Any string is a well-formed cursor; one this API never returned names no page.
-        raise NotFound("cursor is not one this API returned: no such page") from exc
-    return {"gsi1pk": gsi1pk, "gsi1sk": sort_key, "pk": pk, "sk": ENTRY_SK}

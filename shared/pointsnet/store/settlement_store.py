@@ -1,4 +1,4 @@
-"""Settlements: the settlement table, the reports bucket, and reconciliation's reads of the ledger.
+"""The settlement table: `SettlementStore` implements settlement's `SettlementPort`.
 
 Settlement table (`pk`/`sk`, plus the `ByPeriod` index that lists settlements):
 
@@ -10,30 +10,27 @@ Settlement table (`pk`/`sk`, plus the `ByPeriod` index that lists settlements):
 | touched account  | RUNACCT#<run id>    | <account>  | an account to check; expires (TTL)    |
 | request record   | REQUEST#<id>        | REQUEST    | first answer to a POST; expires (TTL) |
 
-Reconciliation reads the ledger table in pages whose cursors it keeps in its checkpoint:
-the period's entries (a filtered scan: the ledger has no time index), the period's
-obligations (keyed by day and shard), and each touched account's entries (`ByAccount`).
+Reconciliation's reads of the ledger are `ledger_period_reader`'s; reports are kept by
+`report_bucket`, and a run is carried over by `lambda_continuation`.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
 
-from pointsnet.clock import rfc3339
-from pointsnet.ledger.accounts import pending_of
-from pointsnet.ledger.models import AS_STORED, Obligation, Transaction
 from pointsnet.settlement.models import Period, Settlement, SettlementStatus, SettlementSummary
+from pointsnet.settlement.ports import (
+    Page,
+    RecordedResponse,
+    RequestRecorded,
+    RunBusy,
+    SettlementMoved,
+)
 from pointsnet.store.dynamo import (
     TableStore,
     from_item,
@@ -41,83 +38,16 @@ from pointsnet.store.dynamo import (
     to_values,
     translate_client_error,
 )
-from pointsnet.store.ledger_keys import account_pk, entry_pk
-from pointsnet.store.ledger_store import BALANCE_SK, ENTRY_SK, HISTORY_INDEX
-from pointsnet.store.network_store import OBLIGATION_SHARDS, obligation_pk, obligation_shard
-
-T = TypeVar("T")
+from pointsnet.store.run_cursors import decode_start_key, encode_start_key
 
 LIST_INDEX = "ByPeriod"
 LIST_PK = "SETTLEMENTS"
 BATCH_WRITE_LIMIT = 25
 
 
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a read, and the cursor to resume after it (None: nothing is left)."""
-
-    items: list[T]
-    cursor: str | None
-
-
-@dataclass(frozen=True)
-class PeriodEntry:
-    transaction: Transaction
-    account: str  # the member account whose history lists the entry
-
-
-@dataclass(frozen=True)
-class NegativeBalance:
-    account: str
-    available: int
-    pending: int
-
-
-@dataclass(frozen=True)
-class AccountState:
-    """A member account's stored balance beside the sums of all its entries' postings."""
-
-    account: str
-    stored: tuple[int, int] | None  # (available, pending); None: no balance item
-    folded: tuple[int, int]  # postings to the account, and to its pending sub-account
-
-
-class RecordedResponse(BaseModel):
-    """The first answer to a settlement POST, kept under the caller's Idempotency-Key."""
-
-    request_id: str
-    fingerprint: str
-    status: int
-    body: str
-    created_at: str
-    expires_at: int
-
-
-class SettlementMoved(Exception):
-    """The settlement changed (or appeared) since it was read."""
-
-
-class RequestRecorded(Exception):
-    def __init__(self, existing: RecordedResponse) -> None:
-        super().__init__(existing.request_id)
-        self.existing = existing
-
-
-class RunBusy(Exception):
-    """Another invocation holds this period's run."""
-
-
-@cache
-def s3_client() -> Any:
-    return boto3.client("s3")
-
-
-@cache
-def lambda_client() -> Any:
-    return boto3.client("lambda")
-
-
 class SettlementStore(TableStore):
+    """Settlements, request records, and runs' checkpoints and touched accounts."""
+
     # settlements
 
     def get(self, settlement_id: str) -> Settlement | None:
@@ -304,10 +234,11 @@ class SettlementStore(TableStore):
             "Limit": limit,
         }
         if cursor:
-            request["ExclusiveStartKey"] = _decode(cursor)
+            request["ExclusiveStartKey"] = decode_start_key(cursor)
         items, last = self._query_page(**request)
         return Page(
-            items=[str(item["sk"]) for item in items], cursor=_encode(last) if last else None
+            items=[str(item["sk"]) for item in items],
+            cursor=encode_start_key(last) if last else None,
         )
 
     # plumbing
@@ -387,195 +318,6 @@ class SettlementStore(TableStore):
         return self._query(**request)
 
 
-class LedgerPeriodReader(TableStore):
-    """What reconciliation reads of the ledger table, page by page."""
-
-    def __init__(self, ledger_table: str, client: Any = None) -> None:
-        super().__init__(ledger_table, client)
-
-    def entries_page(
-        self, period: Period, cursor: str | None, limit: int
-    ) -> Page[PeriodEntry | NegativeBalance]:
-        """The period's entries, and every negative balance of the ledger, from one scan page."""
-        request: dict[str, Any] = {
-            "Limit": limit,
-            "FilterExpression": (
-                "(sk = :entry AND #txn.#created BETWEEN :first AND :last) OR "
-                "(sk = :balance AND (#available < :zero OR #pending < :zero))"
-            ),
-            "ExpressionAttributeNames": {
-                "#txn": "transaction",
-                "#created": "created_at",
-                "#available": "available",
-                "#pending": "pending",
-            },
-            "ExpressionAttributeValues": to_values(
-                {
-                    ":entry": ENTRY_SK,
-                    ":balance": BALANCE_SK,
-                    ":first": period.first_moment,
-                    ":last": period.last_moment,
-                    ":zero": 0,
-                }
-            ),
-        }
-        if cursor:
-            request["ExclusiveStartKey"] = _decode(cursor)
-        found, last = self._scan_page(**request)
-        items: list[PeriodEntry | NegativeBalance] = []
-        for item in found:
-            if item["sk"] == ENTRY_SK:
-                items.append(PeriodEntry(_transaction(item["transaction"]), str(item["account"])))
-            else:
-                items.append(
-                    NegativeBalance(
-                        account=str(item["pk"]).removeprefix("ACCT#"),
-                        available=int(item.get("available", 0)),
-                        pending=int(item.get("pending", 0)),
-                    )
-                )
-        return Page(items=items, cursor=_encode(last) if last else None)
-
-    def obligations_page(self, period: Period, cursor: str | None, limit: int) -> Page[Obligation]:
-        """One page of one day's shard; the cursor walks shard by shard, day by day."""
-        position = _decode_json(cursor) if cursor else {"day": period.period_start.isoformat()}
-        day = date.fromisoformat(str(position["day"]))
-        shard = int(position.get("shard", 0))
-        request: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": to_values({":pk": obligation_pk(day, shard)}),
-            "ConsistentRead": True,
-            "Limit": limit,
-        }
-        if position.get("key"):
-            request["ExclusiveStartKey"] = position["key"]
-        found, last = self._query_page(**request)
-        items = [Obligation.model_validate(item["obligation"]) for item in found]
-        if last:
-            following: dict[str, Any] | None = {"day": day.isoformat(), "shard": shard, "key": last}
-        elif shard + 1 < OBLIGATION_SHARDS:
-            following = {"day": day.isoformat(), "shard": shard + 1}
-        else:
-            following = next(
-                ({"day": later.isoformat()} for later in period.days() if later > day), None
-            )
-        return Page(items=items, cursor=_encode_json(following) if following else None)
-
-    def obligations_of(self, transactions: Sequence[Transaction]) -> dict[str, Obligation]:
-        """The recorded obligation of each transaction that has one, by transaction id."""
-        keys = [
-            {
-                "pk": obligation_pk(
-                    transaction.created_at.date(), obligation_shard(transaction.transaction_id)
-                ),
-                "sk": f"{rfc3339(transaction.created_at)}#{transaction.transaction_id}",
-            }
-            for transaction in transactions
-        ]
-        found = {}
-        for item in self._batch_get(keys, ProjectionExpression="obligation"):
-            obligation = Obligation.model_validate(item["obligation"])
-            found[obligation.transaction_id] = obligation
-        return found
-
-    def transactions(self, transaction_ids: Sequence[str]) -> dict[str, Transaction]:
-        keys = [{"pk": entry_pk(txn_id), "sk": ENTRY_SK} for txn_id in set(transaction_ids)]
-        found = {}
-        for item in self._batch_get(
-            keys, ProjectionExpression="#txn", ExpressionAttributeNames={"#txn": "transaction"}
-        ):
-            transaction = _transaction(item["transaction"])
-            found[transaction.transaction_id] = transaction
-        return found
-
-    def account_states(self, accounts: Sequence[str]) -> list[AccountState]:
-        """Each account's stored balance and the sum of all its entries' postings to it."""
-        keys = [{"pk": account_pk(account), "sk": BALANCE_SK} for account in accounts]
-        stored = {
-            str(item["pk"]).removeprefix("ACCT#"): (
-                int(item.get("available", 0)),
-                int(item.get("pending", 0)),
-            )
-            for item in self._batch_get(
-                keys,
-                ProjectionExpression="pk, #available, #pending",
-                ExpressionAttributeNames={"#available": "available", "#pending": "pending"},
-            )
-        }
-        return [
-            AccountState(account=account, stored=stored.get(account), folded=self._fold(account))
-            for account in accounts
-        ]
-
-    def _fold(self, account: str) -> tuple[int, int]:
-        entries = self._query(
-            IndexName=HISTORY_INDEX,
-            KeyConditionExpression="gsi1pk = :pk",
-            ExpressionAttributeValues=to_values({":pk": account_pk(account)}),
-            ProjectionExpression="#txn.postings",
-            ExpressionAttributeNames={"#txn": "transaction"},
-        )
-        pending = pending_of(account)
-        available_total = pending_total = 0
-        for entry in entries:
-            for posting in entry.get("transaction", {}).get("postings", []):
-                if posting["account"] == account:
-                    available_total += int(posting["points"])
-                elif posting["account"] == pending:
-                    pending_total += int(posting["points"])
-        return available_total, pending_total
-
-
-class ReportBucket:
-    """Rendered reports in S3 (encrypted at rest by the bucket's default encryption)."""
-
-    def __init__(self, bucket: str, client: Any = None) -> None:
-        self.bucket = bucket
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        return self._client or s3_client()
-
-    def put(self, key: str, body: bytes, content_type: str) -> None:
-        try:
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
-        except ClientError as exc:
-            raise translate_client_error(exc) from exc
-
-    def get(self, key: str) -> bytes | None:
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                return None
-            raise translate_client_error(exc) from exc
-        body: bytes = response["Body"].read()
-        return body
-
-
-class LambdaContinuation:
-    """Hands the rest of a run to a fresh invocation of the same function."""
-
-    def __init__(self, function_name: str, client: Any = None) -> None:
-        self.function_name = function_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        return self._client or lambda_client()
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        try:
-            self.client.invoke(
-                FunctionName=self.function_name,
-                InvocationType="Event",
-                Payload=json.dumps(event).encode(),
-            )
-        except ClientError as exc:
-            raise translate_client_error(exc) from exc
-
-
 def _settlement_item(settlement: Settlement) -> dict[str, Any]:
     summary = SettlementSummary.of(settlement).model_dump(mode="json")
     return summary | {
@@ -605,29 +347,6 @@ def _recorded_response(item: dict[str, Any]) -> RecordedResponse:
     )
 
 
-def _transaction(value: Any) -> Transaction:
-    # As stored: a transaction whose postings do not balance is read, so a check can name it.
-    return Transaction.model_validate(value, context={AS_STORED: True})
-
-
 def _bytes(value: Any) -> bytes:
     # A Binary attribute comes back as boto3's Binary, which converts to bytes.
     return bytes(value)
-
-
-def _encode(key: dict[str, Any]) -> str:
-    return _encode_json({"key": key})
-
-
-def _decode(cursor: str) -> dict[str, Any]:
-    key: dict[str, Any] = _decode_json(cursor)["key"]
-    return key
-
-
-def _encode_json(value: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode()).decode()
-
-
-def _decode_json(cursor: str) -> dict[str, Any]:
-    value: dict[str, Any] = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    return value
