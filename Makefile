@@ -17,13 +17,13 @@ export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help dev run test lint format typecheck validate checkov build unit integration e2e pytest bench soak clean
+.PHONY: help dev run test lint format typecheck validate checkov build layer-check unit integration e2e pytest bench soak clean
 
 help:
 	@echo "make run          start the local network on http://127.0.0.1:$${PORT:-3000}"
 	@echo "make test         lint, type-check, validate the template and run every test"
 	@echo "make unit | integration | e2e    one layer of tests"
-	@echo "make validate     sam validate --lint;  make build: sam build"
+	@echo "make validate     sam validate --lint;  make build: sam build, then make layer-check"
 	@echo "make checkov      scan template.yaml (every finding fixed or skipped in it with a reason)"
 	@echo "make bench        benchmarks (not part of make test)"
 	@echo "make soak         long concurrency and property runs (not part of make test)"
@@ -54,9 +54,11 @@ run: dev
 
 test: lint typecheck validate checkov pytest
 
+# lint-imports checks the architecture contracts in pyproject.toml ([tool.importlinter]).
 lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: dev
 	$(BIN)/ruff format .
@@ -74,6 +76,40 @@ checkov: $(CHECKOV_TOOLS)/.installed
 
 build: $(TOOLS)/.installed
 	$(SAM) build --region us-east-1
+	@$(MAKE) --no-print-directory layer-check
+
+# What sam build put in the layer (shared/Makefile builds it): the domain packages, and none of
+# the local runtime, CLI, SDK or credentials code, which stay in the installed package only.
+LAYER_PACKAGE := .aws-sam/build/PointsNetLayer/python/pointsnet
+# Listed again on purpose (shared/Makefile has the build's list): the check trusts no build.
+LAYER_EXCLUDED := local cli cli.py client client.py credentials.py
+LAYER_LEFT_OUT_IMPORT := ^[[:space:]]*(from|import)[[:space:]]+pointsnet\.(local|cli|client|credentials)\b|^[[:space:]]*from[[:space:]]+pointsnet[[:space:]]+import[[:space:]].*\b(local|cli|client|credentials)\b
+LAYER_REQUIRED := __init__.py observability.py settings.py errors.py signing.py idempotency.py \
+	api auth events ledger network partners programs settlement store
+# The functions' dependencies, pydantic's compiled core built for Lambda's arm64.
+LAYER_DEPENDENCIES := aws_lambda_powertools aws_xray_sdk pydantic \
+	pydantic_core/_pydantic_core.cpython-311-aarch64-linux-gnu.so
+layer-check:
+	@test -d $(LAYER_PACKAGE) || { echo "layer-check: no $(LAYER_PACKAGE): run make build" >&2; exit 1; }
+	@status=0; \
+	for name in $(LAYER_EXCLUDED); do \
+		if [ -e $(LAYER_PACKAGE)/$$name ]; then \
+			echo "layer-check: FAIL: the layer holds pointsnet/$$name" >&2; status=1; fi; \
+	done; \
+	for name in $(LAYER_REQUIRED); do \
+		if [ ! -e $(LAYER_PACKAGE)/$$name ]; then \
+			echo "layer-check: FAIL: the layer lacks pointsnet/$$name" >&2; status=1; fi; \
+	done; \
+	for name in $(LAYER_DEPENDENCIES); do \
+		if [ ! -e $(LAYER_PACKAGE)/../$$name ]; then \
+			echo "layer-check: FAIL: the layer lacks $$name" >&2; status=1; fi; \
+	done; \
+	if ! ls $(LAYER_PACKAGE)/__pycache__/__init__.cpython-311.pyc >/dev/null 2>&1; then \
+		echo "layer-check: FAIL: the layer's pointsnet has no CPython 3.11 bytecode" >&2; status=1; fi; \
+	if grep -rlE --include='*.py' "$(LAYER_LEFT_OUT_IMPORT)" $(LAYER_PACKAGE) >&2; then \
+		echo "layer-check: FAIL: the modules above import code the layer leaves out" >&2; status=1; fi; \
+	exit $$status
+	@echo "layer-check: $(LAYER_PACKAGE) holds $(words $(LAYER_REQUIRED)) domain modules and packages, none of: $(LAYER_EXCLUDED)"
 
 pytest: dev
 	$(BIN)/pytest -m "not slow"

@@ -29,6 +29,11 @@ def parse(argv: list[str]) -> tuple[Options, Path]:
         help="only the local network (make run) and rate limiter figures",
     )
     parser.add_argument(
+        "--only-cold",
+        action="store_true",
+        help="only the cold start of every function against bare boto3",
+    )
+    parser.add_argument(
         "--reconciliation-sizes",
         type=_sizes,
         default=defaults.reconciliation_sizes,
@@ -45,6 +50,7 @@ def parse(argv: list[str]) -> tuple[Options, Path]:
         seconds=args.seconds,
         local=not args.no_local,
         only_local=args.only_local,
+        only_cold=args.only_cold,
         reconciliation_sizes=args.reconciliation_sizes,
     )
     return options, args.output

@@ -1,46 +1,98 @@
-"""Cold start: import a function's handler module and create its clients, in a fresh process.
+"""Cold start: import a function's handler module, build what its first invocation builds and
+create its clients, in a fresh process.
 
 Both sides run in a new interpreter with the environment Lambda gives the function
 (LAMBDA_TASK_ROOT set, so Powertools' Tracer is on, as deployed with `Tracing: Active`) and
 the function's folder as working directory; the clock starts after interpreter start-up,
-which both share. Runs alternate between the two sides, and each side's median is kept.
+which both share. Runs alternate between each function and bare boto3, function after
+function, and each side's median is kept.
+
+The function side imports pointsnet as the layer holds it: `make -C shared layer-package`
+(the step `sam build` runs for PointsNetLayer) stages it in a temporary directory put first
+on PYTHONPATH, so a module the layer leaves out cannot be imported. The layer's dependencies
+are arm64 wheels that this machine may not load; the project's virtualenv stands in for them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.network import FAKE_AWS
 
-# The clients each function creates on its first request, by factory; add functions as they land.
+SHARED = Path(__file__).resolve().parent.parent / "shared"
+
+_DYNAMODB = "pointsnet.store.dynamo:dynamodb_client"
+_SECRETS = "pointsnet.store.key_secrets:secretsmanager_client"
+_S3 = "pointsnet.store.report_bucket:s3_client"
+_EVENTS = "pointsnet.store.event_bus:events_client"
+
+# The clients each function creates on its first request, by factory.
 CLIENT_FACTORIES: dict[str, tuple[str, ...]] = {
-    "PartnerApiFunction": (
-        "pointsnet.store.dynamo:dynamodb_client",
-        "pointsnet.store.key_secrets:secretsmanager_client",
+    # A signed request reads the key's directory items and its secret, then the ledger.
+    "PartnerApiFunction": (_DYNAMODB, _SECRETS),
+    "AdminApiFunction": (_DYNAMODB, _SECRETS),
+    "FinanceApiFunction": (_DYNAMODB, _SECRETS),
+    # A run reads the ledger, writes the settlement and its reports, announces it; the Lambda
+    # client is made only when a run is handed on to a continuation.
+    "ReconciliationFunction": (_DYNAMODB, _S3, _EVENTS),
+    "LifecycleFunction": (_DYNAMODB,),
+    # Stream records arrive in the event; the outbox only publishes them.
+    "EventsFunction": (_EVENTS,),
+}
+FUNCTIONS: tuple[str, ...] = tuple(CLIENT_FACTORIES)
+
+_WIRING = "pointsnet.wiring"
+_KEYS = f"{_WIRING}:default_key_resolver"
+_RATE_LIMITER = f"{_WIRING}:default_rate_limiter"
+
+# What a function's first invocation builds before its first AWS call, beyond what importing
+# its handler module builds: the lazy factories it calls ("module:attribute") and the modules
+# it imports lazily ("module"), in the order it reaches them. A handler that defers work to
+# its first request is timed with that work.
+FIRST_INVOCATION: dict[str, tuple[str, ...]] = {
+    "PartnerApiFunction": (_KEYS, _RATE_LIMITER, f"{_WIRING}:default_ledger"),
+    "AdminApiFunction": (_KEYS, _RATE_LIMITER, f"{_WIRING}:default_partner_directory"),
+    "FinanceApiFunction": (_KEYS, _RATE_LIMITER, f"{_WIRING}:default_settlements"),
+    "ReconciliationFunction": (
+        f"{_WIRING}:default_reconciler",
+        f"{_WIRING}:default_continuation",
+        # announce_settlement imports it once a run has produced its settlement.
+        "pointsnet.events.settlement",
     ),
+    "LifecycleFunction": (f"{_WIRING}:default_sweeper",),
+    "EventsFunction": (f"{_WIRING}:default_outbox",),
 }
 
 _FUNCTION_SIDE = """
 import importlib, json, sys, time
-started = time.perf_counter()
+started, cpu_started = time.perf_counter(), time.process_time()
 module = importlib.import_module(sys.argv[1])
-for factory in sys.argv[2:]:
-    name, _, attribute = factory.partition(":")
-    getattr(importlib.import_module(name), attribute)()
-print(json.dumps(time.perf_counter() - started))
+for step in sys.argv[2:]:
+    name, _, attribute = step.partition(":")
+    imported = importlib.import_module(name)
+    if attribute:
+        getattr(imported, attribute)()
+elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+print(json.dumps({"seconds": elapsed, "cpu": cpu, "pointsnet": sys.modules["pointsnet"].__file__}))
 """
 
 _BARE_SIDE = """
 import json, time
-started = time.perf_counter()
+started, cpu_started = time.perf_counter(), time.process_time()
 import boto3
 boto3.client("dynamodb")
-print(json.dumps(time.perf_counter() - started))
+elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+print(json.dumps({"seconds": elapsed, "cpu": cpu}))
 """
 
 
@@ -50,15 +102,79 @@ class ColdStart:
     function_ms: float
     bare_ms: float
     runs: int
+    # Process CPU time over the same span: what a busy machine's other processes do not stretch.
+    function_cpu_ms: float = 0.0
+    bare_cpu_ms: float = 0.0
     # Import time of the function side by top-level package (self times summed), largest first.
     imports_ms: tuple[tuple[str, float], ...] = ()
+    # Whether the function side imported pointsnet as the layer holds it.
+    layer: bool = False
 
     @property
     def ratio(self) -> float:
         return self.function_ms / self.bare_ms
 
+    @property
+    def cpu_ratio(self) -> float:
+        return self.function_cpu_ms / self.bare_cpu_ms
+
+
+@dataclass(frozen=True)
+class _Probe:
+    function: str
+    function_side: list[str]
+    bare_side: list[str]
+    environment: dict[str, str]
+    cwd: str
+
+
+def measure_cold_starts(
+    logical_ids: Sequence[str] = FUNCTIONS, runs: int = 7, layer: bool = True
+) -> list[ColdStart]:
+    """Every function in `logical_ids` against bare boto3, their runs interleaved."""
+    with _layer_python(layer) as python_dir:
+        probes = [_probe(logical_id, python_dir) for logical_id in logical_ids]
+        function_times: dict[str, list[tuple[float, float]]] = {p.function: [] for p in probes}
+        bare_times: dict[str, list[tuple[float, float]]] = {p.function: [] for p in probes}
+        for _ in range(runs):
+            for probe in probes:
+                function_times[probe.function].append(
+                    _run(probe.function_side, probe.environment, probe.cwd, python_dir)
+                )
+                bare_times[probe.function].append(
+                    _run(probe.bare_side, probe.environment, probe.cwd)
+                )
+        results = []
+        for probe in probes:
+            function_wall, function_cpu = _medians_ms(function_times[probe.function])
+            bare_wall, bare_cpu = _medians_ms(bare_times[probe.function])
+            results.append(
+                ColdStart(
+                    function=probe.function,
+                    function_ms=function_wall,
+                    bare_ms=bare_wall,
+                    runs=runs,
+                    function_cpu_ms=function_cpu,
+                    bare_cpu_ms=bare_cpu,
+                    imports_ms=_import_breakdown(probe.function_side, probe.environment, probe.cwd),
+                    layer=python_dir is not None,
+                )
+            )
+        return results
+
+
+def _medians_ms(times: list[tuple[float, float]]) -> tuple[float, float]:
+    return (
+        statistics.median(wall for wall, _ in times) * 1000,
+        statistics.median(cpu for _, cpu in times) * 1000,
+    )
+
 
 def measure_cold_start(logical_id: str = "PartnerApiFunction", runs: int = 7) -> ColdStart:
+    return measure_cold_starts((logical_id,), runs)[0]
+
+
+def _probe(logical_id: str, python_dir: Path | None) -> _Probe:
     from pointsnet.local.template import LocalStack, functions, load_template
 
     spec = functions(load_template(), LocalStack())[logical_id]
@@ -71,51 +187,96 @@ def measure_cold_start(logical_id: str = "PartnerApiFunction", runs: int = 7) ->
         "AWS_LAMBDA_FUNCTION_NAME": logical_id,
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
     }
-    function_side = [sys.executable, "-c", _FUNCTION_SIDE, module, *CLIENT_FACTORIES[logical_id]]
-    bare_side = [sys.executable, "-c", _BARE_SIDE]
-    function_times: list[float] = []
-    bare_times: list[float] = []
-    for _ in range(runs):
-        function_times.append(_run(function_side, environment, str(spec.code_dir)))
-        bare_times.append(_run(bare_side, environment, str(spec.code_dir)))
-    return ColdStart(
+    if python_dir is not None:
+        environment["PYTHONPATH"] = str(python_dir)
+    return _Probe(
         function=logical_id,
-        function_ms=statistics.median(function_times) * 1000,
-        bare_ms=statistics.median(bare_times) * 1000,
-        runs=runs,
-        imports_ms=_import_breakdown(function_side, environment, str(spec.code_dir)),
+        function_side=[
+            sys.executable,
+            "-c",
+            _FUNCTION_SIDE,
+            module,
+            *FIRST_INVOCATION.get(logical_id, ()),
+            *CLIENT_FACTORIES[logical_id],
+        ],
+        bare_side=[sys.executable, "-c", _BARE_SIDE],
+        environment=environment,
+        cwd=str(spec.code_dir),
     )
+
+
+@contextlib.contextmanager
+def _layer_python(layer: bool) -> Iterator[Path | None]:
+    """The layer's python/ directory with pointsnet staged as `sam build` stages it."""
+    if not layer:
+        yield None
+        return
+    artifacts = Path(tempfile.mkdtemp(prefix="pointsnet-layer-"))
+    try:
+        subprocess.run(
+            [
+                "make",
+                "--no-print-directory",
+                "-s",
+                "-C",
+                str(SHARED),
+                "layer-package",
+                f"ARTIFACTS_DIR={artifacts}",
+                f"PYTHON={sys.executable}",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        yield artifacts / "python"
+    finally:
+        shutil.rmtree(artifacts, ignore_errors=True)
 
 
 def _import_breakdown(
-    command: list[str], environment: dict[str, str], cwd: str
+    command: list[str], environment: dict[str, str], cwd: str, runs: int = 3
 ) -> tuple[tuple[str, float], ...]:
-    """Where the imports' time goes: `-X importtime` self times summed by top-level package."""
-    done = subprocess.run(
-        [command[0], "-X", "importtime", *command[1:]],
-        env=environment,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    by_package: dict[str, float] = {}
-    for line in done.stderr.splitlines():
-        if not line.startswith("import time:") or "|" not in line:
-            continue
-        self_us, _, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
-        if not self_us.isdigit():
-            continue  # the header line
-        package = name.split(".")[0]
-        by_package[package] = by_package.get(package, 0.0) + int(self_us) / 1000
-    return tuple(sorted(by_package.items(), key=lambda item: -item[1]))
+    """Where the imports' time goes: `-X importtime` self times summed by top-level package,
+    the median of `runs` processes."""
+    processes: list[dict[str, float]] = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [command[0], "-X", "importtime", *command[1:]],
+            env=environment,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        by_package: dict[str, float] = {}
+        for line in done.stderr.splitlines():
+            if not line.startswith("import time:") or "|" not in line:
+                continue
+            parts = (part.strip() for part in line.removeprefix("import time:").split("|"))
+            self_us, _, name = parts
+            if not self_us.isdigit():
+                continue  # the header line
+            package = name.split(".")[0]
+            by_package[package] = by_package.get(package, 0.0) + int(self_us) / 1000
+        processes.append(by_package)
+    packages = {package for by_package in processes for package in by_package}
+    medians = {
+        package: statistics.median(by_package.get(package, 0.0) for by_package in processes)
+        for package in packages
+    }
+    return tuple(sorted(medians.items(), key=lambda item: -item[1]))
 
 
-def _run(command: list[str], environment: dict[str, str], cwd: str) -> float:
+def _run(
+    command: list[str], environment: dict[str, str], cwd: str, layer: Path | None = None
+) -> tuple[float, float]:
+    """Wall and CPU seconds the probe reports."""
     done = subprocess.run(
         command, env=environment, cwd=cwd, capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(f"cold start probe failed: {done.stderr.strip()[-2000:]}")
-    seconds: float = json.loads(done.stdout.strip().splitlines()[-1])
-    return seconds
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if layer is not None and not Path(result["pointsnet"]).is_relative_to(layer):
+        raise RuntimeError(f"pointsnet came from {result['pointsnet']}, not the layer {layer}")
+    return float(result["seconds"]), float(result["cpu"])

@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bench.cold_start import measure_cold_start
+from bench.cold_start_rows import cold_start_rows
 from bench.local_network import (
     measure_emulator_scaling,
     measure_event_latency,
@@ -20,7 +20,6 @@ from bench.reconciliation import SIZES, ReconciliationFigures, measure_reconcili
 from bench.report import NOT_MEASURED, Row, at_least, at_most, dollars, units
 from bench.scenarios import SCENARIOS, Scenario
 
-COLD_START_TARGET = 1.15
 LOCAL_STACK_TARGET = 0.5
 LOCAL_EARNS_TARGET = 150.0
 GROWTH_TARGET = 0.9
@@ -43,12 +42,16 @@ class Options:
     local: bool = True
     # Only the local network and rate limiter figures (minutes instead of the whole run).
     only_local: bool = False
+    # Only the cold start of every function against bare boto3 (a minute or two).
+    only_cold: bool = False
     reconciliation_sizes: tuple[int, ...] = SIZES
 
 
 def run(options: Options) -> tuple[list[Row], list[str]]:
     rows: list[Row] = []
     notes: list[str] = []
+    if options.only_cold:
+        return cold_start_rows(options.cold_runs, _progress)
     if options.only_local:
         rows.append(_local_stack_row(options))
         local_rows, local_notes = _local_network_rows(options)
@@ -99,23 +102,9 @@ def run(options: Options) -> tuple[list[Row], list[str]]:
             "the whole table for each action of a TransactWriteItems, and an exchange has seven."
         )
 
-    _progress(f"cold start: {options.cold_runs} fresh processes per side")
-    cold = measure_cold_start(runs=options.cold_runs)
-    rows.append(
-        Row(
-            f"cold start: {cold.function} import + clients vs bare boto3 + 1 client",
-            f"{cold.function_ms:.0f} ms vs {cold.bare_ms:.0f} ms = {cold.ratio:.2f}x",
-            f"≤ {COLD_START_TARGET}x",
-            at_most(cold.ratio, COLD_START_TARGET, "x"),
-        )
-    )
-    top = ", ".join(f"{package} {ms:.0f} ms" for package, ms in cold.imports_ms[:6])
-    notes.append(
-        f"Cold start: median of {cold.runs} fresh processes per side, timed from after "
-        "interpreter start-up, with the function's Lambda environment (LAMBDA_TASK_ROOT set, "
-        f"so Powertools' Tracer is on as deployed). Where the function's imports go "
-        f"(`-X importtime`, self time by package): {top}."
-    )
+    cold_rows, cold_notes = cold_start_rows(options.cold_runs, _progress)
+    rows += cold_rows
+    notes += cold_notes
     rows.append(_local_stack_row(options))
     if options.local and local_runtime_available():
         local_rows, local_notes = _local_network_rows(options)

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from pointsnet import __version__
@@ -75,19 +74,6 @@ def _description() -> str:
     )
 
 
-SECURITY_SCHEMES = {
-    "PointsNetKeyId": APIKey(
-        name=KEY_ID_HEADER, in_=APIKeyIn.header, description="The API key's id."
-    ),
-    "PointsNetTimestamp": APIKey(
-        name=TIMESTAMP_HEADER,
-        in_=APIKeyIn.header,
-        description="Unix time in whole seconds when the request was signed.",
-    ),
-    "PointsNetSignature": APIKey(
-        name=SIGNATURE_HEADER, in_=APIKeyIn.header, description=SIGNING_SUMMARY
-    ),
-}
 SECURITY: list[dict[str, list[str]]] = [
     {"PointsNetKeyId": [], "PointsNetTimestamp": [], "PointsNetSignature": []}
 ]
@@ -98,6 +84,26 @@ IDEMPOTENCY_PARAMETER: dict[str, Any] = {
     "description": "Names this request: a retry with the same key never acts twice.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]{1,255}$"},
 }
+
+
+def _security_schemes() -> dict[str, Any]:
+    # Imported here: Powertools' OpenAPI models cost a cold start every function would pay,
+    # and only the document's own route uses them.
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+
+    return {
+        "PointsNetKeyId": APIKey(
+            name=KEY_ID_HEADER, in_=APIKeyIn.header, description="The API key's id."
+        ),
+        "PointsNetTimestamp": APIKey(
+            name=TIMESTAMP_HEADER,
+            in_=APIKeyIn.header,
+            description="Unix time in whole seconds when the request was signed.",
+        ),
+        "PointsNetSignature": APIKey(
+            name=SIGNATURE_HEADER, in_=APIKeyIn.header, description=SIGNING_SUMMARY
+        ),
+    }
 
 
 class OpenApiConflict(Exception):
@@ -112,7 +118,7 @@ def app_openapi(app: APIGatewayHttpResolver) -> dict[str, Any]:
             title=TITLE,
             version=__version__,
             description=_description(),
-            security_schemes=SECURITY_SCHEMES,  # type: ignore[arg-type]
+            security_schemes=_security_schemes(),
             security=SECURITY,
         )
     )

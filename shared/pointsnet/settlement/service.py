@@ -33,11 +33,11 @@ from pointsnet.settlement.models import (
 )
 from pointsnet.settlement.ports import RecordedResponse, RequestRecorded, SettlementMoved
 from pointsnet.settlement.reports import CONTENT_TYPES, ReportFormat, publish, render, report_key
-from pointsnet.settlement.run import Reconciler
 from pointsnet.settlement.workflow import Action, transition
 
 if TYPE_CHECKING:
     from pointsnet.settlement.ports import ReportStore, SettlementPort
+    from pointsnet.settlement.run import Reconciler
 
 # The contract keeps a POST's first answer for 24 hours.
 REQUEST_RETENTION = timedelta(hours=24)
