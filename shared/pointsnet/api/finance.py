@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -13,9 +13,9 @@ from pydantic import BaseModel
 
 from pointsnet.api.errors import ERROR_RESPONSES
 from pointsnet.api.resolver import PointsNetResolver
+from pointsnet.api.responses import answer_response
 from pointsnet.auth.caller import Role
 from pointsnet.auth.keys import KeyResolver
-from pointsnet.idempotency import REPLAYED_HEADER
 from pointsnet.partners.rate_limits import RateLimiter
 from pointsnet.settlement.commands import (
     ApproveSettlement,
@@ -29,7 +29,7 @@ from pointsnet.settlement.models import (
     SettlementSummary,
 )
 from pointsnet.settlement.reports import ReportFormat
-from pointsnet.settlement.service import Answer, Settlements
+from pointsnet.settlement.service import Settlements
 
 SettlementId = Annotated[
     str, Path(pattern=SETTLEMENT_ID_PATTERN, description="stl_<start>_<end>[_a<n>]")
@@ -155,13 +155,3 @@ def create_finance_app(
         )
 
     return app
-
-
-def answer_response(answer: Answer) -> Response[Any]:
-    headers = {REPLAYED_HEADER: "true"} if answer.replayed else {}
-    return Response(
-        status_code=answer.status,
-        content_type="application/json",
-        body=answer.body,
-        headers=headers,
-    )

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from pointsnet.api.errors import ERROR_RESPONSES
 from pointsnet.api.resolver import PointsNetResolver
+from pointsnet.api.responses import rate_response
 from pointsnet.api.schemas import (
     ExchangeBalances,
     ExchangeResponse,
@@ -23,7 +24,7 @@ from pointsnet.ledger.commands import ProgramCode
 from pointsnet.network.commands import CreateQuote, ExecuteExchange, ProposeLink
 from pointsnet.network.exchanges import Exchanges
 from pointsnet.network.links import Links
-from pointsnet.network.models import Link, Rate
+from pointsnet.network.models import Link
 from pointsnet.network.rates import Rates
 
 LinkId = Annotated[str, Path(pattern=r"^lnk_[a-z2-7]{26}$")]
@@ -115,16 +116,6 @@ def add_network_routes(
             ),
         )
         return _created(body.model_dump(mode="json"), result.replayed)
-
-
-def rate_response(rate: Rate) -> RateResponse:
-    return RateResponse(
-        from_program=rate.from_program,
-        to_program=rate.to_program,
-        rate=rate.rate,
-        price=rate.price,
-        effective_from=rate.effective_from,
-    )
 
 
 def _link_response(link: Link) -> LinkResponse:

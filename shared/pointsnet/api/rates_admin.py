@@ -8,8 +8,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from pointsnet.api.errors import ERROR_RESPONSES
-from pointsnet.api.network import rate_response
 from pointsnet.api.resolver import PointsNetRouter
+from pointsnet.api.responses import rate_response
 from pointsnet.api.schemas import RateResponse
 from pointsnet.network.commands import SetRate
 from pointsnet.network.rates import Rates

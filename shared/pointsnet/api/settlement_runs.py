@@ -10,8 +10,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from pointsnet.api.errors import ERROR_RESPONSES
-from pointsnet.api.finance import answer_response
 from pointsnet.api.resolver import PointsNetRouter
+from pointsnet.api.responses import answer_response
 from pointsnet.settlement.commands import StartSettlementRun
 from pointsnet.settlement.models import Settlement
 
