@@ -13,7 +13,7 @@ another if the secret was lost); see `pointsnet.partners.service`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -26,10 +26,10 @@ from pointsnet.api.policy_admin import policy_router
 from pointsnet.api.rate_limits_admin import rate_limit_router
 from pointsnet.api.rates_admin import rates_router
 from pointsnet.api.resolver import PointsNetResolver, PointsNetRouter
+from pointsnet.api.responses import created
 from pointsnet.api.settlement_runs import settlement_runs_router
 from pointsnet.auth.caller import Role
 from pointsnet.auth.keys import KeyResolver
-from pointsnet.idempotency import REPLAYED_HEADER
 from pointsnet.partners.commands import CreatePartnerCommand, IssueKeyCommand, SetSigningCommand
 from pointsnet.partners.models import ApiKey, IssuedKey, Partner
 from pointsnet.partners.rate_limits import RateLimiter
@@ -60,10 +60,8 @@ def partners_router(
         responses={201: OpenAPIResponse(description="The partner"), **ERROR_RESPONSES},
     )
     def create_partner(command: Annotated[CreatePartnerCommand, Body()]) -> Response[Partner]:
-        created = directory().register_partner(router.caller, command, router.idempotent_request)
-        return _created(
-            created.partner.model_dump(mode="json", exclude_none=True), created.replayed
-        )
+        result = directory().register_partner(router.caller, command, router.idempotent_request)
+        return created(result.partner.model_dump(mode="json", exclude_none=True), result.replayed)
 
     @router.get("/v1/partners", summary="Every partner", tags=["admin"], responses=ERROR_RESPONSES)
     def list_partners() -> PartnerList:
@@ -98,7 +96,7 @@ def partners_router(
         issued = directory().issue_key_for_request(
             router.caller, partner_id, command, router.idempotent_request
         )
-        return _created(issued.model_dump(mode="json", exclude_none=True), replayed=False)
+        return created(issued.model_dump(mode="json", exclude_none=True), replayed=False)
 
     @router.get(
         "/v1/partners/<partner_id>/keys",
@@ -146,8 +144,3 @@ def create_admin_app(
     for router in routers if routers is not None else (factory() for factory in ADMIN_ROUTERS):
         app.include_router(router)
     return app
-
-
-def _created(body: dict[str, Any], replayed: bool) -> Response[Any]:
-    headers = {REPLAYED_HEADER: "true"} if replayed else {}
-    return Response(status_code=201, content_type="application/json", body=body, headers=headers)

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from pointsnet.api.errors import ERROR_RESPONSES
 from pointsnet.api.resolver import PointsNetResolver
-from pointsnet.api.responses import rate_response
+from pointsnet.api.responses import created, rate_response
 from pointsnet.api.schemas import (
     ExchangeBalances,
     ExchangeResponse,
@@ -19,7 +19,6 @@ from pointsnet.api.schemas import (
     QuoteResponse,
     RateResponse,
 )
-from pointsnet.idempotency import REPLAYED_HEADER
 from pointsnet.ledger.commands import ProgramCode
 from pointsnet.network.commands import CreateQuote, ExecuteExchange, ProposeLink
 from pointsnet.network.exchanges import Exchanges
@@ -43,7 +42,7 @@ def add_network_routes(
     @app.post("/v1/links", summary="Propose a link", tags=["links"], responses=CREATED)
     def propose_link(command: Annotated[ProposeLink, Body()]) -> Response[LinkResponse]:
         result = links().propose(app.caller, command, app.idempotent_request)
-        return _created(_link_body(result.link), result.replayed)
+        return created(_link_body(result.link), result.replayed)
 
     @app.post(
         "/v1/links/<link_id>/confirm",
@@ -53,7 +52,7 @@ def add_network_routes(
     )
     def confirm_link(link_id: LinkId) -> Response[LinkResponse]:
         result = links().confirm(app.caller, link_id, app.idempotent_request)
-        return _created(_link_body(result.link), result.replayed)
+        return created(_link_body(result.link), result.replayed)
 
     @app.delete(
         "/v1/links/<link_id>", summary="Revoke a link", tags=["links"], responses=ERROR_RESPONSES
@@ -92,7 +91,7 @@ def add_network_routes(
             expires_at=quote.expires_at,
             created_at=quote.created_at,
         )
-        return _created(body.model_dump(mode="json"), result.replayed)
+        return created(body.model_dump(mode="json"), result.replayed)
 
     @app.post(
         "/v1/exchanges",
@@ -115,7 +114,7 @@ def add_network_routes(
                 from_balance=result.debit.balance, to_balance=result.credit.balance
             ),
         )
-        return _created(body.model_dump(mode="json"), result.replayed)
+        return created(body.model_dump(mode="json"), result.replayed)
 
 
 def _link_response(link: Link) -> LinkResponse:
@@ -124,8 +123,3 @@ def _link_response(link: Link) -> LinkResponse:
 
 def _link_body(link: Link) -> dict[str, Any]:
     return _link_response(link).model_dump(mode="json")
-
-
-def _created(body: dict[str, Any], replayed: bool) -> Response[Any]:
-    headers = {REPLAYED_HEADER: "true"} if replayed else {}
-    return Response(status_code=201, content_type="application/json", body=body, headers=headers)

@@ -4,7 +4,7 @@ reversals, captures and voids."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -14,6 +14,7 @@ from pointsnet.api.errors import ERROR_RESPONSES
 from pointsnet.api.network import add_network_routes
 from pointsnet.api.openapi import serve_openapi
 from pointsnet.api.resolver import PointsNetResolver
+from pointsnet.api.responses import created
 from pointsnet.api.schemas import (
     ExpiringPointsResponse,
     HealthResponse,
@@ -26,7 +27,6 @@ from pointsnet.api.schemas import (
 )
 from pointsnet.auth.caller import Role
 from pointsnet.auth.keys import KeyResolver
-from pointsnet.idempotency import REPLAYED_HEADER
 from pointsnet.ledger.commands import (
     MEMBER_ID_PATTERN,
     BurnCommand,
@@ -145,7 +145,9 @@ def create_partner_app(
         result = points().ledger.reverse(
             app.caller, transaction_id, command, app.idempotent_request
         )
-        return _created(result.transaction.model_dump(mode="json", exclude_none=True), result)
+        return created(
+            result.transaction.model_dump(mode="json", exclude_none=True), result.replayed
+        )
 
     @app.post(
         "/v1/transactions/<transaction_id>/capture",
@@ -215,9 +217,4 @@ def _hold_detail(hold: HoldState) -> HoldDetail:
 
 def _posted(result: PostingResult) -> Response[PostingResponse]:
     body = PostingResponse(transaction=result.transaction, balance=result.balance)
-    return _created(body.model_dump(mode="json", exclude_none=True), result)
-
-
-def _created(body: dict[str, Any], result: PostingResult) -> Response[Any]:
-    headers = {REPLAYED_HEADER: "true"} if result.replayed else {}
-    return Response(status_code=201, content_type="application/json", body=body, headers=headers)
+    return created(body.model_dump(mode="json", exclude_none=True), result.replayed)

@@ -28,11 +28,15 @@ def rate_response(rate: Rate) -> RateResponse:
     )
 
 
+def json_response(status: int, body: Any, replayed: bool) -> Response[Any]:
+    """A JSON answer; a replayed one says so in `Idempotent-Replayed`."""
+    headers = {REPLAYED_HEADER: "true"} if replayed else {}
+    return Response(status_code=status, content_type="application/json", body=body, headers=headers)
+
+
+def created(body: dict[str, Any], replayed: bool) -> Response[Any]:
+    return json_response(201, body, replayed)
+
+
 def answer_response(answer: Answer) -> Response[Any]:
-    headers = {REPLAYED_HEADER: "true"} if answer.replayed else {}
-    return Response(
-        status_code=answer.status,
-        content_type="application/json",
-        body=answer.body,
-        headers=headers,
-    )
+    return json_response(answer.status, answer.body, answer.replayed)

@@ -39,8 +39,9 @@ class CrossPartnerLedger:
     def earn(
         self, caller: Caller, member_id: str, command: EarnCommand, request: IdempotentRequest
     ) -> PostingResult:
-        program = command.program or own_program(caller)
-        if program == own_program(caller):
+        own = own_program(caller)
+        program = command.program or own
+        if program == own:
             return self.ledger.earn(caller, member_id, command, request)
         linked = self.network.linked_account(member_account(caller.partner_id, member_id), program)
         if linked is None:
