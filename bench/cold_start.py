@@ -42,12 +42,14 @@ CLIENT_FACTORIES: dict[str, tuple[str, ...]] = {
     "PartnerApiFunction": (_DYNAMODB, _SECRETS),
     "AdminApiFunction": (_DYNAMODB, _SECRETS),
     "FinanceApiFunction": (_DYNAMODB, _SECRETS),
-    # A run reads the ledger, writes the settlement and its reports, announces it; the Lambda
-    # client is made only when a run is handed on to a continuation.
+    # A run's steps read the journal and the ledger, write the settlement and its reports, and
+    # announce it.
     "ReconciliationFunction": (_DYNAMODB, _S3, _EVENTS),
     "LifecycleFunction": (_DYNAMODB,),
     # Stream records arrive in the event; the outbox only publishes them.
     "EventsFunction": (_EVENTS,),
+    # Stream records arrive in the event; the journal writes objects and moves chain heads.
+    "JournalFunction": (_S3, _DYNAMODB),
 }
 FUNCTIONS: tuple[str, ...] = tuple(CLIENT_FACTORIES)
 
@@ -65,12 +67,12 @@ FIRST_INVOCATION: dict[str, tuple[str, ...]] = {
     "FinanceApiFunction": (_KEYS, _RATE_LIMITER, f"{_WIRING}:default_settlements"),
     "ReconciliationFunction": (
         f"{_WIRING}:default_reconciler",
-        f"{_WIRING}:default_continuation",
         # announce_settlement imports it once a run has produced its settlement.
         "pointsnet.events.settlement",
     ),
     "LifecycleFunction": (f"{_WIRING}:default_sweeper",),
     "EventsFunction": (f"{_WIRING}:default_outbox",),
+    "JournalFunction": (f"{_WIRING}:default_journal_writer",),
 }
 
 _FUNCTION_SIDE = """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,13 +17,14 @@ import boto3
 from pointsnet import signing
 from pointsnet.auth.caller import Role
 from pointsnet.idempotency import IDEMPOTENCY_HEADER
+from pointsnet.local import emulator
 from pointsnet.local.events import http_api_event
 from pointsnet.local.template import (
     LocalStack,
-    bucket_names,
     find_route,
     functions,
     http_routes,
+    load_handler,
     load_template,
     table_definitions,
 )
@@ -43,9 +45,36 @@ def create_tables() -> None:
 
 
 def create_buckets() -> None:
-    client = boto3.client("s3")
-    for bucket in bucket_names(TEMPLATE, STACK).values():
-        client.create_bucket(Bucket=bucket)
+    emulator.create_buckets(boto3.client("s3"), TEMPLATE, STACK)
+
+
+# How far each emulated ledger stream has been journaled (a new table per test starts at 0).
+_journaled: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
+def catch_up_journal() -> int:
+    """Run the journal function over the ledger stream's entry and balance records it has not
+    seen yet, as the stream's event source mapping does; the number of records it was given."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    from pointsnet.local.streams import lambda_record
+
+    table = dynamodb_backends[STACK.account][STACK.region].get_table(
+        PARTNER_FUNCTION_ENV["LEDGER_TABLE"]
+    )
+    assert table.stream_shard is not None
+    items = table.stream_shard.items
+    fresh = items[_journaled.get(table, 0) :]
+    _journaled[table] = len(items)
+    records = [
+        lambda_record(item.to_json(), table.latest_stream_label or "")
+        for item in fresh
+        if item.to_json()["dynamodb"]["Keys"]["sk"]["S"] in ("ENTRY", "BALANCE")
+    ]
+    if records:
+        handler = load_handler(functions(TEMPLATE, STACK)["JournalFunction"])
+        handler({"Records": records}, LambdaContextStub("JournalFunction"))
+    return len(records)
 
 
 def partner_directory() -> PartnerDirectory:

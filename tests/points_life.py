@@ -21,6 +21,7 @@ from moto.dynamodb.models import dynamodb_backends
 from pointsnet.api.partner import create_partner_app
 from pointsnet.ledger.check import LedgerCheck, check_ledger
 from pointsnet.ledger.service import Ledger
+from pointsnet.local.streams import lambda_record
 from pointsnet.local.template import functions, load_handler
 from pointsnet.network.cross_partner import CrossPartnerLedger
 from pointsnet.network.exchanges import Exchanges
@@ -116,7 +117,10 @@ class Events:
         """The ledger table's stream records not read yet, as Lambda receives them."""
         table = dynamodb_backends[STACK.account][STACK.region].get_table(LEDGER_TABLE)
         assert table.stream_shard is not None
-        records = [record.to_json() for record in table.stream_shard.items]
+        records = [
+            lambda_record(record.to_json(), table.latest_stream_label or "")
+            for record in table.stream_shard.items
+        ]
         fresh = records[self.stream_position :]
         self.stream_position = len(records)
         return fresh
@@ -124,6 +128,12 @@ class Events:
     def deliver(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         handler = load_handler(functions(TEMPLATE, STACK)["EventsFunction"])
         result: dict[str, Any] = handler({"Records": records}, LambdaContextStub("EventsFunction"))
+        return result
+
+    def journal(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """Run the journal function over stream records, as the stream's mapping would."""
+        handler = load_handler(functions(TEMPLATE, STACK)["JournalFunction"])
+        result: dict[str, Any] = handler({"Records": records}, LambdaContextStub("JournalFunction"))
         return result
 
     def publish(self) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Reconciliation function: run by the schedule (the previous UTC day) or by itself to carry on."""
+"""Reconciliation function: the steps of a run (plan, check a shard, settle), as the state
+machine asks them; an event without a step runs the whole period in this invocation."""
 
 from __future__ import annotations
 
@@ -7,17 +8,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pointsnet.observability import logger, metrics, tracer
-from pointsnet.settlement.scheduled import run_scheduled
-from pointsnet.wiring import default_continuation, default_reconciler
+from pointsnet.settlement.steps import run_step
+from pointsnet.wiring import default_reconciler
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_scheduled(
-        event,
-        context.get_remaining_time_in_millis,
-        reconciler=default_reconciler(),
-        continue_run=default_continuation(),
-    )
+    return run_step(event, default_reconciler())

@@ -8,14 +8,14 @@ loads only the packages its own requests use. Tests that change the environment 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pointsnet.auth.keys import KeyResolver
     from pointsnet.events.outbox import Outbox
+    from pointsnet.journal.writer import JournalWriter
     from pointsnet.ledger.service import Ledger
     from pointsnet.ledger.sweeps import Sweeper
     from pointsnet.network.cross_partner import CrossPartnerLedger
@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     from pointsnet.partners.service import PartnerDirectory
     from pointsnet.programs.service import ProgramPolicies
     from pointsnet.settlement.models import Settlement
+    from pointsnet.settlement.on_demand import SettlementRuns
     from pointsnet.settlement.run import Reconciler
-    from pointsnet.settlement.service import SettlementRuns, Settlements
+    from pointsnet.settlement.service import Settlements
     from pointsnet.store.directory_store import DirectoryStore
     from pointsnet.store.event_bus import EventBus
     from pointsnet.store.network_store import NetworkStore
@@ -205,6 +206,25 @@ def default_outbox() -> Outbox:
     return Outbox(default_event_bus(), LedgerStore.outbox_item)
 
 
+# the journal
+
+
+@lru_cache(maxsize=1)
+def default_journal_writer() -> JournalWriter:
+    from pointsnet.journal.layout import journal_shards
+    from pointsnet.journal.writer import JournalWriter
+    from pointsnet.settlement.settings import get_settlement_settings
+    from pointsnet.store.journal_bucket import JournalBucket, JournalHeads, journal_records
+
+    settings = get_settlement_settings()
+    return JournalWriter(
+        JournalBucket(settings.journal_bucket),
+        JournalHeads(settings.settlement_table),
+        journal_shards(),
+        read_records=journal_records,
+    )
+
+
 # settlement
 
 
@@ -243,18 +263,21 @@ def announce_settlement(settlement: Settlement) -> None:
 
 @lru_cache(maxsize=1)
 def default_reconciler() -> Reconciler:
+    from pointsnet.journal.layout import journal_shards
     from pointsnet.settings import get_settings
     from pointsnet.settlement.run import Reconciler
     from pointsnet.settlement.settings import get_settlement_settings
-    from pointsnet.store.ledger_period_reader import LedgerPeriodReader
+    from pointsnet.store.journal_bucket import JournalBucket, JournalHeads
+    from pointsnet.store.ledger_day_reader import LedgerDayReader
 
     settings = get_settlement_settings()
     return Reconciler(
         default_settlement_store(),
-        LedgerPeriodReader(settings.ledger_table),
+        LedgerDayReader(settings.ledger_table),
+        (JournalBucket(settings.journal_bucket), JournalHeads(settings.settlement_table)),
         default_report_bucket(),
         currency=settings.currency,
-        page_size=settings.page_size,
+        shards=journal_shards(),
         announce=announce_settlement if get_settings().event_bus_name else None,
     )
 
@@ -268,27 +291,28 @@ def default_settlements() -> Settlements:
 
 @lru_cache(maxsize=1)
 def default_settlement_runs() -> SettlementRuns:
-    from pointsnet.settlement.service import SettlementRuns
-
-    return SettlementRuns(default_reconciler(), default_settlement_store())
-
-
-def default_continuation() -> Callable[[dict[str, Any]], None] | None:
-    """How an unfinished reconciliation carries on: the function invokes itself again."""
+    from pointsnet.settlement.on_demand import SettlementRuns
     from pointsnet.settlement.settings import get_settlement_settings
-    from pointsnet.store.lambda_continuation import LambdaContinuation
 
-    function_name = get_settlement_settings().function_name
-    return LambdaContinuation(function_name) if function_name else None
+    arn = get_settlement_settings().state_machine_arn
+    if not arn:
+        return SettlementRuns(default_reconciler(), default_settlement_store())
+    from pointsnet.store.state_machine import StateMachineStarter
+
+    return SettlementRuns(
+        default_reconciler(), default_settlement_store(), starter=StateMachineStarter(arn)
+    )
 
 
 def clear_caches() -> None:
     """Forget every built dependency: tests that change the environment call this."""
+    from pointsnet.journal.layout import journal_shards
     from pointsnet.settings import get_settings
     from pointsnet.settlement.settings import get_settlement_settings
 
     for factory in (
         get_settings,
+        journal_shards,
         get_settlement_settings,
         default_key_resolver,
         default_rate_limiter,
@@ -301,6 +325,7 @@ def clear_caches() -> None:
         default_rates,
         default_exchanges,
         default_outbox,
+        default_journal_writer,
         default_settlement_store,
         default_report_bucket,
         default_reconciler,

@@ -16,6 +16,8 @@ from typing import Any
 import boto3
 import pytest
 
+from pointsnet.journal.layout import journal_shards, shard_of
+from pointsnet.journal.reading import read_shard_day
 from pointsnet.local.samples import (
     Sample,
     all_samples,
@@ -26,8 +28,12 @@ from pointsnet.local.samples import (
 )
 from pointsnet.local.template import find_route, functions, http_routes, load_handler
 from pointsnet.partners.models import IssuedKey
+from pointsnet.store.journal_bucket import JournalBucket, JournalHeads
 from pointsnet.wiring import default_settlement_store
-from tests.helpers import STACK, TEMPLATE, LambdaContextStub, Reply
+from tests.helpers import (
+    PARTNER_FUNCTION_ENV as TEMPLATE_ENV,
+)
+from tests.helpers import STACK, TEMPLATE, LambdaContextStub, Reply, catch_up_journal
 from tests.points_life import LEDGER_TABLE, Life, life, set_policy
 
 __all__ = ["life"]
@@ -311,6 +317,7 @@ def owes_yesterday(life: Life) -> None:
     life.clock.at(yesterday())
     earned = life.rideco.earn("rider-7", 250, "ride-1", program="STAR")
     assert earned.status == 201, earned.body
+    catch_up_journal()
 
 
 def scheduled(rig: Rig) -> None:
@@ -403,6 +410,30 @@ def ledger_stream(rig: Rig) -> None:
     )
 
 
+def journal_stream(rig: Rig) -> None:
+    # Given the stream batch of the earn's and the burn's entries and balances
+    # When it invokes the journal function
+    answer = rig.invoke("journal/ledger_stream")
+    # Then its four records are journaled in one object, under a whole chain
+    assert answer == {"records": 4, "objects": 1}
+    day = datetime(2025, 1, 10, tzinfo=UTC).date()
+    shard = shard_of("member:starlodge:guest-42", journal_shards())
+    read = read_shard_day(
+        JournalBucket(TEMPLATE_ENV["JOURNAL_BUCKET"]),
+        JournalHeads(TEMPLATE_ENV["SETTLEMENT_TABLE"]),
+        day,
+        shard,
+    )
+    assert read.problems == []
+    assert [(record.entry.number if record.entry else None) for record in read.records] == [
+        1,
+        None,
+        2,
+        None,
+    ]
+    assert [record.balance.available for record in read.records if record.balance] == [100, 70]
+
+
 SCENARIOS: dict[str, Callable[[Rig], None]] = {
     "partner_api/earn": earn,
     "partner_api/burn": burn,
@@ -416,6 +447,7 @@ SCENARIOS: dict[str, Callable[[Rig], None]] = {
     "lifecycle/void_timed_out_holds": void_timed_out_holds,
     "lifecycle/sweep_points": sweep_points,
     "events/ledger_stream": ledger_stream,
+    "journal/ledger_stream": journal_stream,
 }
 
 

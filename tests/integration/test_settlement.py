@@ -20,16 +20,16 @@ from pointsnet.api.admin import create_admin_app
 from pointsnet.api.settlement_runs import settlement_runs_router
 from pointsnet.auth.caller import Caller, Role
 from pointsnet.clock import rfc3339
+from pointsnet.journal.layout import journal_shards
+from pointsnet.ledger.models import Obligation
 from pointsnet.local.template import functions, load_handler
 from pointsnet.network.commands import SetRate
 from pointsnet.settings import get_settings
 from pointsnet.settlement.checks import CheckName
-from pointsnet.settlement.run import Reconciler, reconcile_period
-from pointsnet.settlement.scheduled import run_scheduled
-from pointsnet.settlement.service import SettlementRuns
+from pointsnet.settlement.models import Period
+from pointsnet.settlement.on_demand import SettlementRuns
 from pointsnet.settlement.settings import get_settlement_settings
 from pointsnet.store.dynamo import to_item
-from pointsnet.store.ledger_period_reader import LedgerPeriodReader
 from pointsnet.store.network_store import obligation_pk, obligation_shard
 from pointsnet.wiring import (
     default_key_resolver,
@@ -45,6 +45,7 @@ from tests.helpers import (
     LambdaContextStub,
     Reply,
     SignedCaller,
+    catch_up_journal,
     partner_directory,
 )
 
@@ -110,6 +111,7 @@ def run(
     **extra: Any,
 ) -> Reply:
     body = {"period_start": start.isoformat(), "period_end": (end or start).isoformat()} | extra
+    catch_up_journal()
     return admin.call("POST", "/v1/settlement-runs", body, idempotency_key=idempotency_key)
 
 
@@ -457,7 +459,9 @@ def test_an_obligation_without_its_transaction_is_named(admin: SignedCaller, per
         TableName=ledger_table(),
         Item=to_item(
             {
-                "pk": obligation_pk(now.date(), obligation_shard(ghost)),
+                "pk": obligation_pk(
+                    now.date(), obligation_shard(Obligation.model_validate(obligation))
+                ),
                 "sk": f"{rfc3339(now)}#{ghost}",
                 "obligation": obligation,
             }
@@ -805,72 +809,85 @@ def test_a_report_missing_from_the_bucket_is_rendered_again(
     assert bucket.get(key) is not None
 
 
-# scale: checkpoints and resumption
+# the run's steps: plan, a check per journal shard and day, settle
 
 
-def tiny_reconciler() -> Reconciler:
-    """A reconciler that reads two items a page: every phase takes several pages."""
-    defaults = default_reconciler()
-    return Reconciler(
-        defaults.store,
-        LedgerPeriodReader(ledger_table()),
-        defaults.reports,
-        currency="USD",
-        page_size=2,
-    )
+def reconciliation_handler():  # type: ignore[no-untyped-def]
+    return load_handler(functions(TEMPLATE, STACK)["ReconciliationFunction"])
 
 
-def test_a_run_resumes_from_its_checkpoint_one_page_at_a_time(
+def run_steps(event: dict[str, Any]) -> dict[str, Any]:
+    """Run the state machine's three steps through the reconciliation function, as Step
+    Functions does: plan, every item of the Map, then settle."""
+    handler = reconciliation_handler()
+    context = LambdaContextStub(function_name="ReconciliationFunction")
+    plan = handler({"step": "plan", "run": event, "execution": "exec-1"}, context)
+    for item in plan["items"]:
+        handler({"step": "check", "run_id": plan["run_id"], "item": item}, context)
+    settled: dict[str, Any] = handler({"step": "settle", "run_id": plan["run_id"]}, context)
+    return {"plan": plan, "settled": settled}
+
+
+def test_the_state_machine_steps_settle_the_period_as_one_process_does(
     admin: SignedCaller, period: date
 ) -> None:
-    # Given a run that may read only one page of two items per invocation
-    reconciler = tiny_reconciler()
-    outcomes = []
-    # When it is invoked until it finishes
-    for _ in range(200):
-        outcome = reconcile_period(period, period, reconciler=reconciler, max_pages=1)
-        outcomes.append(outcome)
-        if outcome.complete:
-            break
-    # Then it took many invocations, each resuming where the previous stopped
-    assert outcomes[-1].complete and len(outcomes) > 10
-    pages = [outcome.progress.pages for outcome in outcomes[:-1] if outcome.progress]
-    assert pages == list(range(1, len(outcomes)))
-    settlement = outcomes[-1].settlement
-    assert settlement is not None and settlement.run.invocations == len(outcomes)
-    # And its figures are the ones a run in one go finds
-    in_one_go = created(run(admin, period))
-    resumed = settlement.model_dump(mode="json")
+    # Given the period's activity, journaled
+    catch_up_journal()
+    # When the state machine's steps run it, one Lambda per journal shard of the day
+    steps = run_steps({"period_start": period.isoformat(), "period_end": period.isoformat()})
+    # Then the plan has one item per shard of the day, and the settlement is written
+    assert len(steps["plan"]["items"]) == journal_shards()
+    assert steps["settled"]["complete"] is True
+    sharded = default_settlement_store().get(steps["settled"]["settlement_id"])
+    assert sharded is not None and sharded.status.value == "draft"
+    assert sharded.run.invocations == journal_shards()
+    # And its figures are, to the cent, the ones a run in one process finds
+    in_one_process = created(run(admin, period))
     for part in ("lines", "bilateral", "net_positions", "rounding", "checks"):
-        assert resumed[part] == in_one_go[part]
-    assert in_one_go["run"]["transactions"] == settlement.run.transactions
+        assert sharded.model_dump(mode="json")[part] == in_one_process[part]
+    positions = {item["partner_id"]: item["amount"] for item in in_one_process["net_positions"]}
+    assert positions == {"cafe": "-0.80", "rideco": "-2.43", "starlodge": "3.23"}
 
 
 def test_a_run_on_demand_answers_202_until_it_is_done(network: DemoNetwork, period: date) -> None:
-    # Given the admin app with a run budget of one page per request
-    runs = SettlementRuns(tiny_reconciler(), default_settlement_store(), max_pages=1)
+    # Given the admin app where runs are started on a state machine that has not run yet
+    started: list[tuple[str, dict[str, Any]]] = []
+    runs = SettlementRuns(
+        default_reconciler(),
+        default_settlement_store(),
+        starter=lambda run_id, machine_input: started.append((run_id, machine_input)),
+        sleep=lambda _: None,
+    )
     app = create_admin_app(
         routers=[settlement_runs_router(lambda: runs)], keys=default_key_resolver
     )
     admin = SignedCaller(lambda event, _: app.resolve(event, LambdaContextStub()), network.admin)
-    # When the same request is sent until it answers 201
-    replies = []
-    for _ in range(200):
-        reply = run(admin, period, reason="month end", idempotency_key="close-1")
-        replies.append(reply)
-        if reply.status != 202:
-            break
-    # Then it answered 202 with growing progress, and finally 201 with the settlement
-    assert [reply.status for reply in replies[:-1]] == [202] * (len(replies) - 1)
-    assert replies[-1].status == 201, replies[-1].body
-    assert [reply.body["pages"] for reply in replies[:-1]] == list(range(1, len(replies)))
-    assert replies[0].body["phase"] in ("entries", "obligations")
-    assert replies[-1].body["run"]["invocations"] == len(replies)
-    positions = {item["partner_id"]: item["amount"] for item in replies[-1].body["net_positions"]}
-    assert positions == {"cafe": "-0.80", "rideco": "-2.43", "starlodge": "3.23"}
-    # And the finished request replays
+    # When the period is run, and the same request is sent again while it runs
+    first = run(admin, period, reason="month end", idempotency_key="close-1")
     again = run(admin, period, reason="month end", idempotency_key="close-1")
-    assert (again.status, again.body) == (201, replies[-1].body)
+    # Then both answer 202 with the run, started once on the state machine
+    assert (first.status, again.status) == (202, 202), first.body
+    assert first.body["status"] == "running" and first.body["items"] == journal_shards()
+    ((run_id, machine_input),) = started
+    assert first.body["run_id"] == again.body["run_id"] == run_id
+    assert machine_input["run_id"] == run_id and machine_input["reason"] == "month end"
+    assert admin.get(f"/v1/settlement-runs/{run_id}").body["status"] == "running"
+    # And once the state machine has run its steps, the same request answers 201
+    run_steps(machine_input)
+    done = run(admin, period, reason="month end", idempotency_key="close-1")
+    assert done.status == 201, done.body
+    positions = {item["partner_id"]: item["amount"] for item in done.body["net_positions"]}
+    assert positions == {"cafe": "-0.80", "rideco": "-2.43", "starlodge": "3.23"}
+    finished = admin.get(f"/v1/settlement-runs/{run_id}").body
+    assert (finished["status"], finished["settled"]) == ("succeeded", done.body["settlement_id"])
+
+
+def test_an_unknown_run_is_not_found(admin: SignedCaller) -> None:
+    # Given no run
+    # When one is asked for
+    reply = admin.get("/v1/settlement-runs/run_0000")
+    # Then it is 404 not_found
+    assert (reply.status, reply.code) == (404, "not_found")
 
 
 def test_a_second_invocation_of_a_running_period_is_told_it_is_in_progress(
@@ -886,72 +903,66 @@ def test_a_second_invocation_of_a_running_period_is_told_it_is_in_progress(
     assert (reply.status, reply.code) == (409, "request_in_progress")
 
 
-def test_the_scheduled_function_hands_an_unfinished_run_to_its_next_invocation(
-    period: date,
+def test_a_failed_check_fails_the_run_and_frees_the_period(
+    admin: SignedCaller, small_period: date, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given the schedule's event for the period and an invocation with almost no time left
-    handed_over: list[dict[str, Any]] = []
-    event: dict[str, Any] = {"period_start": period.isoformat(), "period_end": period.isoformat()}
-    results = []
-    # When each invocation runs, and the next one gets the event it handed over
-    for _ in range(200):
-        result = run_scheduled(event, lambda: 0, tiny_reconciler(), handed_over.append)
-        results.append(result)
-        if result["complete"]:
-            break
-        event = handed_over[-1]
-    # Then the run went on invocation after invocation and finished
-    assert results[-1]["complete"] and results[-1]["status"] == "draft"
-    assert len(handed_over) == len(results) - 1 > 1
-    assert [item["continuation"] for item in handed_over] == list(range(1, len(results)))
+    # Given a journal that cannot be read
+    reconciler = default_reconciler()
+
+    def unreadable(prefix: str) -> list[str]:
+        raise OSError("the journal bucket is unreachable")
+
+    period = Period(period_start=small_period, period_end=small_period)
+    # When the day is run
+    with monkeypatch.context() as patched, pytest.raises(OSError):
+        patched.setattr(reconciler.journal_objects, "keys", unreadable)
+        reconciler.reconcile(period)
+    # Then the run is recorded as failed, and the next run may take the period at once
+    assert created(run(admin, small_period))["status"] == "draft"
 
 
-def test_a_run_left_unfinished_is_a_metric_the_failed_run_alarm_watches(
-    period: date, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # Given an invocation with no time left and nobody to hand the run over to
-    event = {"period_start": period.isoformat(), "period_end": period.isoformat()}
-    reconciler = tiny_reconciler()
-    capsys.readouterr()
-    # When it runs
-    result = run_scheduled(event, lambda: 0, reconciler, None)
-    reconciler.metrics.flush_metrics()
-    # Then the run is unfinished, and SettlementRunsUnfinished says so
-    assert result["complete"] is False
-    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
-    unfinished = [metric["SettlementRunsUnfinished"] for metric in emitted if "_aws" in metric]
-    assert unfinished in ([1], [1.0], [[1.0]], [[1]]), emitted
-    template_alarm = TEMPLATE["Resources"]["SettlementRunFailedAlarm"]["Properties"]
-    watched = [
+def test_the_failed_run_alarm_watches_the_state_machine_and_its_function() -> None:
+    # Given the template's alarm for failed runs
+    alarm = TEMPLATE["Resources"]["SettlementRunFailedAlarm"]["Properties"]
+    # When its metrics are read
+    watched = {
         query["MetricStat"]["Metric"]["MetricName"]
-        for query in template_alarm["Metrics"]
+        for query in alarm["Metrics"]
         if "MetricStat" in query
-    ]
-    assert "SettlementRunsUnfinished" in watched
+    }
+    # Then it counts failed executions and the function's errors
+    assert watched == {"ExecutionsFailed", "Errors"}
 
 
 def test_the_reconciliation_function_settles_the_period_of_its_event(small_period: date) -> None:
     # Given the template's reconciliation function and a day with a cross-partner earn
-    handler = load_handler(functions(TEMPLATE, STACK)["ReconciliationFunction"])
-    # When it is invoked with an event naming the day
+    catch_up_journal()
+    handler = reconciliation_handler()
+    # When it is invoked with an event naming the day, and no step
     result = handler(
         {"period_start": small_period.isoformat(), "period_end": small_period.isoformat()},
         LambdaContextStub(function_name="ReconciliationFunction"),
     )
-    # Then it settles the day completely, recorded as the scheduler's run
+    # Then it settles the day in that invocation, recorded as the scheduler's run
     assert result["complete"] is True
     assert result["settlement_id"] == f"stl_{small_period:%Y%m%d}_{small_period:%Y%m%d}"
     stored = default_settlement_store().get(result["settlement_id"])
     assert stored is not None and stored.audit[0].partner_id == "scheduler"
+    assert [line.amount for line in stored.lines] == [Decimal("1.00")]
 
 
 def test_the_schedule_settles_the_previous_utc_day(aws: None) -> None:
-    # Given no event period: the schedule's default, the day before today (UTC)
-    # When the scheduled run is started with one day's period
-    result = run_scheduled({"period_days": 1}, lambda: 60_000, default_reconciler(), None)
+    # Given the schedule's input: one day, ending yesterday (UTC)
+    machine_input = json.loads(
+        TEMPLATE["Resources"]["ReconciliationStateMachine"]["Properties"]["Events"]["Scheduled"][
+            "Properties"
+        ]["Input"]["Fn::Sub"].replace("${SettlementPeriodDays}", "1")
+    )
+    # When the state machine's steps run it
+    steps = run_steps(machine_input)
     # Then it settles yesterday
     yesterday = today() - timedelta(days=1)
-    assert result["settlement_id"] == f"stl_{yesterday:%Y%m%d}_{yesterday:%Y%m%d}"
+    assert steps["settled"]["settlement_id"] == f"stl_{yesterday:%Y%m%d}_{yesterday:%Y%m%d}"
 
 
 # the HTML report, rendered by a browser

@@ -24,6 +24,7 @@ from pointsnet.local.schedules import (
     provision_schedules,
     template_schedules,
 )
+from pointsnet.local.state_machines import provision_state_machines, state_machines
 from pointsnet.local.template import LocalStack, load_template, resources_of_type
 from tests.conftest import FAKE_AWS
 
@@ -32,7 +33,7 @@ START = datetime(2026, 12, 1, 0, 20, tzinfo=UTC)
 KNOWN_SCHEDULES = (
     "LifecycleFunctionVoidTimedOutHolds",
     "LifecycleFunctionSweepPoints",
-    "ReconciliationFunctionScheduled",
+    "ReconciliationStateMachineScheduled",
 )
 
 
@@ -213,9 +214,12 @@ def test_a_malformed_or_unsupported_expression_is_refused(text: str) -> None:
 
 def declared_schedule_events(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Every ScheduleV2 event of template.yaml, by the name SAM gives its schedule."""
+    targets = resources_of_type(
+        template, "AWS::Serverless::Function", "AWS::Serverless::StateMachine"
+    )
     return {
         f"{function}{name}": event["Properties"]
-        for function, resource in resources_of_type(template, "AWS::Serverless::Function").items()
+        for function, resource in targets.items()
         for name, event in resource["Properties"].get("Events", {}).items()
         if event.get("Type") == "ScheduleV2"
     }
@@ -257,12 +261,13 @@ def test_the_known_schedules_read_as_the_template_declares_them() -> None:
         "scheduled_time": "<aws.scheduler.scheduled-time>",
     }
     assert json.loads(specs["LifecycleFunctionSweepPoints"].input or "")["job"] == "points"
-    settlement = specs["ReconciliationFunctionScheduled"]
+    settlement = specs["ReconciliationStateMachineScheduled"]
     assert (settlement.function, settlement.expression, settlement.timezone) == (
-        "ReconciliationFunction",
+        "ReconciliationStateMachine",
         "cron(15 0 * * ? *)",
         "UTC",
     )
+    assert settlement.state_machine and not holds.state_machine
     assert json.loads(settlement.input or "") == {"period_days": 1}
 
 
@@ -321,10 +326,16 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def local_scheduler(
     template: dict[str, Any], clock: MovableClock, functions: RecordingFunctions
 ) -> LocalScheduler:
-    """The template's schedules created in moto's Scheduler, read back by a LocalScheduler."""
+    """The template's schedules created in moto's Scheduler, read back by a LocalScheduler;
+    those of state machines start executions in moto's Step Functions."""
     client = boto3.client("scheduler")
-    arns = {spec.function: function_arn(spec.function) for spec in template_schedules(template)}
-    provision_schedules(template, STACK, client, arns)
+    specs = template_schedules(template)
+    arns = {spec.function: function_arn(spec.function) for spec in specs if not spec.state_machine}
+    by_name = provision_state_machines(boto3.client("stepfunctions"), template, STACK)
+    machine_arns = {
+        logical_id: by_name[spec.name] for logical_id, spec in state_machines(template).items()
+    }
+    provision_schedules(template, STACK, client, arns, machine_arns)
     scheduler = LocalScheduler(
         client,
         functions,
@@ -332,6 +343,8 @@ def local_scheduler(
         sqs=boto3.client("sqs"),
         clock=clock,
         retry_delay=lambda attempt: 0.0,
+        sfn=boto3.client("stepfunctions"),
+        state_machine_for_arn={arn: logical_id for logical_id, arn in machine_arns.items()},
     )
     scheduler.reload()
     return scheduler
@@ -430,11 +443,16 @@ def test_a_schedule_three_slots_late_fires_once_for_its_latest_slot(aws: None) -
         [
             ("LifecycleFunction", "holds", "2026-12-02T00:05:00Z"),
             ("LifecycleFunction", "points", "2026-12-01T23:20:00Z"),
-            ("ReconciliationFunction", None, None),
         ],
         key=str,
     )
-    assert ("ReconciliationFunction", {"period_days": 1}) in functions.calls
+    # And the settlement's state machine got one execution, of the schedule's Input
+    sfn = boto3.client("stepfunctions")
+    machine = scheduler.find("ReconciliationStateMachineScheduled").state_machine_arn
+    executions = sfn.list_executions(stateMachineArn=machine)["executions"]
+    assert len(executions) == 1
+    started = sfn.describe_execution(executionArn=executions[0]["executionArn"])
+    assert json.loads(started["input"]) == {"period_days": 1}
 
 
 def test_a_failing_run_is_retried_then_dead_lettered(aws: None) -> None:

@@ -18,13 +18,14 @@ from botocore.config import Config
 from moto import mock_aws
 
 from pointsnet.local import streams
+from pointsnet.local.runtime import LOCAL_PARAMETERS
 from pointsnet.local.streams import (
     FunctionFailed,
     StreamConsumer,
     StreamSubscription,
     stream_subscriptions,
 )
-from pointsnet.local.template import load_template
+from pointsnet.local.template import LocalStack, load_template
 from tests.conftest import FAKE_AWS
 
 TABLE = "Outbox"
@@ -435,7 +436,8 @@ def test_a_consumer_stopped_while_retrying_keeps_its_position_before_the_batch(a
 def test_the_events_function_subscription_reads_the_template() -> None:
     # Given template.yaml
     # When its stream subscriptions are read
-    [ledger_stream] = stream_subscriptions(load_template())
+    subscriptions = {item.function: item for item in stream_subscriptions(load_template())}
+    ledger_stream = subscriptions["EventsFunction"]
 
     # Then EventsFunction's settings are those of its LedgerStream event
     assert (ledger_stream.function, ledger_stream.event, ledger_stream.table) == (
@@ -459,6 +461,22 @@ def test_the_events_function_subscription_reads_the_template() -> None:
             "NewImage": {"sk": {"S": ["ENTRY", {"prefix": "TIER#"}, {"prefix": "NOTICE#"}]}}
         },
     }
+
+
+def test_the_journal_subscription_takes_its_window_from_the_stack_parameters() -> None:
+    # Given template.yaml, whose journal gathers records for JournalBatchingSeconds
+    template = load_template()
+    # When its subscriptions are read with the defaults, and with the local network's values
+    deployed = {item.function: item for item in stream_subscriptions(template)}
+    local = {
+        item.function: item
+        for item in stream_subscriptions(template, LocalStack(parameters=LOCAL_PARAMETERS))
+    }
+    # Then the deployed journal waits 300 s for a batch, the local one a second
+    assert deployed["JournalFunction"].window_seconds == 300
+    assert local["JournalFunction"].window_seconds == 1
+    assert local["JournalFunction"].bisect_on_error is True
+    assert local["JournalFunction"].on_failure_queue == "JournalDeadLetterQueue"
 
 
 def test_a_tiny_template_sets_every_knob() -> None:

@@ -66,7 +66,7 @@ def test_alarms_watch_settlement_runs_the_failure_queues_5xx_and_throttles() -> 
     watched = set().union(*(watched_metrics(alarm) for alarm in alarms().values()))
     assert {
         ("PointsNet", "SettlementChecksFailed"),
-        ("PointsNet", "SettlementRunsUnfinished"),
+        ("AWS/States", "ExecutionsFailed"),
         ("AWS/Lambda", "Errors"),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
         ("AWS/ApiGateway", "5xx"),

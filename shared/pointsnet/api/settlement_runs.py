@@ -14,9 +14,10 @@ from pointsnet.api.resolver import PointsNetRouter
 from pointsnet.api.responses import answer_response
 from pointsnet.settlement.commands import StartSettlementRun
 from pointsnet.settlement.models import Settlement
+from pointsnet.settlement.run_state import RunProgress, RunRecord
 
 if TYPE_CHECKING:
-    from pointsnet.settlement.service import SettlementRuns
+    from pointsnet.settlement.on_demand import SettlementRuns
 
 
 def _default_runs() -> SettlementRuns:
@@ -34,18 +35,22 @@ def settlement_runs_router(
         "/v1/settlement-runs",
         summary="Reconcile and settle a period now",
         description=(
-            "Runs the reconciliation the schedule runs, for the UTC days period_start to "
-            "period_end. 201: the settlement it produced (or the period's latest, unchanged). "
-            "A period too large for one request answers 202 with the run's progress "
-            "(settlement_id, run_id, phase, pages, transactions, obligations, "
-            "accounts_checked): the run kept it, and the same request again (same "
-            "Idempotency-Key) carries on from there."
+            "Runs the reconciliation the schedule runs (the same state machine), for the UTC "
+            "days period_start to period_end. 201: the settlement it produced (or the "
+            "period's latest, unchanged), when the run finishes within the request. 202: the "
+            "run (run_id, settlement_id, status, items) when it does not; follow it with GET "
+            "/v1/settlement-runs/{run_id}, or send the same request again (same "
+            "Idempotency-Key), which answers 201 once the run has settled."
         ),
         tags=["admin"],
         responses={
             201: OpenAPIResponse(
                 description="The settlement the run produced",
                 content={"application/json": {"model": Settlement}},
+            ),
+            202: OpenAPIResponse(
+                description="The run, still going",
+                content={"application/json": {"model": RunProgress}},
             ),
             **ERROR_RESPONSES,
         },
@@ -55,5 +60,18 @@ def settlement_runs_router(
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         answer = runs().start(router.caller, command, router.idempotent_request, remaining)
         return answer_response(answer)
+
+    @router.get(
+        "/v1/settlement-runs/<run_id>",
+        summary="A settlement run",
+        description=(
+            "Where a run stands: running, succeeded (settled names the settlement or "
+            "adjustment it wrote or found) or failed. Runs are kept 31 days."
+        ),
+        tags=["admin"],
+        responses={200: {"description": "The run"}, **ERROR_RESPONSES},
+    )
+    def get_settlement_run(run_id: str) -> RunRecord:
+        return runs().get(run_id)
 
     return router

@@ -91,6 +91,7 @@ def account_write(
             account=leg.account,
             # A record of never-expiring points only is the same as no record.
             lots=tuple(moves) if any(move.lot for move in moves) else (),
+            number=(current.entries if current else 0) + 1,
         ),
         update=BalanceUpdate(
             account=leg.account,
@@ -102,6 +103,7 @@ def account_write(
             pending_delta=pending_delta,
             lotted_delta=lotted_delta(moves),
             lifecycle=lifecycle if lifecycle != before else None,
+            entries_delta=1,
         ),
         lots=lot_changes,
         tier_change=tier_change(

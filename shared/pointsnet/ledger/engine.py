@@ -248,6 +248,7 @@ def _obligations(planned: PlannedWrite) -> list[Obligation]:
             kind=OBLIGATION_KINDS[leg.transaction.type],
             created_at=leg.transaction.created_at,
             terms=leg.transaction.obligation,
+            account=leg.account,
         )
         for leg in planned.legs
         if leg.transaction.obligation is not None

@@ -77,6 +77,8 @@ class Obligation(BaseModel):
     kind: str
     created_at: UtcTime
     terms: ObligationTerms
+    # The member account of its entry: obligations are kept in the journal shard of it.
+    account: str | None = None
 
 
 class Balance(BaseModel):

@@ -36,6 +36,9 @@ class StoredEntry(BaseModel):
     fingerprint: str
     account: str
     lots: tuple[LotMove, ...] = ()
+    # Its place in the account's history: an account's entries are numbered 1, 2, 3... and its
+    # balance counts them, so a missing or extra entry shows as a gap (0: written unnumbered).
+    number: int = 0
 
 
 class StoredBalance(BaseModel):
@@ -48,6 +51,7 @@ class StoredBalance(BaseModel):
     member_id: str | None = None
     lotted: int = 0
     lifecycle: AccountLifecycle = Field(default_factory=AccountLifecycle)
+    entries: int = 0  # how many entries the balance has taken: its last entry's number
 
 
 class StoredLot(BaseModel):
@@ -82,6 +86,7 @@ class BalanceUpdate:
     pending_delta: int = 0
     lotted_delta: int = 0
     lifecycle: AccountLifecycle | None = None  # None: left as it is
+    entries_delta: int = 0  # 1 when the write posts an entry to the account
 
 
 @dataclass(frozen=True)

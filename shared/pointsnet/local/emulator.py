@@ -19,6 +19,7 @@ from pointsnet.local.processes import exit_process, ignore_terminal_interrupts, 
 from pointsnet.local.template import (
     LocalStack,
     bucket_names,
+    bucket_settings,
     functions,
     named_resources,
     table_definitions,
@@ -249,6 +250,25 @@ def aws_client(service: str, environment: Mapping[str, str]) -> Any:
     return session.client(service, endpoint_url=endpoint)
 
 
+def create_buckets(s3: Any, template: Mapping[str, Any], stack: LocalStack) -> None:
+    """Create the template's buckets as it declares them; existing ones are kept."""
+    from botocore.exceptions import ClientError
+
+    for bucket, settings in bucket_settings(template, stack).items():
+        try:
+            s3.create_bucket(Bucket=bucket, **settings["create"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+                raise
+            continue
+        if settings["versioning"]:
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration=settings["versioning"])
+        if settings["lock"]:
+            s3.put_object_lock_configuration(
+                Bucket=bucket, ObjectLockConfiguration=settings["lock"]
+            )
+
+
 def provision(
     template: Mapping[str, Any],
     stack: LocalStack,
@@ -276,15 +296,8 @@ def provision(
             TableName=definition["TableName"], WaiterConfig={"Delay": 1, "MaxAttempts": 30}
         )
 
-    buckets = bucket_names(template, stack)
-    if buckets:
-        s3 = aws_client("s3", aws)
-        for bucket in buckets.values():
-            try:
-                s3.create_bucket(Bucket=bucket)
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
-                    raise
+    if bucket_names(template, stack):
+        create_buckets(aws_client("s3", aws), template, stack)
 
     sqs = aws_client("sqs", aws)
     for queue in named_resources(template, "AWS::SQS::Queue", stack).values():

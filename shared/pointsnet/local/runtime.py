@@ -29,6 +29,12 @@ from pointsnet.local.event_log import EventLog
 from pointsnet.local.local_api import LocalApi
 from pointsnet.local.schedules import Clock, LocalScheduler, provision_schedules
 from pointsnet.local.seed import seed_demo_network, write_credentials
+from pointsnet.local.state_machines import (
+    ExecutionDriver,
+    provision_state_machines,
+    state_machines,
+    worker_invoke,
+)
 from pointsnet.local.streams import FunctionFailed, StreamConsumer, stream_subscriptions
 from pointsnet.local.template import (
     TEMPLATE_PATH,
@@ -64,6 +70,7 @@ class LocalNetwork:
     scheduler: LocalScheduler | None = field(default=None, repr=False)
     consumers: tuple[StreamConsumer, ...] = field(default=(), repr=False)
     restored: bool = False
+    executions: ExecutionDriver | None = field(default=None, repr=False)
 
     def key(self, partner_id: str = "starlodge", role: str = "partner") -> dict[str, str]:
         for key in self.credentials:
@@ -95,7 +102,8 @@ def local_network(
     schedule_clock: Clock | None = None,
     state_dir: Path | None = None,
 ) -> Iterator[LocalNetwork]:
-    """Emulator, tables, demo network, local API, stream consumers and schedules, torn down on exit.
+    """Emulator, tables, demo network, local API, stream consumers, state machines and schedules,
+    torn down on exit.
 
     The credentials file is written only when `credentials_path` is given, the bus's events
     only when `event_log` is. Each function gets up to `workers` processes (None:
@@ -107,7 +115,7 @@ def local_network(
     script calling this needs the `if __name__ == "__main__":` guard.
     """
     template = load_template(template_path)
-    stack = LocalStack()
+    stack = LocalStack(parameters=LOCAL_PARAMETERS)
     emulator = Emulator(
         log_path=emulator_log, state_path=state_dir / STATE_FILE if state_dir else None
     )
@@ -128,7 +136,7 @@ def local_network(
             workers=workers,
             warm_workers=warm_workers,
             # The stream consumer's first batch should not wait for an import.
-            warm_functions=[sub.function for sub in stream_subscriptions(template)]
+            warm_functions=[sub.function for sub in stream_subscriptions(template, stack)]
             if streams
             else (),
         )
@@ -152,9 +160,11 @@ def local_network(
         consumers = (
             _start_consumers(template, stack, api, aws, positions_path, running) if streams else ()
         )
+        executions = _start_executions(template, stack, api, aws)
+        running.callback(executions.stop)
         scheduler = None
         if schedules:
-            scheduler = _start_scheduler(template, stack, api, aws, schedule_clock)
+            scheduler = _start_scheduler(template, stack, api, aws, schedule_clock, executions)
             running.callback(scheduler.stop)
         api.control = LocalControl(scheduler, consumers)
 
@@ -173,6 +183,7 @@ def local_network(
             scheduler=scheduler,
             consumers=consumers,
             restored=emulator.restored,
+            executions=executions,
         )
 
 
@@ -189,6 +200,11 @@ def _credentials(
     if not seed:
         return []
     return seed_demo_network(partner_directory(environments), network_rates(environments))
+
+
+# Where the local network departs from the template's defaults, as a deployment overriding
+# parameters would: the journal writes each second, so a run sees a posting at once.
+LOCAL_PARAMETERS = {"JournalBatchingSeconds": "1"}
 
 
 def _event_bus(template: Mapping[str, Any], stack: LocalStack) -> str:
@@ -218,7 +234,7 @@ def _start_consumers(
     )
     sqs = aws_client("sqs", aws)
     consumers = []
-    for subscription in stream_subscriptions(template):
+    for subscription in stream_subscriptions(template, stack):
 
         def invoke(event: dict[str, Any], function: str = subscription.function) -> Any:
             try:
@@ -244,22 +260,43 @@ def _start_consumers(
     return tuple(consumers)
 
 
+def _start_executions(
+    template: Mapping[str, Any], stack: LocalStack, api: LocalApi, aws: Mapping[str, str]
+) -> ExecutionDriver:
+    """The template's state machines in the emulator, run on the functions' workers."""
+    sfn = aws_client("stepfunctions", aws)
+    provision_state_machines(sfn, template, stack)
+    # As many Map items at once as a function has workers: none waits for a free one.
+    driver = ExecutionDriver(
+        sfn,
+        state_machines(template, stack),
+        worker_invoke(api.invoke_function),
+        pool_size=max(1, api.workers),
+    )
+    driver.start()
+    return driver
+
+
 def _start_scheduler(
     template: Mapping[str, Any],
     stack: LocalStack,
     api: LocalApi,
     aws: Mapping[str, str],
     clock: Clock | None,
+    executions: ExecutionDriver,
 ) -> LocalScheduler:
     scheduler_client = aws_client("scheduler", aws)
     arns = {logical_id: runtime.arn for logical_id, runtime in api.runtimes.items()}
-    provision_schedules(template, stack, scheduler_client, arns)
+    machine_arns = executions.state_machine_arns()
+    provision_schedules(template, stack, scheduler_client, arns, machine_arns)
     scheduler = LocalScheduler(
         scheduler_client,
         api.invoke_function,
         {arn: logical_id for logical_id, arn in arns.items()},
         sqs=aws_client("sqs", aws),
         clock=clock,
+        sfn=aws_client("stepfunctions", aws),
+        state_machine_for_arn={arn: logical_id for logical_id, arn in machine_arns.items()},
     )
     scheduler.start()
     return scheduler

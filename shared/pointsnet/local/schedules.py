@@ -1,8 +1,9 @@
 """EventBridge Scheduler, run locally: the template's ScheduleV2 events fire at their times.
 
-`provision_schedules` creates each `Type: ScheduleV2` event of template.yaml in the emulator's
-Scheduler, named as SAM names it (`<Function><Event>`); `LocalScheduler` reads them back from
-there and invokes each one's function with its `Input` when its rate or cron expression comes
+`provision_schedules` creates each `Type: ScheduleV2` event of template.yaml (of a function or a
+state machine) in the emulator's Scheduler, named as SAM names it (`<Function><Event>`);
+`LocalScheduler` reads them back from there and invokes each one's function with its `Input`
+(or starts an execution of its state machine with it) when its rate or cron expression comes
 due, retrying per its `RetryPolicy`. As in Scheduler, a slot missed while nothing ran is not
 made up: after a gap, a schedule fires once, for its latest slot.
 """
@@ -42,10 +43,10 @@ class ScheduleNotFound(LookupError):
 
 @dataclass(frozen=True)
 class ScheduleSpec:
-    """One ScheduleV2 event of a function in template.yaml, resolved for the local stack."""
+    """One ScheduleV2 event of a function (or state machine) in template.yaml, resolved."""
 
     name: str
-    function: str
+    function: str  # the target's logical id: a function, or a state machine if `state_machine`
     expression: str
     timezone: str = "UTC"
     input: str | None = None
@@ -54,6 +55,7 @@ class ScheduleSpec:
     max_event_age_seconds: int = 86400
     dead_letter_arn: str | None = None
     state: str = "ENABLED"
+    state_machine: bool = False
 
 
 def template_schedules(
@@ -61,7 +63,10 @@ def template_schedules(
 ) -> list[ScheduleSpec]:
     stack = stack or LocalStack()
     specs = []
-    for logical_id, resource in resources_of_type(template, "AWS::Serverless::Function").items():
+    targets = resources_of_type(
+        template, "AWS::Serverless::Function", "AWS::Serverless::StateMachine"
+    )
+    for logical_id, resource in targets.items():
         for event_name, event in resource["Properties"].get("Events", {}).items():
             if event.get("Type") != "ScheduleV2":
                 continue
@@ -82,20 +87,26 @@ def template_schedules(
                     if isinstance(dead_letter, dict)
                     else None,
                     state=str(props.get("State", "ENABLED")),
+                    state_machine=resource["Type"] == "AWS::Serverless::StateMachine",
                 )
             )
     return specs
 
 
 def provision_schedules(
-    template: Mapping[str, Any], stack: LocalStack, scheduler: Any, function_arns: Mapping[str, str]
+    template: Mapping[str, Any],
+    stack: LocalStack,
+    scheduler: Any,
+    function_arns: Mapping[str, str],
+    state_machine_arns: Mapping[str, str] | None = None,
 ) -> None:
     """Create the template's schedules in the emulator (those that exist are kept)."""
     from botocore.exceptions import ClientError
 
     for spec in template_schedules(template, stack):
+        target_arns = (state_machine_arns or {}) if spec.state_machine else function_arns
         target: dict[str, Any] = {
-            "Arn": function_arns[spec.function],
+            "Arn": target_arns[spec.function],
             "RoleArn": SCHEDULER_ROLE,
             "RetryPolicy": {
                 "MaximumRetryAttempts": spec.max_retries,
@@ -141,6 +152,8 @@ class LocalSchedule:
     last_slot: datetime
     last_run: dict[str, Any] | None = None
     running: threading.Lock = field(default_factory=threading.Lock)
+    # The ARN of the state machine the schedule starts; None when it invokes a function.
+    state_machine_arn: str | None = None
 
     def next_run(self) -> datetime | None:
         if self.state != "ENABLED":
@@ -162,7 +175,10 @@ class LocalSchedule:
 
 
 class LocalScheduler:
-    """Fires the emulator's schedules on time, each run in a thread of its own."""
+    """Fires the emulator's schedules on time, each run in a thread of its own.
+
+    A schedule whose target is in `state_machine_for_arn` starts an execution through `sfn`.
+    """
 
     def __init__(
         self,
@@ -173,10 +189,14 @@ class LocalScheduler:
         sqs: Any = None,
         clock: Clock | None = None,
         retry_delay: Callable[[int], float] = lambda attempt: min(60.0, 2.0**attempt),
+        sfn: Any = None,
+        state_machine_for_arn: Mapping[str, str] | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._invoke = invoke
         self._function_for_arn = dict(function_for_arn)
+        self._sfn = sfn
+        self._state_machine_for_arn = dict(state_machine_for_arn or {})
         self._sqs = sqs
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         # Seconds to wait before retry `attempt + 1` of a failed run (tests pass no wait).
@@ -210,9 +230,10 @@ class LocalScheduler:
                 Name=summary["Name"], GroupName=summary.get("GroupName", "default")
             )
             target = detail["Target"]
-            function = self._function_for_arn.get(target["Arn"])
+            state_machine = self._state_machine_for_arn.get(target["Arn"])
+            function = self._function_for_arn.get(target["Arn"], state_machine)
             if function is None:
-                continue  # not a function of this template
+                continue  # not a function (or state machine) of this template
             known = self._schedules.get(detail["Name"])
             found[detail["Name"]] = LocalSchedule(
                 name=detail["Name"],
@@ -228,6 +249,7 @@ class LocalScheduler:
                 dead_letter_arn=target.get("DeadLetterConfig", {}).get("Arn"),
                 last_slot=known.last_slot if known else now,
                 last_run=known.last_run if known else None,
+                state_machine_arn=target["Arn"] if state_machine else None,
             )
         self._schedules = found
 
@@ -294,7 +316,7 @@ class LocalScheduler:
                 event = _payload(schedule, slot, execution, attempt + 1)
                 started = time.monotonic()
                 try:
-                    result = self._invoke(schedule.function, event)
+                    result = self._run_target(schedule, event)
                 except Exception as exc:
                     outcome |= {"status": "failed", "error": str(exc), "attempts": attempt + 1}
                     logger.warning("%s attempt %d failed: %s", schedule.name, attempt + 1, exc)
@@ -320,6 +342,15 @@ class LocalScheduler:
                 "%s ran for %s: %s", schedule.name, outcome["scheduled_time"], outcome["status"]
             )
             return outcome
+
+    def _run_target(self, schedule: LocalSchedule, event: dict[str, Any]) -> Any:
+        if schedule.state_machine_arn is None:
+            return self._invoke(schedule.function, event)
+        # As Scheduler does: the run is done once the execution has started.
+        started = self._sfn.start_execution(
+            stateMachineArn=schedule.state_machine_arn, input=json.dumps(event)
+        )
+        return {"executionArn": started["executionArn"]}
 
     def _dead_letter(self, schedule: LocalSchedule, event: dict[str, Any], error: str) -> None:
         if not schedule.dead_letter_arn or self._sqs is None:

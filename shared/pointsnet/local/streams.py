@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pointsnet.local.template import resources_of_type
+from pointsnet.local.template import LocalStack, resources_of_type
 
 logger = logging.getLogger("pointsnet.local.streams")
 
@@ -58,8 +58,15 @@ class StreamSubscription:
         return f"{self.function}.{self.event}"
 
 
-def stream_subscriptions(template: Mapping[str, Any]) -> list[StreamSubscription]:
+def stream_subscriptions(
+    template: Mapping[str, Any], stack: LocalStack | None = None
+) -> list[StreamSubscription]:
     """Every `Type: DynamoDB` event source of the template's functions."""
+    stack = stack or LocalStack()
+
+    def number(value: Any) -> float:
+        return float(stack.resolve(value, template))
+
     subscriptions = []
     for logical_id, resource in resources_of_type(template, "AWS::Serverless::Function").items():
         for event_name, event in resource["Properties"].get("Events", {}).items():
@@ -73,8 +80,8 @@ def stream_subscriptions(template: Mapping[str, Any]) -> list[StreamSubscription
                     event=event_name,
                     table=_logical_id_of(props["Stream"]),
                     starting_position=props.get("StartingPosition", "TRIM_HORIZON"),
-                    batch_size=int(props.get("BatchSize", 100)),
-                    window_seconds=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+                    batch_size=int(number(props.get("BatchSize", 100))),
+                    window_seconds=number(props.get("MaximumBatchingWindowInSeconds", 0)),
                     report_item_failures="ReportBatchItemFailures"
                     in props.get("FunctionResponseTypes", []),
                     max_retries=int(props.get("MaximumRetryAttempts", -1)),

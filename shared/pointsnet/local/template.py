@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,8 @@ class LocalStack:
     stack_name: str = LOCAL_STACK_NAME
     region: str = LOCAL_REGION
     account: str = LOCAL_ACCOUNT
+    # Parameter values given at deploy time (sam deploy --parameter-overrides); else defaults.
+    parameters: Mapping[str, str] = field(default_factory=dict)
 
     def physical_name(self, logical_id: str) -> str:
         return f"{self.stack_name}-{logical_id}"
@@ -79,7 +81,9 @@ class LocalStack:
             "AWS::URLSuffix": "amazonaws.com",
         }
         for name, parameter in template.get("Parameters", {}).items():
-            if "Default" in parameter:
+            if name in self.parameters:
+                refs[name] = str(self.parameters[name])
+            elif "Default" in parameter:
                 refs[name] = str(parameter["Default"])
         for logical_id, resource in template.get("Resources", {}).items():
             name = self.physical_name(logical_id)
@@ -181,6 +185,30 @@ def bucket_names(template: Mapping[str, Any], stack: LocalStack | None = None) -
         )
         for logical_id, resource in resources_of_type(template, "AWS::S3::Bucket").items()
     }
+
+
+def bucket_settings(
+    template: Mapping[str, Any], stack: LocalStack | None = None
+) -> dict[str, dict[str, Any]]:
+    """By bucket name: what creating it as the template declares it takes (versioning, Object
+    Lock), as keyword groups for CreateBucket, PutBucketVersioning, PutObjectLockConfiguration."""
+    stack = stack or LocalStack()
+    names = bucket_names(template, stack)
+    settings: dict[str, dict[str, Any]] = {}
+    for logical_id, resource in resources_of_type(template, "AWS::S3::Bucket").items():
+        props = stack.resolve(resource.get("Properties", {}), template)
+        locked = bool(props.get("ObjectLockEnabled", False))
+        lock = props.get("ObjectLockConfiguration")
+        if lock and "Rule" in lock:
+            days = lock["Rule"]["DefaultRetention"].get("Days")
+            if days is not None:
+                lock["Rule"]["DefaultRetention"]["Days"] = int(days)
+        settings[names[logical_id]] = {
+            "create": {"ObjectLockEnabledForBucket": True} if locked else {},
+            "versioning": props.get("VersioningConfiguration"),
+            "lock": lock if locked else None,
+        }
+    return settings
 
 
 def named_resources(

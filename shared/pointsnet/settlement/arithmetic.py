@@ -61,6 +61,17 @@ class LineTotals(BaseModel):
         total.exact_amount += terms.amount
         total.obligations += 1
 
+    def merge(self, other: LineTotals) -> None:
+        """Add another part of the run's totals (a shard's)."""
+        for key, part in other.lines.items():
+            total = self.lines.get(key)
+            if total is None:
+                self.lines[key] = part.model_copy()
+                continue
+            total.points += part.points
+            total.exact_amount += part.exact_amount
+            total.obligations += part.obligations
+
 
 @dataclass(frozen=True)
 class Figures:

@@ -31,6 +31,8 @@ class CheckName(StrEnum):
     OBLIGATIONS_MATCH_TRANSACTIONS = "obligations_match_transactions"
     SETTLEMENT_CURRENCY = "settlement_currency"
     NET_POSITIONS_SUM_TO_ZERO = "net_positions_sum_to_zero"
+    ENTRIES_CHAIN = "entries_chain"
+    JOURNAL_COMPLETE = "journal_complete"
 
 
 DESCRIPTIONS: dict[CheckName, str] = {
@@ -46,6 +48,14 @@ DESCRIPTIONS: dict[CheckName, str] = {
     ),
     CheckName.SETTLEMENT_CURRENCY: "Every obligation is in the settlement's currency",
     CheckName.NET_POSITIONS_SUM_TO_ZERO: "The partners' net positions sum to exactly zero",
+    CheckName.ENTRIES_CHAIN: (
+        "Each account's entries of the period number on without a gap from the entry before "
+        "the period, each starting from the balance the one before it left"
+    ),
+    CheckName.JOURNAL_COMPLETE: (
+        "The period's journal is whole (no object missing or altered, each chain unbroken) "
+        "and no entry was changed or deleted in the table after it was written"
+    ),
 }
 
 
@@ -58,6 +68,11 @@ class Findings(BaseModel):
         self.offending += 1
         if len(self.details) < MAX_DETAILS:
             self.details.append(CheckFinding(id=offending_id, message=message))
+
+    def merge(self, other: Findings) -> None:
+        """Add another part of the run's findings (a shard's), keeping the first details."""
+        self.offending += other.offending
+        self.details += other.details[: MAX_DETAILS - len(self.details)]
 
 
 def new_findings() -> dict[CheckName, Findings]:

@@ -1,54 +1,26 @@
 """What settlement reads and writes through: its records, its outcomes and its ports.
 
 `pointsnet.store.settlement_store.SettlementStore` implements `SettlementPort` on DynamoDB,
-`pointsnet.store.ledger_period_reader.LedgerPeriodReader` implements `LedgerPeriodPort` on the
-ledger table, `pointsnet.store.report_bucket.ReportBucket` implements `ReportStore` on S3, and
-`pointsnet.store.lambda_continuation.LambdaContinuation` is a `Continuation`.
+`pointsnet.store.ledger_day_reader.LedgerDayReader` implements `LedgerDayPort` on the ledger
+table, and `pointsnet.store.report_bucket.ReportBucket` implements `ReportStore` on S3; the
+journal is read through the journal's own ports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, Generic, Protocol, TypeVar
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel
 
-from pointsnet.ledger.models import Obligation, Transaction
+from pointsnet.ledger.models import Obligation
+from pointsnet.ledger.port import StoredEntry
 from pointsnet.settlement.models import Period, Settlement, SettlementStatus, SettlementSummary
 
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a read, and the cursor to resume after it (None: nothing is left)."""
-
-    items: list[T]
-    cursor: str | None
-
-
-@dataclass(frozen=True)
-class PeriodEntry:
-    transaction: Transaction
-    account: str  # the member account whose history lists the entry
-
-
-@dataclass(frozen=True)
-class NegativeBalance:
-    account: str
-    available: int
-    pending: int
-
-
-@dataclass(frozen=True)
-class AccountState:
-    """A member account's stored balance beside the sums of all its entries' postings."""
-
-    account: str
-    stored: tuple[int, int] | None  # (available, pending); None: no balance item
-    folded: tuple[int, int]  # postings to the account, and to its pending sub-account
+if TYPE_CHECKING:
+    from pointsnet.settlement.run_state import RunRecord, ShardTally
 
 
 class RecordedResponse(BaseModel):
@@ -110,52 +82,25 @@ class SettlementPort(Protocol):
         """Raises RequestRecorded with the first record when the request was recorded before."""
         ...
 
-    def claim_run(self, settlement_id: str, owner: str, now: int, lease_until: int) -> str | None:
-        """Take the period's run for `owner`; its saved state (JSON), or None for a new run.
-
-        Raises RunBusy while another owner's lease lasts.
-        """
-        ...
-
-    def save_run(self, settlement_id: str, owner: str, state: str, lease_until: int) -> None:
-        """Checkpoint the run; RunBusy if `owner` lost the lease to another invocation."""
+    def claim_run(self, settlement_id: str, owner: str, now: int, lease_until: int) -> None:
+        """Hold the period for the run `owner`; RunBusy while another run's lease lasts."""
         ...
 
     def release_run(self, settlement_id: str, owner: str) -> None:
-        """Give the period up without touching the checkpoint, so a retry may resume at once."""
+        """Free the period at once (a run that failed)."""
         ...
 
     def end_run(self, settlement_id: str, owner: str) -> None: ...
 
-    def add_touched_accounts(self, run_id: str, accounts: Sequence[str], expires_at: int) -> None:
-        """Remember accounts a run must check; writing one twice is harmless."""
+    def put_run(self, record: RunRecord) -> None: ...
+
+    def get_run(self, run_id: str) -> RunRecord | None: ...
+
+    def put_tally(self, run_id: str, tally: ShardTally) -> None:
+        """Keep one check's tally; writing it again (a retried check) replaces it."""
         ...
 
-    def touched_accounts(self, run_id: str, cursor: str | None, limit: int) -> Page[str]: ...
-
-
-class LedgerPeriodPort(Protocol):
-    """What reconciliation reads of the ledger, page by page."""
-
-    def entries_page(
-        self, period: Period, cursor: str | None, limit: int
-    ) -> Page[PeriodEntry | NegativeBalance]:
-        """The period's entries, and every negative balance of the ledger, from one page."""
-        ...
-
-    def obligations_page(self, period: Period, cursor: str | None, limit: int) -> Page[Obligation]:
-        """One page of the period's obligations."""
-        ...
-
-    def obligations_of(self, transactions: Sequence[Transaction]) -> dict[str, Obligation]:
-        """The recorded obligation of each transaction that has one, by transaction id."""
-        ...
-
-    def transactions(self, transaction_ids: Sequence[str]) -> dict[str, Transaction]: ...
-
-    def account_states(self, accounts: Sequence[str]) -> list[AccountState]:
-        """Each account's stored balance and the sum of all its entries' postings to it."""
-        ...
+    def tallies(self, run_id: str) -> list[ShardTally]: ...
 
 
 class ReportStore(Protocol):
@@ -166,7 +111,29 @@ class ReportStore(Protocol):
     def get(self, key: str) -> bytes | None: ...
 
 
-class Continuation(Protocol):
-    """Hands the rest of a run, as the event to start from, to a fresh invocation."""
+@dataclass(frozen=True)
+class StoredEnd:
+    """Where a member account stands now: its stored balance and the entries it counts."""
 
-    def __call__(self, event: dict[str, Any]) -> None: ...
+    available: int
+    pending: int
+    entries: int
+
+
+class LedgerDayPort(Protocol):
+    """What a shard's check reads of the ledger table: a few items per account the day touched,
+    and the shard's obligations of the day. `pointsnet.store.ledger_day_reader` implements it."""
+
+    def entry_before(self, account: str, moment: datetime) -> StoredEntry | None:
+        """The account's last entry created before `moment` (None: it has none)."""
+        ...
+
+    def latest_entry(self, account: str) -> StoredEntry | None: ...
+
+    def ends(self, accounts: Sequence[str]) -> dict[str, StoredEnd]:
+        """Each account's stored balance; an account with none is left out."""
+        ...
+
+    def shard_obligations(self, day: date, shard: int) -> list[Obligation]: ...
+
+    def entry(self, transaction_id: str) -> StoredEntry | None: ...

@@ -1,19 +1,16 @@
-"""A reconciliation run: read a period, check the ledger, and settle what partners owe.
+"""A reconciliation run: plan the period, check each journal shard of each day, settle.
 
-A run reads in pages and keeps its progress in a checkpoint, so memory does not grow
-with the ledger and a run that cannot finish in one invocation resumes in the next:
-
-1. entries: the period's transactions (balanced? cross-partner ones with their
-   obligation?) and any negative balance; touched member accounts are written to the
-   store, not kept in memory;
-2. obligations: the period's obligations, summed into lines (each with its transaction?);
-3. accounts: each touched account's stored balance against the sum of all its entries;
-4. finish: round, net, record the checks and write the settlement and its reports.
+1. plan: claim the period (one run at a time) and write the run's record; its items are every
+   journal shard of every day of the period;
+2. check: one item at a time (on AWS, one Lambda each, in parallel: the state machine's
+   Distributed Map), `shard_check` reads that shard's day and keeps its tally;
+3. settle: add the tallies up, round, net, record the checks and write the settlement and its
+   reports.
 
 The settlement of a period has one id. While it is not approved a run replaces it; once
 approved it never changes, and a run that finds a difference writes an adjustment.
-The checkpoint is `run_state`'s, what each page adds to it `period_reading`'s, and when an
-invocation stops `budget`'s.
+`reconcile` runs the three steps in this process, the checks on a thread pool: the local
+runtime and a run too small to need the state machine do that.
 """
 
 from __future__ import annotations
@@ -21,16 +18,17 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from pointsnet.clock import utc_now
-from pointsnet.errors import Conflict, PointsNetError, RequestInProgress, ValidationFailed
+from pointsnet.errors import Conflict, NotFound, PointsNetError, RequestInProgress, ValidationFailed
+from pointsnet.journal.reading import read_shard_day
 from pointsnet.observability import logger, metrics
 from pointsnet.settlement.arithmetic import difference, figures_of, settle_lines
-from pointsnet.settlement.budget import Budget
 from pointsnet.settlement.checks import build_checks
 from pointsnet.settlement.models import (
     SCHEDULER,
@@ -44,42 +42,55 @@ from pointsnet.settlement.models import (
     adjustment_id_for,
     settlement_id_for,
 )
-from pointsnet.settlement.period_reading import check_accounts, read_entries, read_obligations
 from pointsnet.settlement.ports import RunBusy, SettlementMoved
 from pointsnet.settlement.reports import publish
-from pointsnet.settlement.run_state import RunOutcome, RunPhase, RunProgress, RunState
+from pointsnet.settlement.run_state import (
+    RunItem,
+    RunOutcome,
+    RunProgress,
+    RunRecord,
+    RunState,
+    RunStatus,
+    ShardTally,
+)
+from pointsnet.settlement.shard_check import check_shard
 from pointsnet.settlement.workflow import RECOMPUTABLE, run_entry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
 
-    from pointsnet.settlement.ports import LedgerPeriodPort, ReportStore, SettlementPort
+    from pointsnet.journal.ports import JournalHeads, JournalObjects
+    from pointsnet.settlement.ports import LedgerDayPort, ReportStore, SettlementPort
 
-DEFAULT_PAGE_SIZE = 1000
-ACCOUNT_PAGE_SIZE = 100
-# A checkpoint this old is read afresh rather than resumed: the ledger has moved on.
-STALE_RUN = timedelta(hours=12)
+# How long a run holds its period: a day's checks take minutes; a run that died frees it then.
+RUN_LEASE = timedelta(hours=1)
+# Checks a run in this process makes at once.
+DEFAULT_WORKERS = 8
 
 
 class Reconciler:
     def __init__(
         self,
         store: SettlementPort,
-        reader: LedgerPeriodPort,
+        ledger: LedgerDayPort,
+        journal: tuple[JournalObjects, JournalHeads],
         reports: ReportStore,
         currency: str = "USD",
         *,
-        page_size: int = DEFAULT_PAGE_SIZE,
+        shards: int,
+        workers: int = DEFAULT_WORKERS,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
         run_metrics: Metrics = metrics,
         announce: Callable[[Settlement], None] | None = None,
     ) -> None:
         self.store = store
-        self.reader = reader
+        self.ledger = ledger
+        self.journal_objects, self.journal_heads = journal
         self.reports = reports
         self.currency = currency
-        self.page_size = page_size
+        self.shards = shards
+        self.workers = workers
         self.clock = clock
         self.sleep = sleep
         self.metrics = run_metrics
@@ -90,16 +101,37 @@ class Reconciler:
         self,
         period: Period,
         *,
-        budget: Budget | None = None,
         actor: Actor = SCHEDULER,
         reason: str | None = None,
+        run_id: str | None = None,
     ) -> RunOutcome:
-        """Run (or resume) the period's reconciliation until it finishes or the budget ends.
+        """Plan, check and settle the period in this process."""
+        record = self.plan(period, actor=actor, reason=reason, run_id=run_id)
+        try:
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                list(pool.map(lambda item: self.check(record.run_id, item), self.items(record)))
+        except Exception as exc:
+            self.fail(record.run_id, exc)
+            raise
+        return self.settle(record.run_id)
 
-        Raises Conflict when another period overlaps this one, RequestInProgress while
-        another invocation is running this period.
+    # the three steps
+
+    def plan(
+        self,
+        period: Period,
+        *,
+        actor: Actor = SCHEDULER,
+        reason: str | None = None,
+        run_id: str | None = None,
+    ) -> RunRecord:
+        """Claim the period and record the run; the same run_id again answers the same record.
+
+        Raises ValidationFailed for a period that ends in the future, Conflict when another
+        period overlaps this one, RequestInProgress while another run holds this period.
         """
-        budget = budget or Budget()
+        if run_id is not None and (existing := self.store.get_run(run_id)) is not None:
+            return existing
         if period.period_end > self.clock().astimezone(UTC).date():
             raise ValidationFailed(
                 f"period {period.label} ends in the future",
@@ -112,80 +144,99 @@ class Reconciler:
                 + ", ".join(summary.settlement_id for summary in overlapping)
             )
         settlement_id = settlement_id_for(period)
-        owner = uuid.uuid4().hex
+        run_id = run_id or "run_" + uuid.uuid4().hex
         try:
-            saved = self.store.claim_run(
-                settlement_id, owner, self._epoch(), self._epoch(budget.lease())
-            )
+            self.store.claim_run(settlement_id, run_id, self._epoch(), self._epoch(RUN_LEASE))
         except RunBusy as exc:
             raise RequestInProgress(
                 f"a run of {period.label} is in progress; retry in a moment"
             ) from exc
-        state = RunState.model_validate_json(saved) if saved else None
-        if state is None or self.clock() - state.started_at > STALE_RUN:
-            state = RunState(
-                run_id="run_" + uuid.uuid4().hex,
-                settlement_id=settlement_id,
-                period=period,
-                currency=self.currency,
-                actor=actor,
-                reason=reason or f"reconciliation of {period.label}",
-                started_at=self.clock(),
-            )
-        state.tallies.invocations += 1
-        logger.info(
-            "reconciliation run",
-            extra={"settlement_id": settlement_id, "run_id": state.run_id, "phase": state.phase},
+        record = RunRecord(
+            run_id=run_id,
+            settlement_id=settlement_id,
+            period=period,
+            currency=self.currency,
+            actor=actor,
+            reason=reason or f"reconciliation of {period.label}",
+            started_at=self.clock(),
+            items=len(list(period.days())) * self.shards,
         )
-        try:
-            while not budget.exhausted():
-                if not self._step(state):
-                    outcome = self._finish(state)
-                    self.store.end_run(settlement_id, owner)
-                    return outcome
-                budget.spend()
-                self.store.save_run(
-                    settlement_id, owner, state.model_dump_json(), self._epoch(budget.lease())
-                )
-            # A lease that ended at 0 lets the next invocation take the run over at once.
-            self.store.save_run(settlement_id, owner, state.model_dump_json(), 0)
-        except RunBusy as exc:
-            raise RequestInProgress(f"the run of {period.label} was taken over") from exc
-        except Exception:
-            # The last checkpoint stays as it was; only the period is freed for a retry.
-            self.store.release_run(settlement_id, owner)
-            raise
-        return RunOutcome(period=period, progress=RunProgress.of(state))
+        self.store.put_run(record)
+        logger.info(
+            "reconciliation run planned",
+            extra={"settlement_id": settlement_id, "run_id": run_id, "items": record.items},
+        )
+        return record
 
-    # reading, one page a step
+    def items(self, record: RunRecord) -> list[RunItem]:
+        return [
+            RunItem(day=day, shard=shard)
+            for day in record.period.days()
+            for shard in range(self.shards)
+        ]
 
-    def _step(self, state: RunState) -> bool:
-        """Read one page of the current phase; False when every phase is done."""
-        state.tallies.pages += 1
-        if state.phase == RunPhase.ENTRIES:
-            entries = self.reader.entries_page(state.period, state.cursor, self.page_size)
-            read_entries(state, entries.items, self.reader, self.store, self.clock)
-            self._advance(state, entries.cursor, RunPhase.OBLIGATIONS)
-            return True
-        if state.phase == RunPhase.OBLIGATIONS:
-            obligations = self.reader.obligations_page(state.period, state.cursor, self.page_size)
-            read_obligations(state, obligations.items, self.reader)
-            self._advance(state, obligations.cursor, RunPhase.ACCOUNTS)
-            return True
-        accounts = self.store.touched_accounts(state.run_id, state.cursor, ACCOUNT_PAGE_SIZE)
-        check_accounts(state, accounts.items, self.reader, self.sleep)
-        state.cursor = accounts.cursor
-        return accounts.cursor is not None
+    def check(self, run_id: str, item: RunItem) -> ShardTally:
+        """Check one journal shard of one day, and keep its tally for the settle step."""
+        record = self._record(run_id)
+        journal = read_shard_day(self.journal_objects, self.journal_heads, item.day, item.shard)
+        tally = check_shard(journal, self.ledger, record.currency, self.clock(), self.sleep)
+        self.store.put_tally(run_id, tally)
+        return tally
 
-    @staticmethod
-    def _advance(state: RunState, cursor: str | None, following: RunPhase) -> None:
-        state.cursor = cursor
-        if cursor is None:
-            state.phase = following
+    def settle(self, run_id: str) -> RunOutcome:
+        """Add the run's tallies up and write its settlement; a settled run answers it again."""
+        record = self._record(run_id)
+        if record.status == RunStatus.SUCCEEDED and record.settled is not None:
+            return RunOutcome(record.period, settlement=self.store.get(record.settled))
+        tallies = self.store.tallies(run_id)
+        if len(tallies) != record.items:
+            raise Conflict(f"run {run_id} has {len(tallies)} of its {record.items} checks")
+        outcome = self.finish(RunState.of(record, tallies))
+        self.store.end_run(record.settlement_id, run_id)
+        assert outcome.settlement is not None
+        self.store.put_run(
+            record.model_copy(
+                update={
+                    "status": RunStatus.SUCCEEDED,
+                    "finished_at": self.clock(),
+                    "settled": outcome.settlement.settlement_id,
+                }
+            )
+        )
+        return outcome
+
+    def fail(self, run_id: str, error: BaseException | str) -> RunRecord:
+        """Record that a run failed, and free its period for the next one."""
+        record = self._record(run_id)
+        failed = record.model_copy(
+            update={
+                "status": RunStatus.FAILED,
+                "finished_at": self.clock(),
+                "error": error if isinstance(error, str) else type(error).__name__,
+            }
+        )
+        self.store.put_run(failed)
+        self.store.release_run(record.settlement_id, run_id)
+        return failed
+
+    def progress_record(self, run_id: str) -> RunRecord:
+        return self._record(run_id)
+
+    def progress(self, run_id: str) -> RunOutcome:
+        record = self._record(run_id)
+        if record.status == RunStatus.SUCCEEDED and record.settled is not None:
+            return RunOutcome(record.period, settlement=self.store.get(record.settled))
+        return RunOutcome(record.period, progress=RunProgress.of(record))
+
+    def _record(self, run_id: str) -> RunRecord:
+        record = self.store.get_run(run_id)
+        if record is None:
+            raise NotFound(f"no settlement run {run_id}")
+        return record
 
     # finishing
 
-    def _finish(self, state: RunState) -> RunOutcome:
+    def finish(self, state: RunState) -> RunOutcome:
         now = self.clock()
         lines = settle_lines(state.totals.lines.values(), state.currency)
         run = RunSummary(
@@ -333,24 +384,12 @@ def reconcile_period(
     period_end: date,
     *,
     reconciler: Reconciler,
-    max_pages: int | None = None,
-    remaining_ms: Callable[[], int] | None = None,
     actor: Actor = SCHEDULER,
     reason: str | None = None,
 ) -> RunOutcome:
-    """Reconcile the UTC days `period_start`..`period_end` (both included).
-
-    With no budget the run goes to the end in this call; with `max_pages` or `remaining_ms`
-    it may stop early with `outcome.complete` False, and the next call resumes it.
-    `reconciler` is the one to run (the composition root builds the environment's).
-    """
+    """Reconcile the UTC days `period_start`..`period_end` (both included), in this process."""
     period = Period(period_start=period_start, period_end=period_end)
-    return reconciler.reconcile(
-        period,
-        budget=Budget(max_pages=max_pages, remaining_ms=remaining_ms),
-        actor=actor,
-        reason=reason,
-    )
+    return reconciler.reconcile(period, actor=actor, reason=reason)
 
 
 def previous_days(today: date, days: int) -> Period:

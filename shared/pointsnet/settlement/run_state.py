@@ -1,11 +1,13 @@
-"""A reconciliation run's checkpoint, and what an invocation of it answers.
+"""A reconciliation run's record, what its settle step adds up, and what a request for it answers.
 
-The state is saved (as JSON) after every page, so the next invocation resumes where this one
-stopped; an unfinished run answers its progress, a finished one its settlement.
+A run is planned (its record written and its period claimed), checked one journal shard of one
+day at a time (each check keeps a `ShardTally`), and settled (the tallies added up into a
+`RunState`, from which the settlement is written). The record says where it stands.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -18,23 +20,37 @@ from pointsnet.settlement.checks import CheckName, Findings, new_findings
 from pointsnet.settlement.models import Actor, Period, Settlement
 
 
-class RunPhase(StrEnum):
-    ENTRIES = "entries"
-    OBLIGATIONS = "obligations"
-    ACCOUNTS = "accounts"
+class ShardTally(BaseModel):
+    """What one shard's day adds to its run."""
 
-
-class RunTallies(BaseModel):
-    pages: int = 0
-    invocations: int = 0
+    day: date
+    shard: int
+    findings: dict[CheckName, Findings] = Field(default_factory=new_findings)
+    totals: LineTotals = Field(default_factory=LineTotals)
     transactions: int = 0
     cross_partner_transactions: int = 0
     obligations: int = 0
     accounts_checked: int = 0
+    unjournaled_obligations: int = 0
+    journal_objects: int = 0
+    journal_bytes: int = 0
 
 
-class RunState(BaseModel):
-    """Everything a run has learned so far: its checkpoint."""
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class RunItem(BaseModel):
+    """One check of a run: a journal shard of one day (an item of the Distributed Map)."""
+
+    day: date
+    shard: int
+
+
+class RunRecord(BaseModel):
+    """A run, as `GET /v1/settlement-runs/{run_id}` shows it."""
 
     run_id: str
     settlement_id: str
@@ -42,8 +58,37 @@ class RunState(BaseModel):
     currency: str
     actor: Actor
     reason: str
-    phase: RunPhase = RunPhase.ENTRIES
-    cursor: str | None = None
+    started_at: UtcTime
+    status: RunStatus = RunStatus.RUNNING
+    items: int = Field(description="Checks in the run: one per journal shard and day")
+    finished_at: UtcTime | None = None
+    settled: str | None = Field(
+        default=None, description="The settlement (or adjustment) the run wrote or found"
+    )
+    error: str | None = None
+
+
+class RunTallies(BaseModel):
+    invocations: int = 0
+    pages: int = 0
+    transactions: int = 0
+    cross_partner_transactions: int = 0
+    obligations: int = 0
+    accounts_checked: int = 0
+    unjournaled_obligations: int = 0
+    journal_objects: int = 0
+    journal_bytes: int = 0
+
+
+class RunState(BaseModel):
+    """Everything a run learned, added up from its shards' tallies."""
+
+    run_id: str
+    settlement_id: str
+    period: Period
+    currency: str
+    actor: Actor
+    reason: str
     started_at: UtcTime
     tallies: RunTallies = Field(default_factory=RunTallies)
     findings: dict[CheckName, Findings] = Field(default_factory=new_findings)
@@ -51,41 +96,58 @@ class RunState(BaseModel):
 
     @model_validator(mode="after")
     def _every_check(self) -> RunState:
-        # A checkpoint saved before a check existed resumes with that check empty.
         for name in CheckName:
             self.findings.setdefault(name, Findings())
         return self
 
+    @classmethod
+    def of(cls, record: RunRecord, tallies: Iterable[ShardTally]) -> RunState:
+        state = cls(
+            run_id=record.run_id,
+            settlement_id=record.settlement_id,
+            period=record.period,
+            currency=record.currency,
+            actor=record.actor,
+            reason=record.reason,
+            started_at=record.started_at,
+        )
+        # Shards in a stable order, so the details each check keeps are the same every run.
+        for tally in sorted(tallies, key=lambda item: (item.day, item.shard)):
+            state.tallies.invocations += 1
+            state.tallies.pages += 1
+            for name in ("transactions", "cross_partner_transactions", "obligations"):
+                setattr(state.tallies, name, getattr(state.tallies, name) + getattr(tally, name))
+            state.tallies.accounts_checked += tally.accounts_checked
+            state.tallies.unjournaled_obligations += tally.unjournaled_obligations
+            state.tallies.journal_objects += tally.journal_objects
+            state.tallies.journal_bytes += tally.journal_bytes
+            for name, found in tally.findings.items():
+                state.findings[name].merge(found)
+            state.totals.merge(tally.totals)
+        return state
+
 
 class RunProgress(BaseModel):
-    """Where an unfinished run stands; the next invocation (or request) carries on from here."""
+    """Where an unfinished run stands (the body of a `202`)."""
 
+    run_id: str
     settlement_id: str
     period_start: date
     period_end: date
-    run_id: str
-    phase: RunPhase
+    status: RunStatus
     started_at: UtcTime
-    pages: int
-    invocations: int
-    transactions: int
-    obligations: int
-    accounts_checked: int
+    items: int
 
     @classmethod
-    def of(cls, state: RunState) -> RunProgress:
+    def of(cls, record: RunRecord) -> RunProgress:
         return cls(
-            settlement_id=state.settlement_id,
-            period_start=state.period.period_start,
-            period_end=state.period.period_end,
-            run_id=state.run_id,
-            phase=state.phase,
-            started_at=state.started_at,
-            pages=state.tallies.pages,
-            invocations=state.tallies.invocations,
-            transactions=state.tallies.transactions,
-            obligations=state.tallies.obligations,
-            accounts_checked=state.tallies.accounts_checked,
+            run_id=record.run_id,
+            settlement_id=record.settlement_id,
+            period_start=record.period.period_start,
+            period_end=record.period.period_end,
+            status=record.status,
+            started_at=record.started_at,
+            items=record.items,
         )
 
 

@@ -17,16 +17,13 @@ from pointsnet.clock import rfc3339, utc_now
 from pointsnet.errors import Conflict, IdempotencyKeyReused, NotFound, PointsNetError
 from pointsnet.idempotency import IdempotentRequest, derived_id
 from pointsnet.observability import logger
-from pointsnet.settlement.budget import Budget
 from pointsnet.settlement.commands import (
     ApproveSettlement,
     DisputeSettlement,
     MarkSettlementPaid,
-    StartSettlementRun,
 )
 from pointsnet.settlement.models import (
     Actor,
-    Period,
     Settlement,
     SettlementStatus,
     SettlementSummary,
@@ -37,7 +34,6 @@ from pointsnet.settlement.workflow import Action, transition
 
 if TYPE_CHECKING:
     from pointsnet.settlement.ports import ReportStore, SettlementPort
-    from pointsnet.settlement.run import Reconciler
 
 # The contract keeps a POST's first answer for 24 hours.
 REQUEST_RETENTION = timedelta(hours=24)
@@ -188,56 +184,6 @@ class Settlements:
             publish(self.reports, updated)
             return Answer(201, body)
         raise Conflict(f"settlement {settlement_id} is changing; retry with the same key")
-
-
-class SettlementRuns:
-    """Runs started on demand: the schedule's code path, bounded by the request's time."""
-
-    def __init__(
-        self,
-        reconciler: Reconciler,
-        store: SettlementPort,
-        *,
-        max_pages: int | None = None,
-        reserve_ms: int = 2500,
-    ) -> None:
-        self.reconciler = reconciler
-        self.store = store
-        self.max_pages = max_pages
-        self.reserve_ms = reserve_ms
-
-    def start(
-        self,
-        caller: Caller,
-        command: StartSettlementRun,
-        request: IdempotentRequest,
-        remaining_ms: Callable[[], int] | None,
-    ) -> Answer:
-        """201 with the settlement when the run finishes; 202 with its progress when it needs
-        another request (the same one again) to carry on from its checkpoint."""
-        request_id = request_id_for(caller, request)
-        if (recorded := self.store.get_request(request_id)) is not None:
-            return replay(recorded, request)
-        period = Period(period_start=command.period_start, period_end=command.period_end)
-        outcome = self.reconciler.reconcile(
-            period,
-            budget=Budget(
-                max_pages=self.max_pages, remaining_ms=remaining_ms, reserve_ms=self.reserve_ms
-            ),
-            actor=Actor(partner_id=caller.partner_id, key_id=caller.key_id),
-            reason=command.reason or f"run of {period.label} requested through the API",
-        )
-        if outcome.settlement is None:
-            assert outcome.progress is not None
-            return Answer(202, outcome.progress.model_dump(mode="json"))
-        body = outcome.settlement.model_dump(mode="json")
-        try:
-            self.store.record_request(
-                record(request_id, request, 201, body, self.reconciler.clock())
-            )
-        except RequestRecorded as first:
-            return replay(first.existing, request)
-        return Answer(201, body)
 
 
 def request_id_for(caller: Caller, request: IdempotentRequest) -> str:

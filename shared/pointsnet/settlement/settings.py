@@ -12,13 +12,15 @@ class SettlementSettings(BaseModel):
     ledger_table: str = Field(validation_alias="LEDGER_TABLE")
     settlement_table: str = Field(validation_alias="SETTLEMENT_TABLE")
     reports_bucket: str = Field(validation_alias="REPORTS_BUCKET")
+    journal_bucket: str = Field(default="", validation_alias="JOURNAL_BUCKET")
     currency: str = Field(
         default="USD", pattern=r"^[A-Z]{3}$", validation_alias="SETTLEMENT_CURRENCY"
     )
-    # Items a run reads per page: each page is one checkpoint.
-    page_size: int = Field(default=1000, ge=1, le=10_000, validation_alias="SETTLEMENT_PAGE_SIZE")
-    # Set by Lambda: where a run that needs another invocation hands over.
-    function_name: str | None = Field(default=None, validation_alias="AWS_LAMBDA_FUNCTION_NAME")
+    # Set where runs start the state machine (its Distributed Map checks the shards in
+    # parallel); without it a run checks its shards in the requesting process.
+    state_machine_arn: str | None = Field(
+        default=None, validation_alias="RECONCILIATION_STATE_MACHINE"
+    )
 
 
 @lru_cache(maxsize=1)

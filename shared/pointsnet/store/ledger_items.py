@@ -114,6 +114,7 @@ def entry_put(table: str, entry: StoredEntry) -> dict[str, Any]:
         "transaction": txn.model_dump(mode="json", exclude_none=True),
         "balance_after": entry.balance_after.model_dump(mode="json"),
         "fingerprint": entry.fingerprint,
+        "number": entry.number,
     }
     if entry.lots:
         item["lots"] = [move.model_dump(mode="json") for move in entry.lots]
@@ -139,8 +140,10 @@ def balance_update(table: str, change: BalanceUpdate) -> dict[str, Any]:
             "program = :program",
             "partner_id = :partner",
             "member_id = :member",
+            "entries = :de",
         ]
         values |= {
+            ":de": change.entries_delta,
             ":one": 1,
             ":program": change.program,
             ":partner": change.partner_id,
@@ -159,6 +162,9 @@ def balance_update(table: str, change: BalanceUpdate) -> dict[str, Any]:
             "version = version + :one",
         ]
         values |= {":one": 1, ":expected": change.expected_version, ":debit": debit}
+        if change.entries_delta:
+            sets.append("entries = if_not_exists(entries, :no_entries) + :de")
+            values |= {":de": change.entries_delta, ":no_entries": 0}
         if change.lotted_delta:
             sets.append("lotted = if_not_exists(lotted, :zero) + :dl")
             values |= {":dl": change.lotted_delta, ":zero": 0}
@@ -369,6 +375,7 @@ def balance_from_item(item: dict[str, Any]) -> StoredBalance:
         partner_id=item.get("partner_id"),
         member_id=item.get("member_id"),
         lotted=int(item.get("lotted", 0)),
+        entries=int(item.get("entries", 0)),
         lifecycle=AccountLifecycle(
             earned={month: int(points) for month, points in item.get("earned", {}).items()},
             tier=item.get("tier"),
@@ -387,6 +394,7 @@ def entry_from_item(item: dict[str, Any]) -> StoredEntry:
             "fingerprint": item["fingerprint"],
             "account": item["account"],
             "lots": item.get("lots", ()),
+            "number": int(item.get("number", 0)),
         },
         context={AS_STORED: True},
     )

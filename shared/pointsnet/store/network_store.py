@@ -16,7 +16,6 @@ partner pair does not make a hot partition.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
@@ -25,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from pointsnet.clock import rfc3339
 from pointsnet.errors import Conflict
+from pointsnet.journal.layout import journal_shards, shard_of
 from pointsnet.ledger.models import Obligation
 from pointsnet.network.models import Link, LinkedAccount, LinkStatus, Rate, StoredLink, StoredQuote
 from pointsnet.network.ports import AlreadyExists
@@ -39,15 +39,14 @@ from pointsnet.store.dynamo import (
 )
 from pointsnet.store.ledger_keys import account_pk
 
-OBLIGATION_SHARDS = 16
-
 
 def obligation_pk(day: date, shard: int) -> str:
-    return f"OBL#{day.isoformat()}#{shard:02d}"
+    return f"OBL#{day.isoformat()}#{shard:04d}"
 
 
-def obligation_shard(transaction_id: str) -> int:
-    return hashlib.sha256(transaction_id.encode()).digest()[0] % OBLIGATION_SHARDS
+def obligation_shard(obligation: Obligation) -> int:
+    """The journal shard of the obligation's member account: a shard's check reads both."""
+    return shard_of(obligation.account or obligation.transaction_id, journal_shards())
 
 
 def link_active_check(table: str, link_id: str) -> dict[str, Any]:
@@ -82,7 +81,7 @@ def quote_use_update(table: str, quote_id: str, now: datetime, exchange_id: str)
 
 def obligation_put(table: str, obligation: Obligation) -> dict[str, Any]:
     """The action that records an obligation once, beside the entry that creates it."""
-    shard = obligation_shard(obligation.transaction_id)
+    shard = obligation_shard(obligation)
     item = {
         "pk": obligation_pk(obligation.created_at.date(), shard),
         "sk": f"{rfc3339(obligation.created_at)}#{obligation.transaction_id}",
@@ -236,7 +235,7 @@ class NetworkStore(DynamoStore):
 
     def obligations_on(self, day: date) -> Iterator[Obligation]:
         """Every obligation recorded on one UTC day, shard by shard, page by page."""
-        for shard in range(OBLIGATION_SHARDS):
+        for shard in range(journal_shards()):
             for item in query(
                 self.client,
                 self.ledger_table,

@@ -6,18 +6,21 @@ Settlement table (`pk`/`sk`, plus the `ByPeriod` index that lists settlements):
 | ---------------- | ------------------- | ---------- | ------------------------------------- |
 | settlement       | STL#<id>            | SETTLEMENT | zlib JSON document, summary, version; |
 |                  |                     |            | gsi1 = SETTLEMENTS, <start>#<end>#<id> |
-| run checkpoint   | RUN#<settlement id> | STATE      | lease owner and expiry, state JSON    |
-| touched account  | RUNACCT#<run id>    | <account>  | an account to check; expires (TTL)    |
+| period lease     | RUN#<settlement id> | STATE      | the run holding the period, until     |
+| run record       | RUNREC#<run id>     | RUN        | status, period, items; expires (TTL)  |
+| shard tally      | RUNREC#<run id>     | TALLY#<day>#<shard> | one check's findings and totals |
+| journal head     | JOURNAL#<day>#<shard> | HEAD     | the end of a shard's day's chain      |
 | request record   | REQUEST#<id>        | REQUEST    | first answer to a POST; expires (TTL) |
 
-Reconciliation's reads of the ledger are `ledger_period_reader`'s; reports are kept by
-`report_bucket`, and a run is carried over by `lambda_continuation`.
+Reconciliation's reads of the ledger are `ledger_day_reader`'s, of the journal
+`journal_bucket`'s (which keeps the journal heads here); reports are kept by `report_bucket`.
 """
 
 from __future__ import annotations
 
+import time
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -25,12 +28,12 @@ from botocore.exceptions import ClientError
 
 from pointsnet.settlement.models import Period, Settlement, SettlementStatus, SettlementSummary
 from pointsnet.settlement.ports import (
-    Page,
     RecordedResponse,
     RequestRecorded,
     RunBusy,
     SettlementMoved,
 )
+from pointsnet.settlement.run_state import RunRecord, ShardTally
 from pointsnet.store.dynamo import (
     TableStore,
     from_item,
@@ -38,15 +41,16 @@ from pointsnet.store.dynamo import (
     to_values,
     translate_client_error,
 )
-from pointsnet.store.run_cursors import decode_start_key, encode_start_key
 
 LIST_INDEX = "ByPeriod"
+# Run records and tallies are kept a month (TTL), for GET /v1/settlement-runs/{run_id}.
+RUN_RECORD_SECONDS = 31 * 86400
 LIST_PK = "SETTLEMENTS"
 BATCH_WRITE_LIMIT = 25
 
 
 class SettlementStore(TableStore):
-    """Settlements, request records, and runs' checkpoints and touched accounts."""
+    """Settlements, request records, and runs: their records, tallies and period leases."""
 
     # settlements
 
@@ -154,13 +158,10 @@ class SettlementStore(TableStore):
 
     # runs
 
-    def claim_run(self, settlement_id: str, owner: str, now: int, lease_until: int) -> str | None:
-        """Take the period's run for `owner`; its saved state (JSON), or None for a new run.
-
-        Raises RunBusy while another owner's lease lasts.
-        """
+    def claim_run(self, settlement_id: str, owner: str, now: int, lease_until: int) -> None:
+        """Hold the period for the run `owner`; RunBusy while another run's lease lasts."""
         try:
-            response = self.client.update_item(
+            self.client.update_item(
                 TableName=self.table_name,
                 Key=to_item({"pk": f"RUN#{settlement_id}", "sk": "STATE"}),
                 UpdateExpression="SET lease_owner = :owner, lease_until = :until",
@@ -170,29 +171,20 @@ class SettlementStore(TableStore):
                 ExpressionAttributeValues=to_values(
                     {":owner": owner, ":until": lease_until, ":now": now}
                 ),
-                ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise RunBusy(settlement_id) from exc
             raise translate_client_error(exc) from exc
-        state = from_item(response.get("Attributes", {})).get("state")
-        return str(state) if state else None
-
-    def save_run(self, settlement_id: str, owner: str, state: str, lease_until: int) -> None:
-        """Checkpoint the run; RunBusy if `owner` lost the lease to another invocation."""
-        self._update_run(
-            settlement_id,
-            owner,
-            "SET #state = :state, lease_until = :until",
-            {":state": state, ":until": lease_until},
-        )
 
     def release_run(self, settlement_id: str, owner: str) -> None:
-        """Give the period up without touching the checkpoint, so a retry may resume at once."""
-        self._update_run(settlement_id, owner, "SET lease_until = :until", {":until": 0})
+        """Free the period at once (a run that failed), if `owner` still holds it."""
+        self._end_lease(settlement_id, owner)
 
     def end_run(self, settlement_id: str, owner: str) -> None:
+        self._end_lease(settlement_id, owner)
+
+    def _end_lease(self, settlement_id: str, owner: str) -> None:
         try:
             self.client.delete_item(
                 TableName=self.table_name,
@@ -205,62 +197,47 @@ class SettlementStore(TableStore):
                 raise RunBusy(settlement_id) from exc
             raise translate_client_error(exc) from exc
 
-    def add_touched_accounts(self, run_id: str, accounts: Sequence[str], expires_at: int) -> None:
-        """Remember accounts a run must check; writing one twice is harmless."""
-        requests = [
-            {
-                "PutRequest": {
-                    "Item": to_item(
-                        {"pk": f"RUNACCT#{run_id}", "sk": account, "expires_at": expires_at}
-                    )
-                }
-            }
-            for account in sorted(set(accounts))
-        ]
-        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
-            pending: dict[str, Any] = {self.table_name: requests[start : start + BATCH_WRITE_LIMIT]}
-            while pending:
-                try:
-                    response = self.client.batch_write_item(RequestItems=pending)
-                except ClientError as exc:
-                    raise translate_client_error(exc) from exc
-                pending = response.get("UnprocessedItems") or {}
-
-    def touched_accounts(self, run_id: str, cursor: str | None, limit: int) -> Page[str]:
-        request: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": to_values({":pk": f"RUNACCT#{run_id}"}),
-            "ConsistentRead": True,
-            "Limit": limit,
+    def put_run(self, record: RunRecord) -> None:
+        item = {
+            "pk": f"RUNREC#{record.run_id}",
+            "sk": "RUN",
+            "record": record.model_dump_json(),
+            "expires_at": int(record.started_at.timestamp()) + RUN_RECORD_SECONDS,
         }
-        if cursor:
-            request["ExclusiveStartKey"] = decode_start_key(cursor)
-        items, last = self._query_page(**request)
-        return Page(
-            items=[str(item["sk"]) for item in items],
-            cursor=encode_start_key(last) if last else None,
-        )
+        try:
+            self.client.put_item(TableName=self.table_name, Item=to_item(item))
+        except ClientError as exc:
+            raise translate_client_error(exc) from exc
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        item = self._get(f"RUNREC#{run_id}", "RUN")
+        return RunRecord.model_validate_json(item["record"]) if item else None
+
+    def put_tally(self, run_id: str, tally: ShardTally) -> None:
+        item = {
+            "pk": f"RUNREC#{run_id}",
+            "sk": f"TALLY#{tally.day.isoformat()}#{tally.shard:04d}",
+            "tally": zlib.compress(tally.model_dump_json().encode()),
+            "expires_at": int(time.time()) + RUN_RECORD_SECONDS,
+        }
+        try:
+            self.client.put_item(TableName=self.table_name, Item=to_item(item))
+        except ClientError as exc:
+            raise translate_client_error(exc) from exc
+
+    def tallies(self, run_id: str) -> list[ShardTally]:
+        return [
+            ShardTally.model_validate_json(zlib.decompress(_bytes(item["tally"])))
+            for item in self._query(
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :tally)",
+                ExpressionAttributeValues=to_values(
+                    {":pk": f"RUNREC#{run_id}", ":tally": "TALLY#"}
+                ),
+                ConsistentRead=True,
+            )
+        ]
 
     # plumbing
-
-    def _update_run(
-        self, settlement_id: str, owner: str, update: str, values: dict[str, Any]
-    ) -> None:
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Key": to_item({"pk": f"RUN#{settlement_id}", "sk": "STATE"}),
-            "UpdateExpression": update,
-            "ConditionExpression": "lease_owner = :owner",
-            "ExpressionAttributeValues": to_values(values | {":owner": owner}),
-        }
-        if "#state" in update:
-            kwargs["ExpressionAttributeNames"] = {"#state": "state"}
-        try:
-            self.client.update_item(**kwargs)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise RunBusy(settlement_id) from exc
-            raise translate_client_error(exc) from exc
 
     def _request_put(self, record: RecordedResponse) -> dict[str, Any]:
         item = record.model_dump() | {

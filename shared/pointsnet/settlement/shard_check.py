@@ -1,0 +1,296 @@
+"""One shard's day, checked: its journal, its accounts' entries, and its obligations.
+
+A day's run checks each journal shard of the day on its own (one Lambda each, on AWS), and
+reads only that day: the shard's journal objects, its obligations, and a few items per account
+the day touched (the entry just before the day, the account's stored balance, and, when the
+account moved on after the day, its latest entry). What a shard finds is its `ShardTally`;
+the run's settle step adds the tallies up.
+
+Why that proves what a scan of the whole table did: each entry records the balance it left and
+the balance's version, so an account's entries form a chain. Every day's run checks its part
+of each chain (versions without gap, each entry starting where the one before it ended, the
+first where the last entry before the day ended) and that the chain ends at the stored balance;
+together the days prove each balance is the sum of all its entries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+
+from pointsnet.journal.reading import ShardDay
+from pointsnet.journal.records import BalanceImage, JournalEvent
+from pointsnet.ledger.accounts import pending_of
+from pointsnet.ledger.port import StoredEntry
+from pointsnet.settlement.checks import (
+    CheckName,
+    expects_obligation,
+    posting_sum,
+    same_terms,
+)
+from pointsnet.settlement.ports import LedgerDayPort, StoredEnd
+from pointsnet.settlement.run_state import ShardTally
+
+# An obligation whose transaction the journal does not hold yet is not a finding while the
+# transaction is this recent: the journal lags the ledger by its batching window.
+JOURNAL_LAG = timedelta(minutes=15)
+# A balance read a moment before or after a concurrent posting is read again before it is
+# reported, so only a lasting mismatch fails the check.
+END_REREADS = 2
+
+
+def check_shard(
+    journal: ShardDay,
+    ledger: LedgerDayPort,
+    currency: str,
+    now: datetime,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ShardTally:
+    tally = ShardTally(
+        day=journal.day,
+        shard=journal.shard,
+        journal_objects=journal.objects,
+        journal_bytes=journal.bytes_read,
+    )
+    found = tally.findings
+    for key, message in journal.problems:
+        found[CheckName.JOURNAL_COMPLETE].add(key, message)
+    entries: list[StoredEntry] = []
+    images: list[BalanceImage] = []
+    for record in journal.records:
+        if record.entry is not None and record.event == JournalEvent.INSERT:
+            entries.append(record.entry)
+        elif record.balance is not None:
+            images.append(record.balance)
+        elif record.transaction_id is not None:
+            what = "deleted from" if record.event == JournalEvent.REMOVE else "changed in"
+            found[CheckName.JOURNAL_COMPLETE].add(
+                record.transaction_id, f"the entry was {what} the table after it was written"
+            )
+        else:
+            found[CheckName.JOURNAL_COMPLETE].add(
+                record.key, "the balance was deleted from the table"
+            )
+        if record.entry is not None and record.event == JournalEvent.MODIFY:
+            found[CheckName.JOURNAL_COMPLETE].add(
+                record.entry.transaction.transaction_id,
+                "the entry was changed in the table after it was written",
+            )
+    with_terms = _check_transactions(tally, entries)
+    by_account: dict[str, list[StoredEntry]] = defaultdict(list)
+    for entry in entries:
+        by_account[entry.account].append(entry)
+    for history in by_account.values():
+        history.sort(key=lambda entry: entry.number)
+    _check_chains(tally, by_account, ledger)
+    balances = _image_problems(tally, by_account, images, ledger)
+    _check_ends(tally, by_account, balances, ledger, sleep)
+    _check_obligations(tally, with_terms, ledger, currency, now)
+    return tally
+
+
+def _check_transactions(tally: ShardTally, entries: Sequence[StoredEntry]) -> list[StoredEntry]:
+    found = tally.findings
+    with_terms = []
+    for entry in entries:
+        transaction = entry.transaction
+        tally.transactions += 1
+        total = posting_sum(transaction)
+        if total != 0:
+            found[CheckName.TRANSACTIONS_BALANCE].add(
+                transaction.transaction_id, f"postings sum to {total}, not zero"
+            )
+        if transaction.obligation is not None:
+            tally.cross_partner_transactions += 1
+            with_terms.append(entry)
+        elif expects_obligation(transaction):
+            found[CheckName.OBLIGATIONS_MATCH_TRANSACTIONS].add(
+                transaction.transaction_id,
+                "a cross-partner transaction carries no obligation terms",
+            )
+    return with_terms
+
+
+def _before(entry: StoredEntry) -> tuple[int, int]:
+    """The balance an entry started from: the one it left, less what it moved."""
+    transaction = entry.transaction
+    return (
+        entry.balance_after.available - transaction.member_delta(entry.account),
+        entry.balance_after.pending - transaction.member_delta(pending_of(entry.account)),
+    )
+
+
+def _after(entry: StoredEntry) -> tuple[int, int]:
+    return entry.balance_after.available, entry.balance_after.pending
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time()).replace(tzinfo=UTC)
+
+
+def _check_chains(
+    tally: ShardTally, by_account: dict[str, list[StoredEntry]], ledger: LedgerDayPort
+) -> None:
+    """Each account's entries of the day: numbered on from the entry before the day, without a
+    gap, each starting where the one before it ended."""
+    chain = tally.findings[CheckName.ENTRIES_CHAIN]
+    for account, history in sorted(by_account.items()):
+        first = history[0]
+        if first.number == 1:
+            if _before(first) != (0, 0):
+                chain.add(account, f"its first entry starts from {_before(first)}, not (0, 0)")
+        else:
+            previous = ledger.entry_before(account, _start_of(tally.day))
+            if previous is None or previous.number != first.number - 1:
+                held = previous.number if previous else "none"
+                chain.add(account, f"the entry before entry {first.number} is missing ({held})")
+            elif _after(previous) != _before(first):
+                chain.add(account, f"entry {first.number} does not start where the last ended")
+        for earlier, later in itertools.pairwise(history):
+            if later.number != earlier.number + 1:
+                chain.add(account, f"entries jump from {earlier.number} to {later.number}")
+            elif _after(earlier) != _before(later):
+                chain.add(account, f"entry {later.number} does not start where the last ended")
+
+
+def _image_problems(
+    tally: ShardTally,
+    by_account: dict[str, list[StoredEntry]],
+    images: Sequence[BalanceImage],
+    ledger: LedgerDayPort,
+) -> dict[str, str]:
+    """Every balance the day's writes left against the entry it counts as its last: a balance
+    changed by hand (or a write that posted no entry) shows here, touched or not."""
+    problems: dict[str, str] = {}
+    earlier: dict[str, StoredEntry | None] = {}
+    for image in images:
+        if image.available < 0 or image.pending < 0:
+            tally.findings[CheckName.NO_NEGATIVE_BALANCES].add(
+                image.account, f"available {image.available}, pending {image.pending}"
+            )
+        if image.account in problems:
+            continue
+        numbered = {entry.number: entry for entry in by_account.get(image.account, ())}
+        entry = numbered.get(image.entries)
+        if entry is None and image.entries > 0:
+            if image.account not in earlier:
+                earlier[image.account] = ledger.entry_before(image.account, _start_of(tally.day))
+            before = earlier[image.account]
+            entry = before if before is not None and before.number == image.entries else None
+        if entry is None and (image.available, image.pending) != (0, 0):
+            problems[image.account] = (
+                f"stored available {image.available}, pending {image.pending}; "
+                f"no entry {image.entries} is behind it"
+            )
+        elif entry is not None and (image.available, image.pending) != _after(entry):
+            problems[image.account] = _mismatch(image.available, image.pending, entry)
+    return problems
+
+
+def _mismatch(available: int, pending: int, entry: StoredEntry) -> str:
+    return (
+        f"stored available {available}, pending {pending}; entries sum to "
+        f"available {entry.balance_after.available}, pending {entry.balance_after.pending}"
+    )
+
+
+def _check_ends(
+    tally: ShardTally,
+    by_account: dict[str, list[StoredEntry]],
+    problems: dict[str, str],
+    ledger: LedgerDayPort,
+    sleep: Callable[[float], None],
+) -> None:
+    """Each touched account's stored balance against the end of its chain (the day's last
+    entry, or the latest one when it moved on since)."""
+    lasts = {account: history[-1] for account, history in by_account.items()}
+    ends = ledger.ends(sorted(lasts))
+    stored = _end_problems(lasts, ends, ledger)
+    for _ in range(END_REREADS):
+        if not stored:
+            break
+        sleep(0.2)
+        again = {account: lasts[account] for account in stored}
+        stored = _end_problems(again, ledger.ends(sorted(again)), ledger)
+    tally.accounts_checked += len(lasts)
+    for account, message in sorted((stored | problems).items()):
+        tally.findings[CheckName.BALANCES_MATCH_ENTRIES].add(account, message)
+    for account, end in sorted(ends.items()):
+        if (end.available < 0 or end.pending < 0) and not _negative_found(tally, account):
+            tally.findings[CheckName.NO_NEGATIVE_BALANCES].add(
+                account, f"available {end.available}, pending {end.pending}"
+            )
+
+
+def _negative_found(tally: ShardTally, account: str) -> bool:
+    found = tally.findings[CheckName.NO_NEGATIVE_BALANCES]
+    return any(detail.id == account for detail in found.details)
+
+
+def _end_problems(
+    lasts: dict[str, StoredEntry], ends: dict[str, StoredEnd], ledger: LedgerDayPort
+) -> dict[str, str]:
+    problems = {}
+    for account, last in lasts.items():
+        end = ends.get(account)
+        if end is None:
+            problems[account] = (
+                f"no stored balance; entries sum to available {last.balance_after.available}, "
+                f"pending {last.balance_after.pending}"
+            )
+            continue
+        tip = last if end.entries == last.number else ledger.latest_entry(account)
+        if tip is None or tip.number != end.entries:
+            problems[account] = (
+                f"the balance counts {end.entries} entries; its latest entry is "
+                f"{tip.number if tip else 'none'}"
+            )
+        elif (end.available, end.pending) != _after(tip):
+            problems[account] = _mismatch(end.available, end.pending, tip)
+    return problems
+
+
+def _check_obligations(
+    tally: ShardTally,
+    with_terms: Sequence[StoredEntry],
+    ledger: LedgerDayPort,
+    currency: str,
+    now: datetime,
+) -> None:
+    """The shard's obligations and its cross-partner transactions, one to one; summed in."""
+    found = tally.findings[CheckName.OBLIGATIONS_MATCH_TRANSACTIONS]
+    obligations = ledger.shard_obligations(tally.day, tally.shard)
+    recorded = {item.transaction_id: item for item in obligations}
+    for entry in with_terms:
+        transaction = entry.transaction
+        assert transaction.obligation is not None
+        obligation = recorded.get(transaction.transaction_id)
+        if obligation is None:
+            found.add(transaction.transaction_id, "no obligation was recorded for this transaction")
+        elif not same_terms(obligation.terms, transaction.obligation):
+            found.add(
+                transaction.transaction_id, "the obligation's terms differ from the transaction's"
+            )
+    journaled = {entry.transaction.transaction_id for entry in with_terms}
+    for transaction_id, obligation in sorted(recorded.items()):
+        if transaction_id not in journaled:
+            stored = ledger.entry(transaction_id)
+            if stored is None:
+                found.add(transaction_id, "an obligation without its transaction")
+            elif stored.transaction.obligation is None:
+                found.add(transaction_id, "the obligation's transaction carries no terms")
+            elif now - stored.transaction.created_at < JOURNAL_LAG:
+                tally.unjournaled_obligations += 1
+            else:
+                found.add(transaction_id, "the obligation's transaction is not in the journal")
+        tally.obligations += 1
+        if obligation.terms.currency != currency:
+            tally.findings[CheckName.SETTLEMENT_CURRENCY].add(
+                transaction_id,
+                f"in {obligation.terms.currency}, not {currency}: left out of the lines",
+            )
+            continue
+        tally.totals.add(obligation.terms)
