@@ -122,7 +122,7 @@ def test_the_running_schedule_voids_a_timed_out_hold_and_schedules_run_fires_one
         # And `pointsnet schedules list` shows every schedule with its next run
         assert cli.main(["schedules", "list", "--output", "json"]) == 0
         listed = {item["name"]: item for item in json.loads(capsys.readouterr().out)["items"]}
-        assert {"LifecycleFunctionVoidTimedOutHolds", "ReconciliationFunctionScheduled"} <= set(
+        assert {"LifecycleFunctionVoidTimedOutHolds", "ReconciliationStateMachineScheduled"} <= set(
             listed
         )
         assert all(item["next_run"] for item in listed.values())

@@ -183,10 +183,10 @@ def _run_settle(client: PointsNetClient, args: argparse.Namespace) -> CommandOut
                 )
             step = response.body
             progress.update(
-                f"{step.get('phase')}: {step.get('transactions', 0):,} transactions, "
-                f"{step.get('obligations', 0):,} obligations, "
-                f"{step.get('accounts_checked', 0):,} accounts"
+                f"run {step.get('run_id')} {step.get('status')}: "
+                f"{step.get('items', 0):,} journal shards to check"
             )
+            time.sleep(SETTLE_BUSY_PAUSE_SECONDS)
 
 
 class Progress:

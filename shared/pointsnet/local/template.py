@@ -59,6 +59,9 @@ def resources_of_type(template: Mapping[str, Any], *types: str) -> dict[str, dic
     }
 
 
+STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+
+
 @dataclass(frozen=True)
 class LocalStack:
     """What the template's references resolve to outside CloudFormation."""
@@ -94,6 +97,10 @@ class LocalStack:
             declared = resource.get("Properties", {}).get("Name")
             if resource.get("Type") == "AWS::Events::EventBus" and declared is not None:
                 name = str(_resolve(declared, refs, self, {}))
+            # A Ref to a state machine is its ARN, named by its Name when it has one.
+            if resource.get("Type") in STATE_MACHINE_TYPES:
+                machine = str(_resolve(declared, refs, self, {})) if declared else name
+                name = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{machine}"
             refs.setdefault(logical_id, name)
         return refs
 
@@ -148,6 +155,10 @@ def _get_att(
             return f"arn:aws:sqs:{stack.region}:{stack.account}:{refs[logical_id]}"
         if kind == "AWS::Events::EventBus":
             return f"arn:aws:events:{stack.region}:{stack.account}:event-bus/{refs[logical_id]}"
+        if kind == "AWS::Serverless::Function":
+            return f"arn:aws:lambda:{stack.region}:{stack.account}:function:{refs[logical_id]}"
+        if kind in STATE_MACHINE_TYPES:
+            return refs[logical_id]
         return f"arn:aws:dynamodb:{stack.region}:{stack.account}:table/{refs[logical_id]}"
     return refs[logical_id]
 

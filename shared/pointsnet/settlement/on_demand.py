@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 RunStarter = Callable[[str, dict[str, Any]], None]
 # Time a request keeps back from its remaining time to answer.
 RESERVE_MS = 2500
+# The longest a request waits for its run: under the SDK's 10 s timeout, so the answer (201, or
+# 202 to follow) reaches a client that keeps the defaults.
+WAIT_SECONDS = 8.0
 POLL_SECONDS = 0.25
 
 
@@ -68,7 +71,12 @@ class SettlementRuns:
             outcome = self.reconciler.reconcile(period, actor=actor, reason=reason)
         else:
             planned = self.reconciler.plan(period, actor=actor, reason=reason)
-            self.starter(planned.run_id, _machine_input(planned))
+            try:
+                self.starter(planned.run_id, _machine_input(planned))
+            except Exception as exc:
+                # Not started: the period is free again for the next request.
+                self.reconciler.fail(planned.run_id, exc)
+                raise
             outcome = self._wait(planned.run_id, remaining_ms)
         answer = self._answer(outcome)
         try:
@@ -83,9 +91,8 @@ class SettlementRuns:
         return self.reconciler.progress_record(run_id)
 
     def _wait(self, run_id: str, remaining_ms: Callable[[], int] | None) -> RunOutcome:
-        deadline = self.monotonic() + (
-            (remaining_ms() - RESERVE_MS) / 1000 if remaining_ms else 25.0
-        )
+        budget = (remaining_ms() - RESERVE_MS) / 1000 if remaining_ms else WAIT_SECONDS
+        deadline = self.monotonic() + min(budget, WAIT_SECONDS)
         while True:
             outcome = self.reconciler.progress(run_id)
             failed = outcome.progress is not None and outcome.progress.status == RunStatus.FAILED
