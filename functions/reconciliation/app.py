@@ -9,11 +9,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pointsnet.observability import logger, metrics, tracer
 from pointsnet.settlement.steps import run_step
-from pointsnet.wiring import default_reconciler
+from pointsnet.wiring import default_audit, default_reconciler
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_step(event, default_reconciler())
+    return run_step(event, default_reconciler(), audit=default_audit)

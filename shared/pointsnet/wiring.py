@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pointsnet.partners.rate_limits import RateLimiter
     from pointsnet.partners.service import PartnerDirectory
     from pointsnet.programs.service import ProgramPolicies
+    from pointsnet.settlement.audit import FullAudit
     from pointsnet.settlement.models import Settlement
     from pointsnet.settlement.on_demand import SettlementRuns
     from pointsnet.settlement.run import Reconciler
@@ -279,6 +280,24 @@ def default_reconciler() -> Reconciler:
         currency=settings.currency,
         shards=journal_shards(),
         announce=announce_settlement if get_settings().event_bus_name else None,
+    )
+
+
+def default_audit() -> FullAudit:
+    """The weekly audit of the whole table against the journal."""
+    from pointsnet.journal.layout import journal_shards
+    from pointsnet.settlement.audit import FullAudit
+    from pointsnet.settlement.settings import get_settlement_settings
+    from pointsnet.store.journal_bucket import JournalBucket, JournalHeads
+    from pointsnet.store.ledger_store import LedgerStore
+
+    settings = get_settlement_settings()
+    bucket = JournalBucket(settings.journal_bucket)
+    return FullAudit(
+        LedgerStore(settings.ledger_table),
+        (bucket, JournalHeads(settings.settlement_table)),
+        bucket,
+        journal_shards(),
     )
 
 

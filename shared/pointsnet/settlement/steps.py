@@ -3,7 +3,8 @@
 - `plan`: the run's record and its items. The input is the schedule's (`period_days` ending
   yesterday) or a run started through the API (`run_id`, `period_start`, `period_end`);
 - `check`: one item, a journal shard of one day;
-- `settle`: add up the tallies and write the settlement.
+- `settle`: add up the tallies and write the settlement;
+- `audit`: the weekly full audit of the table against the journal (`audit`), its own schedule.
 
 An event with no step (a direct invocation, as `sam local invoke` makes) runs all three here.
 """
@@ -14,10 +15,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from pointsnet.errors import PointsNetError
 from pointsnet.observability import logger
+from pointsnet.settlement.audit import AuditReport, FullAudit
 from pointsnet.settlement.models import MAX_PERIOD_DAYS, SCHEDULER, Actor, IsoDate, Period
 from pointsnet.settlement.run import Reconciler, previous_days, utc_today
 from pointsnet.settlement.run_state import RunItem, RunOutcome
@@ -58,8 +61,15 @@ class SettleStep(BaseModel):
     run_id: str
 
 
-def run_step(event: Mapping[str, Any], reconciler: Reconciler) -> dict[str, Any]:
+def run_step(
+    event: Mapping[str, Any],
+    reconciler: Reconciler,
+    audit: Callable[[], FullAudit] | None = None,
+) -> dict[str, Any]:
     step = event.get("step")
+    if step == "audit":
+        assert audit is not None, "the audit step needs an audit"
+        return _audited(audit().run(), reconciler)
     if step == "plan":
         plan = PlanStep.model_validate(dict(event))
         period = plan.run.period(reconciler.clock)
@@ -93,6 +103,25 @@ def run_step(event: Mapping[str, Any], reconciler: Reconciler) -> dict[str, Any]
             period, actor=run.actor, reason=run.reason or f"reconciliation of {period.label}"
         )
     )
+
+
+def _audited(report: AuditReport, reconciler: Reconciler) -> dict[str, Any]:
+    key = f"audits/{report.audited_at.date().isoformat()}/audit.json"
+    reconciler.reports.put(key, report.model_dump_json(indent=2).encode(), "application/json")
+    reconciler.metrics.add_metric(
+        name="AuditFindings", unit=MetricUnit.Count, value=report.offending
+    )
+    if not report.ok:
+        logger.warning(
+            "the full audit found differences",
+            extra={"offending": report.offending, "report": key},
+        )
+    return {
+        "ok": report.ok,
+        "offending": report.offending,
+        "entries": report.entries,
+        "report": key,
+    }
 
 
 def _run_id(execution: str) -> str:

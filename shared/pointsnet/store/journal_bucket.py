@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from pointsnet.journal.layout import PREFIX
 from pointsnet.journal.ports import ChainHead, HeadMoved
 from pointsnet.journal.records import BalanceImage, JournalEvent, JournalRecord
 from pointsnet.store.dynamo import TableStore, from_item, to_item, to_values, translate_client_error
@@ -53,6 +54,21 @@ class JournalBucket:
             raise translate_client_error(exc) from exc
         body: bytes = response["Body"].read()
         return body
+
+    def days(self) -> list[date]:
+        """Every UTC day the journal holds objects for (one LIST per 1,000 days)."""
+        found: list[date] = []
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=PREFIX, Delimiter="/"
+            ):
+                for common in page.get("CommonPrefixes", []):
+                    name = common["Prefix"].removeprefix(PREFIX).rstrip("/")
+                    if name.startswith("day="):
+                        found.append(date.fromisoformat(name.removeprefix("day=")))
+        except ClientError as exc:
+            raise translate_client_error(exc) from exc
+        return found
 
     def keys(self, prefix: str) -> list[str]:
         found: list[str] = []

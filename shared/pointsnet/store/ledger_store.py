@@ -142,8 +142,14 @@ class LedgerStore(TableStore):
         entries = [entry_from_item(item) for item in items]
         return entries, (encode_cursor(from_item(last)) if last else None)
 
+    def scan_segment(
+        self, segment: int, segments: int
+    ) -> Iterator[StoredEntry | StoredBalance | StoredLot | HoldState]:
+        """One segment of a parallel scan of every entry, balance, lot and hold (the audit's)."""
+        return self.scan(lots_and_holds=True, segment=(segment, segments))
+
     def scan(
-        self, *, lots_and_holds: bool = False
+        self, *, lots_and_holds: bool = False, segment: tuple[int, int] | None = None
     ) -> Iterator[StoredEntry | StoredBalance | StoredLot | HoldState]:
         """Every entry and balance (and lot and hold), page by page: memory stays flat."""
         request: dict[str, Any] = {
@@ -160,6 +166,8 @@ class LedgerStore(TableStore):
                     ":lot": LOT_PREFIX,
                 }
             )
+        if segment is not None:
+            request["Segment"], request["TotalSegments"] = segment
         for item in self._scan(**request):
             if item["sk"] == ENTRY_SK:
                 yield entry_from_item(item)
