@@ -7,14 +7,17 @@ account moved on after the day, its latest entry). What a shard finds is its `Sh
 the run's settle step adds the tallies up.
 
 Why that proves what a scan of the whole table did: each entry records the balance it left and
-the balance's version, so an account's entries form a chain. Every day's run checks its part
-of each chain (versions without gap, each entry starting where the one before it ended, the
-first where the last entry before the day ended) and that the chain ends at the stored balance;
-together the days prove each balance is the sum of all its entries.
+its number in the account's history (the balance counts its entries), so an account's entries
+form a chain. Every day's run checks its part of each chain (numbers without gap, each entry
+starting where the one before it ended, the first where the last entry before the day ended),
+that it ends at the stored balance, and that every balance the day's writes left (the journal
+keeps those too) is the one its entries reach; together the days prove each balance is the
+sum of all its entries.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections import defaultdict
@@ -85,8 +88,11 @@ def check_shard(
         by_account[entry.account].append(entry)
     for history in by_account.values():
         history.sort(key=lambda entry: entry.number)
-    _check_chains(tally, by_account, ledger)
-    balances = _image_problems(tally, by_account, images, ledger)
+    start = _start_of(tally.day)
+    # The entry just before the day, read once per account whichever check asks first.
+    before_day = functools.cache(lambda account: ledger.entry_before(account, start))
+    _check_chains(tally, by_account, before_day)
+    balances = _image_problems(tally, by_account, images, before_day)
     _check_ends(tally, by_account, balances, ledger, sleep)
     _check_obligations(tally, with_terms, ledger, currency, now)
     return tally
@@ -132,7 +138,9 @@ def _start_of(day: date) -> datetime:
 
 
 def _check_chains(
-    tally: ShardTally, by_account: dict[str, list[StoredEntry]], ledger: LedgerDayPort
+    tally: ShardTally,
+    by_account: dict[str, list[StoredEntry]],
+    before_day: Callable[[str], StoredEntry | None],
 ) -> None:
     """Each account's entries of the day: numbered on from the entry before the day, without a
     gap, each starting where the one before it ended."""
@@ -143,7 +151,7 @@ def _check_chains(
             if _before(first) != (0, 0):
                 chain.add(account, f"its first entry starts from {_before(first)}, not (0, 0)")
         else:
-            previous = ledger.entry_before(account, _start_of(tally.day))
+            previous = before_day(account)
             if previous is None or previous.number != first.number - 1:
                 held = previous.number if previous else "none"
                 chain.add(account, f"the entry before entry {first.number} is missing ({held})")
@@ -160,12 +168,11 @@ def _image_problems(
     tally: ShardTally,
     by_account: dict[str, list[StoredEntry]],
     images: Sequence[BalanceImage],
-    ledger: LedgerDayPort,
+    before_day: Callable[[str], StoredEntry | None],
 ) -> dict[str, str]:
     """Every balance the day's writes left against the entry it counts as its last: a balance
     changed by hand (or a write that posted no entry) shows here, touched or not."""
     problems: dict[str, str] = {}
-    earlier: dict[str, StoredEntry | None] = {}
     for image in images:
         if image.available < 0 or image.pending < 0:
             tally.findings[CheckName.NO_NEGATIVE_BALANCES].add(
@@ -176,9 +183,7 @@ def _image_problems(
         numbered = {entry.number: entry for entry in by_account.get(image.account, ())}
         entry = numbered.get(image.entries)
         if entry is None and image.entries > 0:
-            if image.account not in earlier:
-                earlier[image.account] = ledger.entry_before(image.account, _start_of(tally.day))
-            before = earlier[image.account]
+            before = before_day(image.account)
             entry = before if before is not None and before.number == image.entries else None
         if entry is None and (image.available, image.pending) != (0, 0):
             problems[image.account] = (
