@@ -220,12 +220,20 @@ class RunSummary(BaseModel):
     run_id: str
     started_at: UtcTime
     finished_at: UtcTime
-    invocations: int
-    pages: int
+    invocations: int = Field(description="Checks the run made: one per journal shard and day")
+    pages: int = Field(description="Journal objects the run read")
     transactions: int = Field(description="Ledger transactions of the period")
     cross_partner_transactions: int
     obligations: int
     accounts_checked: int
+    journal_bytes: int = Field(default=0, description="Bytes of journal the run read")
+    unjournaled_obligations: int = Field(
+        default=0,
+        description=(
+            "Obligations whose transactions were minutes old and not journaled yet: counted "
+            "in the lines, checked by a later run of the period"
+        ),
+    )
 
 
 class Settlement(BaseModel):

@@ -249,6 +249,8 @@ class Reconciler:
             cross_partner_transactions=state.tallies.cross_partner_transactions,
             obligations=state.tallies.obligations,
             accounts_checked=state.tallies.accounts_checked,
+            journal_bytes=state.tallies.journal_bytes,
+            unjournaled_obligations=state.tallies.unjournaled_obligations,
         )
         for _ in range(3):
             try:

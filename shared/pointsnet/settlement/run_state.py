@@ -20,13 +20,9 @@ from pointsnet.settlement.checks import CheckName, Findings, new_findings
 from pointsnet.settlement.models import Actor, Period, Settlement
 
 
-class ShardTally(BaseModel):
-    """What one shard's day adds to its run."""
+class ShardCounts(BaseModel):
+    """What a check counts as it reads; a run's counts are its shards' added up."""
 
-    day: date
-    shard: int
-    findings: dict[CheckName, Findings] = Field(default_factory=new_findings)
-    totals: LineTotals = Field(default_factory=LineTotals)
     transactions: int = 0
     cross_partner_transactions: int = 0
     obligations: int = 0
@@ -34,6 +30,19 @@ class ShardTally(BaseModel):
     unjournaled_obligations: int = 0
     journal_objects: int = 0
     journal_bytes: int = 0
+
+    def add(self, other: ShardCounts) -> None:
+        for name in ShardCounts.model_fields:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+class ShardTally(ShardCounts):
+    """What one shard's day adds to its run."""
+
+    day: date
+    shard: int
+    findings: dict[CheckName, Findings] = Field(default_factory=new_findings)
+    totals: LineTotals = Field(default_factory=LineTotals)
 
 
 class RunStatus(StrEnum):
@@ -68,16 +77,9 @@ class RunRecord(BaseModel):
     error: str | None = None
 
 
-class RunTallies(BaseModel):
-    invocations: int = 0
+class RunTallies(ShardCounts):
+    invocations: int = 0  # shard checks: one Lambda each on AWS
     pages: int = 0
-    transactions: int = 0
-    cross_partner_transactions: int = 0
-    obligations: int = 0
-    accounts_checked: int = 0
-    unjournaled_obligations: int = 0
-    journal_objects: int = 0
-    journal_bytes: int = 0
 
 
 class RunState(BaseModel):
@@ -114,13 +116,8 @@ class RunState(BaseModel):
         # Shards in a stable order, so the details each check keeps are the same every run.
         for tally in sorted(tallies, key=lambda item: (item.day, item.shard)):
             state.tallies.invocations += 1
-            state.tallies.pages += 1
-            for name in ("transactions", "cross_partner_transactions", "obligations"):
-                setattr(state.tallies, name, getattr(state.tallies, name) + getattr(tally, name))
-            state.tallies.accounts_checked += tally.accounts_checked
-            state.tallies.unjournaled_obligations += tally.unjournaled_obligations
-            state.tallies.journal_objects += tally.journal_objects
-            state.tallies.journal_bytes += tally.journal_bytes
+            state.tallies.pages += tally.journal_objects
+            state.tallies.add(tally)
             for name, found in tally.findings.items():
                 state.findings[name].merge(found)
             state.totals.merge(tally.totals)

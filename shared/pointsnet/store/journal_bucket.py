@@ -15,17 +15,11 @@ from pointsnet.journal.ports import ChainHead, HeadMoved
 from pointsnet.journal.records import BalanceImage, JournalEvent, JournalRecord
 from pointsnet.store.dynamo import TableStore, from_item, to_item, to_values, translate_client_error
 from pointsnet.store.ledger_items import BALANCE_SK, ENTRY_SK, entry_from_item
-from pointsnet.store.report_bucket import s3_client
+from pointsnet.store.report_bucket import ReportBucket
 
 
-class JournalBucket:
-    def __init__(self, bucket: str, client: Any = None) -> None:
-        self.bucket = bucket
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        return self._client or s3_client()
+class JournalBucket(ReportBucket):
+    """Journal objects in S3: written only where none is, read and listed like any object."""
 
     def put_new(self, key: str, body: bytes) -> bool:
         try:
@@ -44,16 +38,6 @@ class JournalBucket:
                 return False
             raise translate_client_error(exc) from exc
         return True
-
-    def get(self, key: str) -> bytes | None:
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                return None
-            raise translate_client_error(exc) from exc
-        body: bytes = response["Body"].read()
-        return body
 
     def days(self) -> list[date]:
         """Every UTC day the journal holds objects for (one LIST per 1,000 days)."""
