@@ -1078,3 +1078,22 @@ def test_a_finished_run_tells_each_partner_its_settlement_is_ready(
     assert {event["detail"]["data"]["settlement_id"] for event in ready} == {
         settlement["settlement_id"]
     }
+
+
+def test_a_long_period_is_planned_in_runs_of_days_that_cover_every_shard_and_day(
+    aws: None,
+) -> None:
+    # Given a run of 100 days: 6,400 shard-days, more than one Map input holds as items
+    reconciler = default_reconciler()
+    start = date(2025, 1, 1)
+    record = reconciler.plan(Period(period_start=start, period_end=start + timedelta(days=99)))
+    # When its items are listed
+    items = reconciler.items(record)
+    # Then there are at most 4,096, and together they name each shard of each day once
+    assert len(items) <= 4096 and record.items == 100 * journal_shards()
+    covered = [
+        (item.day + timedelta(days=offset), item.shard)
+        for item in items
+        for offset in range(item.days)
+    ]
+    assert len(covered) == len(set(covered)) == record.items

@@ -66,6 +66,8 @@ if TYPE_CHECKING:
 RUN_LEASE = timedelta(hours=1)
 # Checks a run in this process makes at once.
 DEFAULT_WORKERS = 8
+# Items a plan lists at most: each is some 40 bytes of the Map's input, which is capped at 256 KB.
+MAX_ITEMS = 4096
 
 
 class Reconciler:
@@ -169,19 +171,27 @@ class Reconciler:
         return record
 
     def items(self, record: RunRecord) -> list[RunItem]:
+        """One item per shard and day, or per shard and run of days when that would be more
+        than `MAX_ITEMS` (the plan's answer is the Map's input, at most 256 KB)."""
+        days = list(record.period.days())
+        per_item = -(-len(days) * self.shards // MAX_ITEMS)
         return [
-            RunItem(day=day, shard=shard)
-            for day in record.period.days()
+            RunItem(day=days[start], shard=shard, days=len(days[start : start + per_item]))
+            for start in range(0, len(days), per_item)
             for shard in range(self.shards)
         ]
 
-    def check(self, run_id: str, item: RunItem) -> ShardTally:
-        """Check one journal shard of one day, and keep its tally for the settle step."""
+    def check(self, run_id: str, item: RunItem) -> list[ShardTally]:
+        """Check one journal shard of each day of the item; keep a tally of each for settling."""
         record = self._record(run_id)
-        journal = read_shard_day(self.journal_objects, self.journal_heads, item.day, item.shard)
-        tally = check_shard(journal, self.ledger, record.currency, self.clock(), self.sleep)
-        self.store.put_tally(run_id, tally)
-        return tally
+        tallies = []
+        for offset in range(item.days):
+            day = item.day + timedelta(days=offset)
+            journal = read_shard_day(self.journal_objects, self.journal_heads, day, item.shard)
+            tally = check_shard(journal, self.ledger, record.currency, self.clock(), self.sleep)
+            self.store.put_tally(run_id, tally)
+            tallies.append(tally)
+        return tallies
 
     def settle(self, run_id: str) -> RunOutcome:
         """Add the run's tallies up and write its settlement; a settled run answers it again."""

@@ -52,10 +52,12 @@ class RunStatus(StrEnum):
 
 
 class RunItem(BaseModel):
-    """One check of a run: a journal shard of one day (an item of the Distributed Map)."""
+    """One check of a run (an item of the Distributed Map): a journal shard of one day, or of
+    `days` days from `day` in a period too long for an item per day."""
 
     day: date
     shard: int
+    days: int = Field(default=1, ge=1)
 
 
 class RunRecord(BaseModel):

@@ -86,9 +86,14 @@ def run_step(
         }
     if step == "check":
         check = CheckStep.model_validate(dict(event))
-        tally = reconciler.check(check.run_id, check.item)
+        tallies = reconciler.check(check.run_id, check.item)
         # Small on purpose: a Distributed Map keeps every child's answer in its history.
-        return {"day": tally.day.isoformat(), "shard": tally.shard, "entries": tally.transactions}
+        return {
+            "day": check.item.day.isoformat(),
+            "shard": check.item.shard,
+            "days": check.item.days,
+            "entries": sum(tally.transactions for tally in tallies),
+        }
     if step == "settle":
         settle = SettleStep.model_validate(dict(event))
         try:
