@@ -34,10 +34,29 @@ def parse(argv: list[str]) -> tuple[Options, Path]:
         help="only the cold start of every function against bare boto3",
     )
     parser.add_argument(
+        "--only-reconciliation",
+        action="store_true",
+        help="only the reconciliation figures (reads per entry, the big day, projection, cost)",
+    )
+    parser.add_argument(
         "--reconciliation-sizes",
         type=_sizes,
         default=defaults.reconciliation_sizes,
-        help="ledger entries per reconciliation run, comma-separated (default: %(default)s)",
+        help="older ledger entries under the day whose reads per entry are compared, "
+        "comma-separated (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--reconciliation-flat-day",
+        type=_positive,
+        default=defaults.reconciliation_flat_day,
+        help="entries of the day reconciled on each of those ledgers (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--reconciliation-day-entries",
+        type=_positive,
+        default=defaults.reconciliation_day_entries,
+        help="entries of the day reconciled a worker process per shard, as the state machine "
+        "runs it (default: %(default)s; seeding takes minutes per 100k)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -51,7 +70,10 @@ def parse(argv: list[str]) -> tuple[Options, Path]:
         local=not args.no_local,
         only_local=args.only_local,
         only_cold=args.only_cold,
+        only_reconciliation=args.only_reconciliation,
         reconciliation_sizes=args.reconciliation_sizes,
+        reconciliation_flat_day=args.reconciliation_flat_day,
+        reconciliation_day_entries=args.reconciliation_day_entries,
     )
     return options, args.output
 
@@ -64,6 +86,11 @@ def _sizes(text: str) -> tuple[int, ...]:
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError("sizes must be positive")
     return sizes
+
+
+def _positive(text: str) -> int:
+    (size,) = _sizes(text)
+    return size
 
 
 def main(argv: list[str] | None = None) -> int:

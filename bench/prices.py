@@ -80,3 +80,26 @@ def cost_per_million(
 def billed_ms(duration_ms: float) -> int:
     """Lambda bills each invocation's duration rounded up to the millisecond."""
     return max(1, math.ceil(duration_ms))
+
+
+@dataclass(frozen=True)
+class RunPrices:
+    """What a reconciliation run and the journal pay besides DynamoDB and Lambda: S3 requests
+    (bytes moved within the region are free) and Step Functions Standard state transitions
+    (a Distributed Map's child executions count theirs too)."""
+
+    s3_get_per_thousand: Decimal = Decimal("0.0004")
+    s3_list_per_thousand: Decimal = Decimal("0.005")
+    s3_put_per_thousand: Decimal = Decimal("0.005")
+    step_functions_transition_per_thousand: Decimal = Decimal("0.025")
+
+    def describe(self) -> str:
+        return (
+            f"S3 ${self.s3_get_per_thousand}/1,000 GET, ${self.s3_list_per_thousand}/1,000 LIST, "
+            f"${self.s3_put_per_thousand}/1,000 PUT, transfer within the region free; "
+            f"Step Functions Standard ${self.step_functions_transition_per_thousand}/1,000 "
+            "state transitions (us-east-1 list prices)"
+        )
+
+
+RUN_PRICES = RunPrices()

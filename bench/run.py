@@ -14,9 +14,15 @@ from bench.local_network import (
 )
 from bench.local_stack import local_runtime_available, measure_local_stack
 from bench.per_request import CapacityFigures, TimingFigures, measure_capacity, measure_timing
-from bench.prices import LIST_PRICES, CostPerMillion, billed_ms, cost_per_million
+from bench.prices import LIST_PRICES, RUN_PRICES, CostPerMillion, billed_ms, cost_per_million
 from bench.rate_limit import RateLimitFigures, measure_rate_limiter
-from bench.reconciliation import SIZES, ReconciliationFigures, measure_reconciliation
+from bench.reconciliation import (
+    BIG_DAY_ENTRIES,
+    FLAT_DAY_ENTRIES,
+    HISTORY_SIZES,
+    measure_reconciliation,
+    reconciliation_rows,
+)
 from bench.report import NOT_MEASURED, Row, at_least, at_most, dollars, units
 from bench.scenarios import SCENARIOS, Scenario
 
@@ -25,7 +31,6 @@ LOCAL_EARNS_TARGET = 150.0
 GROWTH_TARGET = 0.9
 EMULATOR_SCALING_TARGET = 0.9
 EVENT_LATENCY_TARGET_SECONDS = 2.0
-RECONCILIATION_GROWTH_TARGET = 10
 RATE_LIMIT_UNITS_TARGET = 0.1
 RATE_LIMIT_HOT_ITEM_TARGET = 500
 REST_SURCHARGE = LIST_PRICES.rest_api_per_million - LIST_PRICES.http_api_per_million
@@ -44,7 +49,13 @@ class Options:
     only_local: bool = False
     # Only the cold start of every function against bare boto3 (a minute or two).
     only_cold: bool = False
-    reconciliation_sizes: tuple[int, ...] = SIZES
+    # Only the reconciliation figures (the longest part: seeding the emulator takes minutes).
+    only_reconciliation: bool = False
+    # Older ledger entries under the day whose reads per entry are compared.
+    reconciliation_sizes: tuple[int, ...] = HISTORY_SIZES
+    reconciliation_flat_day: int = FLAT_DAY_ENTRIES
+    # The day reconciled as the state machine runs it, a worker process per shard.
+    reconciliation_day_entries: int = BIG_DAY_ENTRIES
 
 
 def run(options: Options) -> tuple[list[Row], list[str]]:
@@ -52,6 +63,8 @@ def run(options: Options) -> tuple[list[Row], list[str]]:
     notes: list[str] = []
     if options.only_cold:
         return cold_start_rows(options.cold_runs, _progress)
+    if options.only_reconciliation:
+        return _reconciliation_rows(options)
     if options.only_local:
         rows.append(_local_stack_row(options))
         local_rows, local_notes = _local_network_rows(options)
@@ -110,19 +123,14 @@ def run(options: Options) -> tuple[list[Row], list[str]]:
         local_rows, local_notes = _local_network_rows(options)
         rows += local_rows
         notes += local_notes
-    sizes = options.reconciliation_sizes
-    _progress(
-        f"reconciliation: one run per size over {', '.join(map(str, sizes))} entries "
-        "(on moto, 100k takes about half an hour)"
-    )
-    reconciliations = measure_reconciliation(sizes)
-    rows.append(_reconciliation_row(reconciliations))
-    notes.append(_reconciliation_note(reconciliations))
+    reconciliation_rows_, reconciliation_notes = _reconciliation_rows(options)
+    rows += reconciliation_rows_
+    notes += reconciliation_notes[:-1]  # the prices come with the others below
 
     any_timing = next(iter(timings.values()))
     facts = any_timing.facts
     notes += [
-        f"Prices used: {LIST_PRICES.describe()}.",
+        f"Prices used: {LIST_PRICES.describe()}; {RUN_PRICES.describe()}.",
         f"Request units are counted from every DynamoDB call of {options.count_requests} "
         "warm requests per row on moto, by DynamoDB's item-size rules: a transactional write "
         "costs 2 units per KB per item, an index write 1 unit per KB of the projected entry, a "
@@ -397,49 +405,15 @@ def _rate_limit_note(figures: RateLimitFigures) -> str:
     )
 
 
-def _reconciliation_row(figures: list[ReconciliationFigures]) -> Row:
-    measured = "; ".join(
-        f"{item.entries // 1000}k: {item.entries_per_second:.0f} entries/s "
-        f"({item.own_entries_per_second:,.0f}/s outside AWS calls), peak "
-        f"{item.peak_bytes / 2**20:.1f} MiB, checks " + ("pass" if item.checks_ok else "FAIL")
-        for item in figures
+def _reconciliation_rows(options: Options) -> tuple[list[Row], list[str]]:
+    figures = measure_reconciliation(
+        options.reconciliation_sizes,
+        big_day=options.reconciliation_day_entries,
+        flat_day=options.reconciliation_flat_day,
+        progress=_progress,
     )
-    by_size = {item.entries: item for item in figures}
-    small, large = by_size.get(10_000), by_size.get(100_000)
-    if small is not None and large is not None:
-        growth = large.peak_bytes / small.peak_bytes - 1
-        measured += f"; peak grows {growth:+.1%}"
-        verdict = at_most(growth * 100, RECONCILIATION_GROWTH_TARGET, " %", 1)
-    else:
-        verdict = "not judged (run with both 10k and 100k)"
-    return Row(
-        "reconciliation: entries/s and peak memory at 10k and 100k entries",
-        measured,
-        f"peak memory grows < {RECONCILIATION_GROWTH_TARGET} %",
-        verdict,
-    )
-
-
-def _reconciliation_note(figures: list[ReconciliationFigures]) -> str:
-    runs = "; ".join(
-        f"{item.entries} entries, {item.obligations} obligations, {item.accounts} accounts: "
-        f"seeded in {item.seed_seconds:.0f} s, run {item.wall_seconds:.0f} s wall in "
-        f"{item.pages} pages, {item.aws_wall_seconds:.0f} s of it inside {item.aws_calls} "
-        "AWS calls"
-        for item in figures
-    )
-    return (
-        "Reconciliation: one `reconcile_period` run over a day written straight into the "
-        "template's tables with BatchWriteItem, as `LedgerStore` writes them: earns and burns "
-        "over 300 member accounts whose stored balances equal their entries, every tenth earn "
-        "across partners with its obligation. The emulator is moto's server in a child "
-        "process, so the peak is the run's own (tracemalloc in the bench process, above what "
-        "it held before the run): pages of at most 1,000 items, parsed and dropped, and each "
-        "touched account written to the settlement table rather than kept. "
-        f"{runs}. Entries/s is the emulator's speed, not DynamoDB's: moto's response "
-        "serialiser walks every attribute value against the service model (about 3 ms per "
-        "ledger item), and each Scan page and index Query walks the whole table."
-    )
+    rows, notes = reconciliation_rows(figures)
+    return rows, [*notes, f"Prices used: {LIST_PRICES.describe()}; {RUN_PRICES.describe()}."]
 
 
 def _unit_target(writes: float | None, reads: float | None) -> str:

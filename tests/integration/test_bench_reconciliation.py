@@ -1,30 +1,55 @@
-"""The reconciliation benchmark's counts on a small seeded day (its timings are not checked).
+"""The reconciliation benchmark's counts on a tiny seeded ledger (its timings are not checked).
 
-It runs moto's server in a child process, as `make bench` does, so it needs no `aws` fixture.
+It runs moto's server in a child process, as `make bench` does, so it needs no `aws` fixture;
+eight journal shards instead of the template's 64 keep the worker processes few.
 """
 
 from __future__ import annotations
 
-from bench.reconciliation import _measure
+from bench.reconciliation import (
+    CHILD_PROCESSES,
+    day_cost,
+    measure_reconciliation,
+    projection,
+    reconciliation_rows,
+)
 
-ENTRIES = 400
+DAY = 400
+HISTORIES = (200, 2000)
+BIG_DAY = 600
+SHARDS = 8
 
 
-def test_a_reconciliation_run_reads_every_seeded_entry_and_obligation() -> None:
-    # Given a day of 400 entries over 300 members, written straight into the tables
-    # When the benchmark reconciles it (it raises if the run read other than the entries and
-    # obligations it seeded)
-    figures = _measure(ENTRIES)
-    # Then 40 obligations were seeded and read: every tenth entry (0, 10, ..., 390) is a
-    # cross-partner earn. No burn displaces one: a burn needs a member's second entry
-    # (numbers 300 and up) and a multiple of 7; of the multiples of 70 only 350 is that high,
-    # and its member (slot 50) holds 10 + 50 = 60 points against the 10 + 350 % 90 = 90 it
-    # would burn
-    assert (figures.entries, figures.obligations) == (400, 40)
-    # And every member touched has its balance checked: 400 entries reach all 300 members
-    assert figures.accounts == 300
-    # And every check passes, in pages read through the SDK, with memory traced
-    assert figures.checks_ok
-    assert figures.pages > 0
-    assert figures.aws_calls > 0
-    assert figures.peak_bytes > 0
+def test_the_reconciliation_figures_read_every_seeded_entry_and_obligation() -> None:
+    # Given a day of 400 entries on ledgers of 200 and 2,000 older entries, and a day of 600
+    # checked a worker process per shard (the benchmark raises if a run read other than the
+    # entries and obligations it seeded)
+    # When the benchmark measures them
+    figures = measure_reconciliation(HISTORIES, big_day=BIG_DAY, flat_day=DAY, shards=SHARDS)
+    # Then each day's run read exactly what was seeded: every tenth earn (0, 10, ..., 390)
+    # carries an obligation, and every check passes
+    for run in figures.flat:
+        assert run.transactions == run.seeded.entries == DAY
+        assert run.obligations == run.seeded.obligations > 0
+        assert run.accounts == run.seeded.accounts
+        assert run.checks_ok
+        # And its reads were metered: DynamoDB read units and journal bytes
+        assert run.read_units_per_entry > 0
+        assert run.s3_bytes_per_entry > 0
+        assert run.metered.count("s3 GetObject") >= SHARDS
+    big = figures.big
+    assert big.checks_ok
+    assert big.transactions == big.seeded.entries == BIG_DAY
+    assert big.obligations == big.seeded.obligations > 0
+    # And each shard was checked in a process of its own, which reported its peak
+    assert big.processes == CHILD_PROCESSES
+    assert sorted(child.shard for child in big.children) == list(range(SHARDS))
+    assert sum(child.entries for child in big.children) == BIG_DAY
+    assert all(child.rss_peak >= child.rss_before > 0 for child in big.children)
+    assert big.child_rate > 0
+    # And the projection, the costs and the report's rows are worked out from them
+    assert projection(figures).total_seconds > 0
+    assert day_cost(figures).per_million > 0
+    rows, notes = reconciliation_rows(figures)
+    assert len(rows) == 5 and all(row.measured and row.verdict for row in rows)
+    assert len(notes) == 4
