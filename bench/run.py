@@ -21,8 +21,8 @@ from bench.reconciliation import (
     FLAT_DAY_ENTRIES,
     HISTORY_SIZES,
     measure_reconciliation,
-    reconciliation_rows,
 )
+from bench.reconciliation_report import reconciliation_rows
 from bench.report import NOT_MEASURED, Row, at_least, at_most, dollars, units
 from bench.scenarios import SCENARIOS, Scenario
 

@@ -6,13 +6,9 @@ eight journal shards instead of the template's 64 keep the worker processes few.
 
 from __future__ import annotations
 
-from bench.reconciliation import (
-    CHILD_PROCESSES,
-    day_cost,
-    measure_reconciliation,
-    projection,
-    reconciliation_rows,
-)
+from bench.reconciliation import CHILD_PROCESSES, measure_reconciliation
+from bench.reconciliation_costs import day_cost, projection
+from bench.reconciliation_report import reconciliation_rows
 
 DAY = 400
 HISTORIES = (200, 2000)
