@@ -46,6 +46,7 @@ def test_an_entry_missing_from_the_journal_is_found(life: Life) -> None:
     life.starlodge.earn("guest-1", 10, "a")
     catch_up_journal()
     life.starlodge.earn("guest-1", 20, "b")
+    # When the audit runs before the journal has the third
     report = default_audit().run()
     # Then the day and shard where table and journal differ is named
     assert not report.ok

@@ -340,6 +340,15 @@ def scheduled(rig: Rig) -> None:
     assert all(check.ok for check in settlement.checks)
 
 
+def weekly_audit(rig: Rig) -> None:
+    owes_yesterday(rig.life)
+    # When the weekly audit's schedule payload invokes the reconciliation function
+    result = rig.invoke("reconciliation/weekly_audit")
+    # Then the table and the journal agree, and the report is kept under audits/
+    assert (result["ok"], result["offending"]) == (True, 0), result
+    assert result["report"].startswith("audits/")
+
+
 def list_settlements(rig: Rig) -> None:
     # Given the schedule has settled yesterday into a draft
     owes_yesterday(rig.life)
@@ -444,6 +453,7 @@ SCENARIOS: dict[str, Callable[[Rig], None]] = {
     "admin_api/create_partner": create_partner,
     "finance_api/list_settlements": list_settlements,
     "reconciliation/scheduled": scheduled,
+    "reconciliation/weekly_audit": weekly_audit,
     "lifecycle/void_timed_out_holds": void_timed_out_holds,
     "lifecycle/sweep_points": sweep_points,
     "events/ledger_stream": ledger_stream,

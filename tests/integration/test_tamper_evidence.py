@@ -46,6 +46,7 @@ def today() -> date:
 
 
 def test_a_balance_changed_by_hand_is_named_though_nothing_posted_to_it(life: Life) -> None:
+    # Given two members' earns on day 0, journaled and settled clean
     a_settled_day(life)
     # When guest-2's stored balance is raised by 5 points straight in the table, long after
     boto3.client("dynamodb").update_item(
@@ -68,6 +69,7 @@ def test_a_balance_changed_by_hand_is_named_though_nothing_posted_to_it(life: Li
 
 
 def test_an_entry_deleted_from_the_table_is_named(life: Life) -> None:
+    # Given two members' earns on day 0, journaled and settled clean
     transaction_id = a_settled_day(life)
     # When guest-1's entry is deleted from the ledger table
     boto3.client("dynamodb").delete_item(
@@ -92,6 +94,7 @@ def journal_keys(day: date) -> list[str]:
 
 
 def test_a_journal_object_removed_is_named_by_the_next_run_of_its_day(life: Life) -> None:
+    # Given two members' earns on day 0, journaled and settled clean
     a_settled_day(life)
     # When one of the day's journal objects is deleted (a delete marker: Object Lock keeps the
     # version, but the object is gone from the journal's view)
@@ -106,6 +109,7 @@ def test_a_journal_object_removed_is_named_by_the_next_run_of_its_day(life: Life
 
 
 def test_a_journal_object_replaced_is_named_by_the_next_run_of_its_day(life: Life) -> None:
+    # Given two members' earns on day 0, journaled and settled clean
     a_settled_day(life)
     # When one of the day's journal objects is overwritten with other bytes (a new version)
     replaced = journal_keys(DAY_0.date())[-1]
