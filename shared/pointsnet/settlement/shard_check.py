@@ -77,11 +77,6 @@ def check_shard(
             found[CheckName.JOURNAL_COMPLETE].add(
                 record.key, "the balance was deleted from the table"
             )
-        if record.entry is not None and record.event == JournalEvent.MODIFY:
-            found[CheckName.JOURNAL_COMPLETE].add(
-                record.entry.transaction.transaction_id,
-                "the entry was changed in the table after it was written",
-            )
     with_terms = _check_transactions(tally, entries)
     by_account: dict[str, list[StoredEntry]] = defaultdict(list)
     for entry in entries:
