@@ -9,7 +9,7 @@ import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
-from pointsnet.local.emulator import STARTUP_TIMEOUT_SECONDS, Emulator, EmulatorError
+from pointsnet.local.emulator import Emulator, EmulatorError
 
 
 class PartitionQueryEmulator(Emulator):
@@ -38,20 +38,8 @@ class PartitionQueryEmulator(Emulator):
         start_process(process)
         child_end.close()
         child_loads.close()
-        self._process, self._control, self._loads = process, parent_end, loads
-        if not parent_end.poll(STARTUP_TIMEOUT_SECONDS):
-            self.stop()
-            raise EmulatorError(f"moto did not start within {STARTUP_TIMEOUT_SECONDS:.0f} s")
-        try:
-            status, detail = parent_end.recv()
-        except EOFError:
-            status, detail = "error", f"the emulator process exited ({process.exitcode})"
-        if status != "ok":
-            self.stop()
-            raise EmulatorError(f"moto could not start: {detail}")
-        port, self.restored = detail
-        self._endpoint_url = f"http://127.0.0.1:{port}"
-        return self._endpoint_url
+        self._loads = loads
+        return self._await_ready(process, parent_end)
 
     def load(self, table: str, items: list[dict[str, Any]]) -> None:
         """Put `items` (typed, as a request carries them) into `table`, a few lots ahead."""

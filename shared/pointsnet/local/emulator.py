@@ -93,12 +93,19 @@ class Emulator:
         )
         start_process(process)
         child_end.close()
-        self._process, self._control = process, parent_end
-        if not parent_end.poll(STARTUP_TIMEOUT_SECONDS):
+        return self._await_ready(process, parent_end)
+
+    def _await_ready(
+        self, process: multiprocessing.process.BaseProcess, control: Connection
+    ) -> str:
+        """Wait for the started child's first word: its port (and whether it restored state),
+        or why it could not start; the endpoint URL."""
+        self._process, self._control = process, control
+        if not control.poll(STARTUP_TIMEOUT_SECONDS):
             self.stop()
             raise EmulatorError(f"moto did not start within {STARTUP_TIMEOUT_SECONDS:.0f} s")
         try:
-            status, detail = parent_end.recv()
+            status, detail = control.recv()
         except EOFError:
             status, detail = "error", f"the emulator process exited ({process.exitcode})"
         if status != "ok":
