@@ -88,7 +88,7 @@ class SettlementRuns:
         return answer
 
     def get(self, run_id: str) -> RunRecord:
-        return self.reconciler.progress_record(run_id)
+        return self.reconciler.run_record(run_id)
 
     def _wait(self, run_id: str, remaining_ms: Callable[[], int] | None) -> RunOutcome:
         budget = (remaining_ms() - RESERVE_MS) / 1000 if remaining_ms else WAIT_SECONDS

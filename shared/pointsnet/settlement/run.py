@@ -183,7 +183,7 @@ class Reconciler:
 
     def check(self, run_id: str, item: RunItem) -> list[ShardTally]:
         """Check one journal shard of each day of the item; keep a tally of each for settling."""
-        record = self._record(run_id)
+        record = self.run_record(run_id)
         tallies = []
         for offset in range(item.days):
             day = item.day + timedelta(days=offset)
@@ -195,7 +195,7 @@ class Reconciler:
 
     def settle(self, run_id: str) -> RunOutcome:
         """Add the run's tallies up and write its settlement; a settled run answers it again."""
-        record = self._record(run_id)
+        record = self.run_record(run_id)
         if record.status == RunStatus.SUCCEEDED and record.settled is not None:
             return RunOutcome(record.period, settlement=self.store.get(record.settled))
         tallies = self.store.tallies(run_id)
@@ -217,7 +217,7 @@ class Reconciler:
 
     def fail(self, run_id: str, error: BaseException | str) -> RunRecord:
         """Record that a run failed, and free its period for the next one."""
-        record = self._record(run_id)
+        record = self.run_record(run_id)
         failed = record.model_copy(
             update={
                 "status": RunStatus.FAILED,
@@ -229,16 +229,14 @@ class Reconciler:
         self.store.release_run(record.settlement_id, run_id)
         return failed
 
-    def progress_record(self, run_id: str) -> RunRecord:
-        return self._record(run_id)
-
     def progress(self, run_id: str) -> RunOutcome:
-        record = self._record(run_id)
+        record = self.run_record(run_id)
         if record.status == RunStatus.SUCCEEDED and record.settled is not None:
             return RunOutcome(record.period, settlement=self.store.get(record.settled))
         return RunOutcome(record.period, progress=RunProgress.of(record))
 
-    def _record(self, run_id: str) -> RunRecord:
+    def run_record(self, run_id: str) -> RunRecord:
+        """The run's record; NotFound when there is none."""
         record = self.store.get_run(run_id)
         if record is None:
             raise NotFound(f"no settlement run {run_id}")
