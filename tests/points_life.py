@@ -28,10 +28,16 @@ from pointsnet.network.exchanges import Exchanges
 from pointsnet.network.pricing import Pricing
 from pointsnet.network.rates import Rates
 from pointsnet.programs.policy import PolicyBook, ProgramPolicy, StoredPolicy
+from pointsnet.rules.book import RuleBook
+from pointsnet.rules.models import RuleSet, StoredRuleSet
+from pointsnet.rules.pricing import RulePricer
+from pointsnet.rules.referrals import Referrals
 from pointsnet.store.directory_store import DirectoryStore
 from pointsnet.store.ledger_store import LedgerStore
 from pointsnet.store.network_store import NetworkStore
 from pointsnet.store.policy_store import PolicyStore
+from pointsnet.store.referral_store import ReferralStore
+from pointsnet.store.rules_store import RulesStore
 from pointsnet.wiring import default_key_resolver
 from tests.helpers import (
     PARTNER_FUNCTION_ENV,
@@ -81,6 +87,16 @@ def set_policy(partner_id: str, **policy: Any) -> ProgramPolicy:
     parsed = ProgramPolicy.model_validate(policy)
     PolicyStore(DIRECTORY_TABLE).put_policy(StoredPolicy(partner_id=partner_id, policy=parsed))
     return parsed
+
+
+def set_rules(program: str, *rules: dict[str, Any]) -> StoredRuleSet:
+    """Given a program's earning rules, validated and stored as the programs API stores them."""
+    store = RulesStore(DIRECTORY_TABLE)
+    parsed = RuleSet.model_validate({"rules": list(rules)})
+    current = store.get_rules(program) or StoredRuleSet.empty(program)
+    stored = StoredRuleSet(program=program, version=current.version + 1, rules=parsed.rules)
+    store.put_rules(stored)
+    return stored
 
 
 def ledger_check() -> LedgerCheck:
@@ -194,15 +210,15 @@ class Life:
 def clocked_ledger(clock: Clock) -> CrossPartnerLedger:
     """The ledger the default wiring builds, on the test's clock, reading policies uncached."""
     network = NetworkStore(LEDGER_TABLE, DIRECTORY_TABLE)
-    return CrossPartnerLedger(
-        Ledger(
-            LedgerStore(LEDGER_TABLE),
-            clock=clock,
-            policies=PolicyBook(PolicyStore(DIRECTORY_TABLE), cache_seconds=0),
-        ),
-        network,
-        Pricing(network, DirectoryStore(DIRECTORY_TABLE)),
+    book = RuleBook(RulesStore(DIRECTORY_TABLE), cache_seconds=0)
+    ledger = Ledger(
+        LedgerStore(LEDGER_TABLE),
+        clock=clock,
+        policies=PolicyBook(PolicyStore(DIRECTORY_TABLE), cache_seconds=0),
+        rules=RulePricer(book),
     )
+    ledger.follow_ups = Referrals(ReferralStore(LEDGER_TABLE), ledger.engine, book, clock=clock)
+    return CrossPartnerLedger(ledger, network, Pricing(network, DirectoryStore(DIRECTORY_TABLE)))
 
 
 def clocked_partner(ledger: CrossPartnerLedger, key: Any) -> SignedCaller:
@@ -215,8 +231,13 @@ def clocked_partner(ledger: CrossPartnerLedger, key: Any) -> SignedCaller:
         pricing=ledger.pricing,
         quote_ttl=timedelta(seconds=60),
     )
+    referrals = ledger.ledger.follow_ups
+    assert isinstance(referrals, Referrals)
     app = create_partner_app(
-        ledger=lambda: ledger, exchanges=lambda: exchanges, keys=default_key_resolver
+        ledger=lambda: ledger,
+        exchanges=lambda: exchanges,
+        keys=default_key_resolver,
+        referrals=lambda: referrals,
     )
     return SignedCaller(lambda event, _: app.resolve(event, LambdaContextStub()), key)
 

@@ -20,7 +20,7 @@ class Settings(BaseModel):
     )
     # How long a quote holds its rate.
     quote_ttl_seconds: int = Field(default=60, ge=1, le=3600, validation_alias="QUOTE_TTL_SECONDS")
-    # Upper bound on how long a changed program policy takes to apply to postings.
+    # Upper bound on how long a changed program policy or earning rule set takes to apply.
     policy_cache_seconds: int = Field(
         default=30, ge=0, le=300, validation_alias="POLICY_CACHE_SECONDS"
     )

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from pointsnet.partners.rate_limits import RateLimiter
     from pointsnet.partners.service import PartnerDirectory
     from pointsnet.programs.service import ProgramPolicies
+    from pointsnet.rules.book import RuleBook
+    from pointsnet.rules.referrals import Referrals
+    from pointsnet.rules.service import EarningRules
     from pointsnet.settlement.audit import FullAudit
     from pointsnet.settlement.models import Settlement
     from pointsnet.settlement.on_demand import SettlementRuns
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from pointsnet.store.event_bus import EventBus
     from pointsnet.store.network_store import NetworkStore
     from pointsnet.store.report_bucket import ReportBucket
+    from pointsnet.store.rules_store import RulesStore
     from pointsnet.store.settlement_store import SettlementStore
 
 
@@ -110,17 +114,55 @@ def default_program_policies() -> ProgramPolicies:
 def default_ledger() -> Ledger:
     from pointsnet.ledger.service import Ledger
     from pointsnet.programs.policy import PolicyBook
+    from pointsnet.rules.pricing import RulePricer
+    from pointsnet.rules.referrals import Referrals
     from pointsnet.settings import get_settings
     from pointsnet.store.ledger_store import LedgerStore
     from pointsnet.store.policy_store import PolicyStore
+    from pointsnet.store.referral_store import ReferralStore
 
     settings = get_settings()
-    return Ledger(
+    book = default_rule_book()
+    ledger = Ledger(
         LedgerStore(settings.ledger_table),
         policies=PolicyBook(
             PolicyStore(settings.directory_table), cache_seconds=settings.policy_cache_seconds
         ),
+        rules=RulePricer(book),
     )
+    # A referred member's first earn credits its referral, through the same engine.
+    ledger.follow_ups = Referrals(ReferralStore(settings.ledger_table), ledger.engine, book)
+    return ledger
+
+
+def default_referrals() -> Referrals:
+    from pointsnet.rules.referrals import Referrals
+
+    follow_ups = default_ledger().follow_ups
+    assert isinstance(follow_ups, Referrals)
+    return follow_ups
+
+
+@lru_cache(maxsize=1)
+def default_rules_store() -> RulesStore:
+    from pointsnet.settings import get_settings
+    from pointsnet.store.rules_store import RulesStore
+
+    return RulesStore(get_settings().directory_table)
+
+
+@lru_cache(maxsize=1)
+def default_rule_book() -> RuleBook:
+    from pointsnet.rules.book import RuleBook
+    from pointsnet.settings import get_settings
+
+    return RuleBook(default_rules_store(), cache_seconds=get_settings().policy_cache_seconds)
+
+
+def default_earning_rules() -> EarningRules:
+    from pointsnet.rules.service import EarningRules
+
+    return EarningRules(default_rules_store(), default_ledger())
 
 
 @lru_cache(maxsize=1)
@@ -337,6 +379,8 @@ def clear_caches() -> None:
         default_rate_limiter,
         default_directory_store,
         default_ledger,
+        default_rules_store,
+        default_rule_book,
         default_network_store,
         default_pricing,
         default_cross_partner_ledger,

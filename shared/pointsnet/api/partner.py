@@ -42,6 +42,7 @@ from pointsnet.network.exchanges import Exchanges
 from pointsnet.network.links import Links
 from pointsnet.network.rates import Rates
 from pointsnet.partners.rate_limits import RateLimiter
+from pointsnet.rules.referrals import ReferMember, Referral, Referrals
 
 MemberId = Annotated[str, Path(pattern=MEMBER_ID_PATTERN, description="The partner's member id")]
 TransactionId = Annotated[str, Path(pattern=r"^txn_[a-z2-7]{26}$")]
@@ -54,10 +55,12 @@ def create_partner_app(
     rates: Callable[[], Rates] | None = None,
     exchanges: Callable[[], Exchanges] | None = None,
     rate_limiter: Callable[[], RateLimiter] | None = None,
+    referrals: Callable[[], Referrals] | None = None,
 ) -> PointsNetResolver:
     from pointsnet import wiring
 
     points = ledger or wiring.default_cross_partner_ledger
+    referring = referrals or wiring.default_referrals
     app = PointsNetResolver(
         roles={Role.PARTNER}, keys=keys or wiring.default_key_resolver, rate_limiter=rate_limiter
     )
@@ -95,6 +98,19 @@ def create_partner_app(
         member_id: MemberId, command: Annotated[BurnCommand, Body()]
     ) -> Response[PostingResponse]:
         return _posted(points().ledger.burn(app.caller, member_id, command, app.idempotent_request))
+
+    @app.post(
+        "/v1/members/<member_id>/referrals",
+        summary="Record that a member referred another, new, member of the same partner",
+        description="When the referred member's first earn posts, the program's `referral` "
+        "rule credits both, once, each as its own transaction. A member is referred at most "
+        "once, and only before its first earn (`409 conflict`).",
+        tags=["members"],
+        responses={201: OpenAPIResponse(description="The referral"), **ERROR_RESPONSES},
+    )
+    def refer(member_id: MemberId, command: Annotated[ReferMember, Body()]) -> Response[Referral]:
+        result = referring().refer(app.caller, member_id, command, app.idempotent_request)
+        return created(result.referral.model_dump(mode="json", exclude_none=True), result.replayed)
 
     @app.get(
         "/v1/members/<member_id>",

@@ -167,12 +167,35 @@ class SettlementReady(_Event):
     data: SettlementReadyData
 
 
-NetworkEvent = PointsEarned | PointsExpiring | PointsExpired | MemberTierChanged | SettlementReady
+class MemberInactiveData(_Data):
+    program: str
+    member_id: str
+    active_at: Timestamp = Field(description="The member's last earn, burn, hold or exchange")
+    inactive_days: int = Field(description="The program's `comeback` rule's inactivity gap")
+
+
+class MemberInactive(_Event):
+    """A member has been inactive for the `inactive_days` of its program's `comeback` rule:
+    published once per stretch of inactivity, so a partner can send a re-engagement offer."""
+
+    type: Literal["member.inactive"] = "member.inactive"
+    data: MemberInactiveData
+
+
+NetworkEvent = (
+    PointsEarned
+    | PointsExpiring
+    | PointsExpired
+    | MemberTierChanged
+    | MemberInactive
+    | SettlementReady
+)
 
 EVENT_MODELS: dict[str, type[NetworkEvent]] = {
     "points.earned": PointsEarned,
     "points.expiring": PointsExpiring,
     "points.expired": PointsExpired,
     "member.tier_changed": MemberTierChanged,
+    "member.inactive": MemberInactive,
     "settlement.ready": SettlementReady,
 }

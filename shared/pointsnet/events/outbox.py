@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from pointsnet.clock import rfc3339
 from pointsnet.events.models import (
     BalanceData,
+    MemberInactive,
+    MemberInactiveData,
     MemberTierChanged,
     MemberTierChangedData,
     NetworkEvent,
@@ -24,7 +27,7 @@ from pointsnet.events.models import (
     event_id,
 )
 from pointsnet.events.ports import EventPublisher
-from pointsnet.ledger.models import ExpiringNotice, TierChange, TransactionType
+from pointsnet.ledger.models import ExpiringNotice, InactiveNotice, TierChange, TransactionType
 from pointsnet.ledger.port import OutboxItem, StoredEntry
 from pointsnet.observability import logger
 
@@ -64,6 +67,18 @@ def event_for(item: OutboxItem) -> NetworkEvent | None:
                 expires_at=item.expires_at,
                 reason="lot" if item.lot else "inactivity",
                 lot=item.lot,
+            ),
+        )
+    if isinstance(item, InactiveNotice):
+        return MemberInactive(
+            id=event_id("member.inactive", item.account, rfc3339(item.active_at)),
+            occurred_at=item.noticed_at,
+            partner_id=item.partner_id,
+            data=MemberInactiveData(
+                program=item.program,
+                member_id=item.member_id,
+                active_at=item.active_at,
+                inactive_days=item.inactive_days,
             ),
         )
     return _entry_event(item)

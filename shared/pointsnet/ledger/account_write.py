@@ -54,6 +54,7 @@ def account_write(
     leg: Leg,
     current: StoredBalance | None,
     request: IdempotentRequest,
+    inactive_days: int | None = None,
 ) -> AccountWrite:
     transaction = leg.transaction
     policy = policies.policy_for(transaction.partner_id)
@@ -78,6 +79,8 @@ def account_write(
         earned=tier_points,
         activity=transaction.type in MEMBER_ACTIVITY,
         available_after=available,
+        action=transaction.action if transaction.type == TransactionType.EARN else None,
+        inactive_days=inactive_days,
     )
     partner_id, member_id = member_of(leg.account)
     version = (current.version if current else 0) + 1

@@ -69,6 +69,7 @@ class PostingResult:
     transaction: Transaction
     balance: Balance
     replayed: bool
+    number: int = 0  # the entry's place in its account's history: 1 is the account's first
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ class PostingEngine:
         self.policies: Policies = policies or FixedPolicies()
         self.clock = clock
         self.sleep = sleep
+        # After how many days a program's member counts as inactive (its earning rules say).
+        self.inactive_days: Callable[[str], int | None] = lambda program: None
 
     def post(
         self,
@@ -110,11 +113,40 @@ class PostingEngine:
         Idempotency-Key), so a retry of a request that already posted replays,
         even when it could not post now. `now` fixes the time (a sweep's run).
         """
+        return self._post(lambda moment, _balances: plan(moment), request, leg_ids, now)
+
+    def post_seeing(
+        self,
+        account: str,
+        plan: Callable[[datetime, StoredBalance | None], PlannedWrite],
+        request: IdempotentRequest,
+        leg_ids: Sequence[str],
+    ) -> MultiPostingResult:
+        """`post`, with the plan made from `account`'s stored balance (its tier, its activity).
+
+        The balance is the one the write moves, read once: when it has moved, the plan is made
+        again from the balance as it is now.
+        """
+
+        def seeing(moment: datetime, balances: dict[str, StoredBalance | None]) -> PlannedWrite:
+            if account not in balances:
+                balances[account] = self.store.get_balance(account)
+            return plan(moment, balances[account])
+
+        return self._post(seeing, request, leg_ids, None)
+
+    def _post(
+        self,
+        plan: Callable[[datetime, dict[str, StoredBalance | None]], PlannedWrite],
+        request: IdempotentRequest,
+        leg_ids: Sequence[str],
+        now: datetime | None,
+    ) -> MultiPostingResult:
         balances: dict[str, StoredBalance | None] = {}
 
         def attempt() -> MultiPostingResult:
             try:
-                planned = plan(now or self.clock())
+                planned = plan(now or self.clock(), balances)
             except (StoreUnavailable, RateLimited):
                 raise
             except PointsNetError:
@@ -190,7 +222,16 @@ class PostingEngine:
                     f"member {leg.transaction.member_id} has {available} "
                     f"{leg.transaction.program} points available, {-delta} requested"
                 )
-            writes.append(account_write(self.store, self.policies, leg, current, request))
+            writes.append(
+                account_write(
+                    self.store,
+                    self.policies,
+                    leg,
+                    current,
+                    request,
+                    self.inactive_days(leg.transaction.program),
+                )
+            )
         try:
             self.store.commit(
                 LedgerWrite(
@@ -214,7 +255,12 @@ class PostingEngine:
             log_posting(write.entry)
         return MultiPostingResult(
             legs=tuple(
-                PostingResult(write.entry.transaction, write.entry.balance_after, replayed=False)
+                PostingResult(
+                    write.entry.transaction,
+                    write.entry.balance_after,
+                    replayed=False,
+                    number=write.entry.number,
+                )
                 for write in writes
             ),
             replayed=False,
@@ -271,7 +317,9 @@ def _replay(existing: Sequence[StoredEntry], request: IdempotentRequest) -> Mult
         raise IdempotencyKeyReused("this Idempotency-Key was already used for a different request")
     return MultiPostingResult(
         legs=tuple(
-            PostingResult(entry.transaction, entry.balance_after, replayed=True)
+            PostingResult(
+                entry.transaction, entry.balance_after, replayed=True, number=entry.number
+            )
             for entry in existing
         ),
         replayed=True,

@@ -22,6 +22,7 @@ from pointsnet.ledger.accounts import (
     pending_of,
 )
 from pointsnet.ledger.commands import CaptureCommand, EarnCommand, VoidCommand
+from pointsnet.ledger.earning import PricedEarn
 from pointsnet.ledger.engine import PostingEngine, PostingResult
 from pointsnet.ledger.models import (
     HoldState,
@@ -33,7 +34,7 @@ from pointsnet.ledger.models import (
     TransactionType,
 )
 from pointsnet.ledger.plans import Leg, PlannedWrite
-from pointsnet.ledger.port import Guard, HoldResolution
+from pointsnet.ledger.port import Guard, HoldResolution, StoredBalance
 from pointsnet.ledger.views import visible_entry
 
 
@@ -41,8 +42,9 @@ from pointsnet.ledger.views import visible_entry
 class EarnTarget:
     """The member account an earn credits: the caller's own, or a linked one elsewhere.
 
-    `terms` is what the earning partner owes for the points, when another program's owner
-    issues them; `guards` are what the write must check (the link it relies on).
+    `terms` is what the earning partner owes per point, when another program's owner issues
+    them (`terms_for` prices the earn's points); `guards` are what the write must check (the
+    link it relies on).
     """
 
     partner_id: str
@@ -51,34 +53,50 @@ class EarnTarget:
     terms: ObligationTerms | None = None
     guards: tuple[Guard, ...] = ()
 
+    @property
+    def account(self) -> str:
+        return member_account(self.partner_id, self.member_id)
+
+    def terms_for(self, points: int) -> ObligationTerms | None:
+        return self.terms.model_copy(update={"points": points}) if self.terms else None
+
     def issue(
         self,
         transaction_id: str,
         kind: TransactionType,
         caller: Caller,
         command: EarnCommand,
+        priced: PricedEarn,
         into: str,
         now: datetime,
         **fields: Any,
     ) -> Transaction:
-        """The transaction issuing the command's points from the program into `into`."""
+        """The transaction issuing the earn's points from the program into `into`."""
         return Transaction(
             transaction_id=transaction_id,
             type=kind,
             program=self.program,
-            points=command.points,
+            points=priced.points,
             partner_id=self.partner_id,
             member_id=self.member_id,
             initiated_by=caller.partner_id,
             reference=command.reference,
             description=command.description,
+            amount=command.amount,
+            action=command.action,
+            rules=priced.rules,
+            rules_version=priced.rules_version,
             created_at=now,
             postings=(
-                Posting(account=issued_account(self.program), points=-command.points),
-                Posting(account=into, points=command.points),
+                Posting(account=issued_account(self.program), points=-priced.points),
+                Posting(account=into, points=priced.points),
             ),
             **fields,
         )
+
+
+# What an earn's plan asks to learn its points, from the balance it moves.
+Pricer = Callable[[EarnTarget, EarnCommand, StoredBalance | None, datetime], PricedEarn]
 
 
 class Holds:
@@ -92,19 +110,22 @@ class Holds:
         target: EarnTarget,
         command: EarnCommand,
         request: IdempotentRequest,
+        price: Pricer,
     ) -> PostingResult:
         """Pending points: counted in the balance's `pending`, spendable once captured."""
-        account = member_account(target.partner_id, target.member_id)
+        account = target.account
         hold_id = transaction_id_for(caller.partner_id, request.key)
         policy = self.engine.policies.policy_for(target.partner_id)
 
-        def plan(now: datetime) -> PlannedWrite:
+        def plan(now: datetime, current: StoredBalance | None) -> PlannedWrite:
             void_after = now + timedelta(days=policy.hold_timeout_days)
+            priced = price(target, command, current, now)
             hold = target.issue(
                 hold_id,
                 TransactionType.HOLD,
                 caller,
                 command,
+                priced,
                 pending_account(target.partner_id, target.member_id),
                 now,
                 status=TransactionStatus.PENDING,
@@ -113,18 +134,18 @@ class Holds:
             state = HoldState(
                 hold_id=hold_id,
                 status=HoldStatus.OPEN,
-                points=command.points,
+                points=priced.points,
                 account=account,
                 program=target.program,
                 partner_id=target.partner_id,
                 member_id=target.member_id,
                 initiated_by=caller.partner_id,
                 void_after=void_after,
-                obligation=target.terms,
+                obligation=target.terms_for(priced.points),
             )
             return PlannedWrite(legs=(Leg(hold, account),), guards=target.guards, hold=state)
 
-        return self.engine.post(plan, request, (hold_id,)).first
+        return self.engine.post_seeing(account, plan, request, (hold_id,)).first
 
     def capture(
         self, caller: Caller, hold_id: str, command: CaptureCommand, request: IdempotentRequest

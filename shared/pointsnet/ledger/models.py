@@ -81,6 +81,15 @@ class Obligation(BaseModel):
     account: str | None = None
 
 
+class RuleShare(BaseModel):
+    """The points one earning rule gave a transaction."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule_id: str
+    points: int
+
+
 class Balance(BaseModel):
     program: str
     available: int = Field(ge=0)
@@ -117,6 +126,21 @@ class Transaction(BaseModel):
     )
     expires_at: UtcTime | None = Field(
         default=None, description="For a hold: when the network voids it unless captured"
+    )
+    amount: Decimal | None = Field(
+        default=None, description="For an earn computed from a spend: the amount spent"
+    )
+    action: str | None = Field(
+        default=None, description="For an earn for a custom action: the action's name"
+    )
+    rules: tuple[RuleShare, ...] | None = Field(
+        default=None, description="For an earn computed by earning rules: each rule's points"
+    )
+    rules_version: int | None = Field(
+        default=None, description="The version of the rule set that computed `rules`"
+    )
+    referral_id: str | None = Field(
+        default=None, description="For a referral bonus: the referral that gave it"
     )
     created_at: UtcTime
     postings: tuple[Posting, ...]
@@ -188,6 +212,21 @@ class TierChange(BaseModel):
     transaction_id: str | None = Field(
         default=None, description="The posting that caused it; None when time passing did"
     )
+
+
+class InactiveNotice(BaseModel):
+    """A member of a program with a `comeback` rule has been inactive `inactive_days`; written
+    once per stretch of inactivity, published once as `member.inactive`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account: str
+    partner_id: str
+    member_id: str
+    program: str
+    active_at: UtcTime = Field(description="The member's last activity")
+    inactive_days: int
+    noticed_at: UtcTime
 
 
 class ExpiringNotice(BaseModel):

@@ -21,6 +21,7 @@ from pointsnet.ledger.models import (
     ExpiringNotice,
     HoldState,
     HoldStatus,
+    InactiveNotice,
     LotMove,
     Obligation,
     TierChange,
@@ -172,7 +173,7 @@ class LedgerWrite:
     lots: tuple[LotChange, ...] = ()
     hold: HoldState | HoldResolution | None = None  # a new hold, or one being resolved
     tier_changes: tuple[TierChange, ...] = ()
-    notices: tuple[ExpiringNotice, ...] = field(default_factory=tuple)
+    notices: tuple[ExpiringNotice | InactiveNotice, ...] = field(default_factory=tuple)
     signature: SignatureUse | None = None  # the v1 signature that authorised the write
     # The money each cross-partner entry moves, recorded once with it (settlement reads these).
     obligations: tuple[Obligation, ...] = ()
@@ -245,7 +246,7 @@ class DueItem:
         return self.sk.removeprefix("LOT#")
 
 
-OutboxItem = StoredEntry | TierChange | ExpiringNotice
+OutboxItem = StoredEntry | TierChange | ExpiringNotice | InactiveNotice
 
 
 class LedgerPort(Protocol):

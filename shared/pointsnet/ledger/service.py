@@ -17,11 +17,20 @@ from pointsnet.errors import Conflict, NotLinked
 from pointsnet.idempotency import IdempotentRequest, transaction_id_for
 from pointsnet.ledger.accounts import issued_account, member_account, redeemed_account
 from pointsnet.ledger.commands import BurnCommand, EarnCommand, ReverseCommand
+from pointsnet.ledger.earning import (
+    EarnFollowUps,
+    EarnRules,
+    MemberStanding,
+    PointsAsSent,
+    PricedEarn,
+    sent_points,
+)
 from pointsnet.ledger.engine import PostingEngine, PostingResult
 from pointsnet.ledger.holds import EarnTarget, Holds
+from pointsnet.ledger.lifecycle import AccountLifecycle
 from pointsnet.ledger.models import Posting, Transaction, TransactionType
 from pointsnet.ledger.plans import Leg, LotPlan, LotPlanKind, PlannedWrite
-from pointsnet.ledger.port import LedgerPort, ReversalUpdate, StoredEntry
+from pointsnet.ledger.port import LedgerPort, ReversalUpdate, StoredBalance, StoredEntry
 from pointsnet.ledger.tiers import month_of
 from pointsnet.ledger.views import REVERSIBLE_TYPES, LedgerViews, own_program, visible_entry
 from pointsnet.programs.policy import Policies
@@ -34,8 +43,13 @@ class Ledger:
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
         policies: Policies | None = None,
+        rules: EarnRules | None = None,
+        follow_ups: EarnFollowUps | None = None,
     ) -> None:
         self.engine = PostingEngine(store, policies, clock, sleep)
+        self.rules: EarnRules = rules or PointsAsSent()
+        self.engine.inactive_days = self.rules.inactive_days
+        self.follow_ups = follow_ups
         self.store = store
         self.clock = clock
         self.policies = self.engine.policies
@@ -56,24 +70,48 @@ class Ledger:
         self, caller: Caller, target: EarnTarget, command: EarnCommand, request: IdempotentRequest
     ) -> PostingResult:
         if command.pending:
-            return self.holds.place(caller, target, command, request)
+            return self.holds.place(caller, target, command, request, self.price)
         # An earn and a hold both take the id their key derives.
         transaction_id = transaction_id_for(caller.partner_id, request.key)
-        account = member_account(target.partner_id, target.member_id)
+        account = target.account
 
-        def plan(now: datetime) -> PlannedWrite:
+        def plan(now: datetime, current: StoredBalance | None) -> PlannedWrite:
+            priced = self.price(target, command, current, now)
             transaction = target.issue(
                 transaction_id,
                 TransactionType.EARN,
                 caller,
                 command,
+                priced,
                 account,
                 now,
-                obligation=target.terms,
+                obligation=target.terms_for(priced.points),
             )
             return PlannedWrite(legs=(Leg(transaction, account),), guards=target.guards)
 
-        return self.engine.post(plan, request, (transaction_id,)).first
+        result = self.engine.post_seeing(account, plan, request, (transaction_id,)).first
+        if self.follow_ups is not None:
+            self.follow_ups.after_earn(result)
+        return result
+
+    def price(
+        self,
+        target: EarnTarget,
+        command: EarnCommand,
+        current: StoredBalance | None,
+        now: datetime,
+    ) -> PricedEarn:
+        """The earn's points: as sent, or by the target program's rules for this member."""
+        if not command.by_rules:
+            return sent_points(command)
+        lifecycle = current.lifecycle if current else AccountLifecycle()
+        policy = self.policies.policy_for(target.partner_id)
+        standing = MemberStanding(
+            tier=lifecycle.tier or policy.base_tier,
+            active_at=lifecycle.active_at,
+            actions_today=lifecycle.actions_today(command.action, now) if command.action else 0,
+        )
+        return self.rules.price(target.program, command, standing, now)
 
     def burn(
         self, caller: Caller, member_id: str, command: BurnCommand, request: IdempotentRequest

@@ -18,6 +18,7 @@ from pointsnet.ledger.lifecycle import on_review
 from pointsnet.ledger.models import (
     ExpiringNotice,
     HoldStatus,
+    InactiveNotice,
     Posting,
     Transaction,
     TransactionType,
@@ -162,11 +163,12 @@ class Upkeep:
                 except NothingToDo as changed:
                     raise Moved() from changed  # it changed meanwhile: look again
                 return True
-            reviewed = on_review(balance.lifecycle, policy, now, balance.available)
+            inactive_days = self.engine.inactive_days(balance.program)
+            reviewed = on_review(balance.lifecycle, policy, now, balance.available, inactive_days)
             if reviewed.state == balance.lifecycle and not reviewed.tier_move:
                 return False
             version = balance.version + 1
-            notices: tuple[ExpiringNotice, ...] = ()
+            notices: tuple[ExpiringNotice | InactiveNotice, ...] = ()
             if reviewed.lapse_notice and lapses_at is not None:
                 notices = (
                     ExpiringNotice(
@@ -177,6 +179,19 @@ class Upkeep:
                         points=balance.available,
                         expires_at=lapses_at,
                         lot=None,
+                        noticed_at=now,
+                    ),
+                )
+            active_at = balance.lifecycle.active_at
+            if reviewed.inactive_notice and inactive_days and active_at is not None:
+                notices += (
+                    InactiveNotice(
+                        account=account,
+                        partner_id=partner_id,
+                        member_id=member_id,
+                        program=balance.program,
+                        active_at=active_at,
+                        inactive_days=inactive_days,
                         noticed_at=now,
                     ),
                 )

@@ -50,12 +50,13 @@ class CrossPartnerLedger:
             if replay := self.ledger.engine.posted((request_id,), request):
                 return replay.first
             raise NotLinked(f"member {member_id} has no active link to program {program}")
-        # A hold's price is fixed when it is placed, owed when it is captured.
+        # A hold's price is fixed when it is placed, owed when it is captured. The terms are
+        # per point: the earn's points may be the linked program's rules' to compute.
         target = EarnTarget(
             partner_id=linked.partner_id,
             member_id=linked.member_id,
             program=linked.program,
-            terms=self.pricing.cross_partner_earn(caller.partner_id, linked, command.points),
+            terms=self.pricing.cross_partner_earn(caller.partner_id, linked, 1),
             guards=(LinkActive(linked.link_id),),
         )
         return self.ledger.earn_into(caller, target, command, request)

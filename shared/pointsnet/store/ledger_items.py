@@ -49,6 +49,7 @@ from pointsnet.ledger.models import (
     ExpiringNotice,
     HoldState,
     HoldStatus,
+    InactiveNotice,
     TierChange,
 )
 from pointsnet.ledger.port import (
@@ -65,11 +66,12 @@ from pointsnet.ledger.port import (
     StoredLot,
 )
 from pointsnet.network.guards import LinkActive, QuoteUse
+from pointsnet.rules.referrals import ReferralCredit
 from pointsnet.store.dynamo import (
     to_item,
     to_values,
 )
-from pointsnet.store.ledger_keys import account_pk, entry_pk
+from pointsnet.store.ledger_keys import REFERRAL_SK, account_pk, entry_pk
 from pointsnet.store.network_store import link_active_check, quote_use_update
 
 HISTORY_INDEX = "ByAccount"
@@ -90,6 +92,18 @@ DUE_SHARDS = 16
 NOTICE_KEPT = timedelta(days=90)
 
 
+# The balance item's attributes of its AccountLifecycle, besides `lapse_noticed` (a boolean).
+LIFECYCLE_ATTRIBUTES = (
+    "earned",
+    "tier",
+    "lapses_at",
+    "review_at",
+    "active_at",
+    "actions_on",
+    "actions",
+)
+
+
 def due_pk(kind: str, pk: str) -> str:
     shard = hashlib.sha256(pk.encode()).digest()[0] % DUE_SHARDS
     return f"DUE#{kind}#{shard:02d}"
@@ -100,7 +114,31 @@ def guard_action(table: str, guard: Guard) -> dict[str, Any]:
         return link_active_check(table, guard.link_id)
     if isinstance(guard, QuoteUse):
         return quote_use_update(table, guard.quote_id, guard.now, guard.exchange_id)
+    if isinstance(guard, ReferralCredit):
+        return referral_credit_update(table, guard)
     raise TypeError(f"no write for a {type(guard).__name__} guard")
+
+
+def referral_credit_update(table: str, guard: ReferralCredit) -> dict[str, Any]:
+    """The action of a `ReferralCredit` guard: a pending referral is credited at most once."""
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": to_item({"pk": account_pk(guard.referral.referred_account), "sk": REFERRAL_SK}),
+            "UpdateExpression": "SET #referral.#status = :credited, #referral.credited_at = :at, "
+            "#referral.transaction_ids = :ids",
+            "ConditionExpression": "#referral.#status = :pending",
+            "ExpressionAttributeNames": {"#referral": "referral", "#status": "status"},
+            "ExpressionAttributeValues": to_values(
+                {
+                    ":credited": "credited",
+                    ":pending": "pending",
+                    ":at": guard.at.isoformat(),
+                    ":ids": list(guard.transaction_ids),
+                }
+            ),
+        }
+    }
 
 
 def entry_put(table: str, entry: StoredEntry) -> dict[str, Any]:
@@ -170,14 +208,23 @@ def balance_update(table: str, change: BalanceUpdate) -> dict[str, Any]:
             values |= {":dl": change.lotted_delta, ":zero": 0}
     if change.lifecycle is not None:
         state = change.lifecycle.model_dump(mode="json")
-        for name in ("earned", "tier", "lapses_at", "review_at"):
+        for name in (
+            "earned",
+            "tier",
+            "lapses_at",
+            "review_at",
+            "active_at",
+            "actions_on",
+            "actions",
+        ):
             if state[name] in (None, {}):
                 removes.append(name)
             else:
                 sets.append(f"{name} = :{name}")
                 values[f":{name}"] = state[name]
-        sets.append("lapse_noticed = :lapse_noticed")
+        sets += ["lapse_noticed = :lapse_noticed", "inactive_noticed = :inactive_noticed"]
         values[":lapse_noticed"] = state["lapse_noticed"]
+        values[":inactive_noticed"] = state["inactive_noticed"]
         if change.lifecycle.review_at is not None:
             sets += ["gsi2pk = :due_pk", "gsi2sk = :due_sk"]
             values |= {":due_pk": due_pk("review", pk), ":due_sk": state["review_at"]}
@@ -339,13 +386,20 @@ def tier_change_put(table: str, change: TierChange) -> dict[str, Any]:
     }
 
 
-def notice_put(table: str, notice: ExpiringNotice) -> dict[str, Any]:
+def notice_put(table: str, notice: ExpiringNotice | InactiveNotice) -> dict[str, Any]:
     # Unconditional and the same for a repeated notice: a rewrite is no new stream insert.
+    if isinstance(notice, InactiveNotice):
+        # One per stretch of inactivity: the stretch is named by the activity it follows.
+        sk = f"{NOTICE_PREFIX}inactive#{rfc3339(notice.active_at)}"
+        kept_until = notice.noticed_at + NOTICE_KEPT
+    else:
+        sk = f"{NOTICE_PREFIX}{notice.lot or 'lapse'}#{notice.expires_at.date().isoformat()}"
+        kept_until = notice.expires_at + NOTICE_KEPT
     item = {
         "pk": account_pk(notice.account),
-        "sk": f"{NOTICE_PREFIX}{notice.lot or 'lapse'}#{notice.expires_at.date().isoformat()}",
+        "sk": sk,
         "notice": notice.model_dump(mode="json", exclude_none=True),
-        "expires_ttl": int((notice.expires_at + NOTICE_KEPT).timestamp()),
+        "expires_ttl": int(kept_until.timestamp()),
     }
     return {"TableName": table, "Item": to_item(item)}
 
@@ -381,7 +435,11 @@ def balance_from_item(item: dict[str, Any]) -> StoredBalance:
             tier=item.get("tier"),
             lapses_at=item.get("lapses_at"),
             lapse_noticed=bool(item.get("lapse_noticed", False)),
+            inactive_noticed=bool(item.get("inactive_noticed", False)),
             review_at=item.get("review_at"),
+            active_at=item.get("active_at"),
+            actions_on=item.get("actions_on"),
+            actions={name: int(count) for name, count in item.get("actions", {}).items()},
         ),
     )
 

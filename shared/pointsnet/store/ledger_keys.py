@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# A member's referral lives in its own account partition (referral_store).
+REFERRAL_SK = "REFERRAL"
+
 
 def entry_pk(transaction_id: str) -> str:
     return f"TXN#{transaction_id}"

@@ -16,6 +16,7 @@ from pointsnet.errors import InvalidSignature
 from pointsnet.ledger.models import (
     ExpiringNotice,
     HoldState,
+    InactiveNotice,
     TierChange,
 )
 from pointsnet.ledger.port import (
@@ -187,6 +188,8 @@ class LedgerStore(TableStore):
             return entry_from_item(item)
         if sk.startswith(TIER_PREFIX):
             return TierChange.model_validate(item["change"])
+        if sk.startswith(f"{NOTICE_PREFIX}inactive#"):
+            return InactiveNotice.model_validate(item["notice"])
         if sk.startswith(NOTICE_PREFIX):
             return ExpiringNotice.model_validate(item["notice"])
         return None
