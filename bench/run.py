@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bench.cold_start_rows import cold_start_rows
+from bench.earning_rules import earning_rule_rows
 from bench.local_network import (
     measure_emulator_scaling,
     measure_event_latency,
@@ -74,6 +75,7 @@ def run(options: Options) -> tuple[list[Row], list[str]]:
             _rate_limit_note(limiter),
         ]
     timings: dict[str, TimingFigures] = {}
+    capacities: dict[str, CapacityFigures] = {}
     costs: dict[str, CostPerMillion] = {}
     for scenario in SCENARIOS:
         _progress(f"{scenario.name}: counting request units over {options.count_requests} requests")
@@ -81,6 +83,7 @@ def run(options: Options) -> tuple[list[Row], list[str]]:
         _progress(f"{scenario.name}: timing {options.timed_requests} requests")
         timing = measure_timing(scenario, options.timed_requests)
         timings[scenario.name] = timing
+        capacities[scenario.name] = capacity
         costs[scenario.name] = _cost(capacity, timing)
         rows += _request_rows(scenario, capacity, timing, costs[scenario.name])
         notes += _why_units(scenario, capacity)
@@ -102,6 +105,13 @@ def run(options: Options) -> tuple[list[Row], list[str]]:
         )
     for scenario in SCENARIOS:
         rows.append(_cpu_row(scenario, timings[scenario.name]))
+    if {"earn", "earn by amount"} <= timings.keys():
+        rows += earning_rule_rows(
+            capacities["earn"],
+            capacities["earn by amount"],
+            timings["earn"],
+            timings["earn by amount"],
+        )
     _progress("rate limiter: leases on moto under three loads, and its CPU per request")
     limiter = measure_rate_limiter()
     rows += _rate_limit_rows(limiter)

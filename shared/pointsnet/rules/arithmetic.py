@@ -77,8 +77,19 @@ def evaluate(rules: Sequence[EarningRule], facts: EarnFacts) -> Evaluation:
     live = [rule for rule in rules if applies(rule, facts)]
     # One share per rule, in the set's order; a rule matching several items sums them.
     shares = dict.fromkeys((rule.rule_id for rule in rules), 0)
+    # Each rule's figures as exact ratios, once per earn rather than once per item.
+    per_amounts = [
+        (rule.rule_id, rule.category, rule.points, *rule.per.as_integer_ratio())
+        for rule in live
+        if isinstance(rule, PerAmountRule)
+    ]
+    multipliers = [
+        (rule.rule_id, rule.category, *rule.factor.as_integer_ratio())
+        for rule in live
+        if isinstance(rule, MultiplierRule)
+    ]
     for item in facts.items:
-        _price_item(item, live, shares)
+        _price_item(item, per_amounts, multipliers, shares)
     comeback = False
     for rule in live:
         if isinstance(rule, ActionRule) and _counts(rule, facts):
@@ -90,31 +101,31 @@ def evaluate(rules: Sequence[EarningRule], facts: EarnFacts) -> Evaluation:
     return Evaluation(points=sum(share.points for share in given), shares=given, comeback=comeback)
 
 
-def _price_item(item: Item, live: Sequence[EarningRule], shares: dict[str, int]) -> None:
-    multipliers = [
-        (rule.rule_id, rule.factor.as_integer_ratio())
-        for rule in live
-        if isinstance(rule, MultiplierRule) and _matches(rule.category, item)
+def _price_item(
+    item: Item,
+    per_amounts: Sequence[tuple[str, str | None, int, int, int]],
+    multipliers: Sequence[tuple[str, str | None, int, int]],
+    shares: dict[str, int],
+) -> None:
+    matching = [
+        (rule_id, num, den)
+        for rule_id, category, num, den in multipliers
+        if category is None or category == item.category
     ]
     amount_num, amount_den = item.amount.as_integer_ratio()
-    for rule in live:
-        if not isinstance(rule, PerAmountRule) or not _matches(rule.category, item):
+    for rule_id, category, points, per_num, per_den in per_amounts:
+        if category is not None and category != item.category:
             continue
-        per_num, per_den = rule.per.as_integer_ratio()
-        base = (amount_num * rule.points * per_den) // (amount_den * per_num)
-        shares[rule.rule_id] += base
+        base = (amount_num * points * per_den) // (amount_den * per_num)
+        shares[rule_id] += base
         # base x f1 x ... x fk as numerator / denominator, floored after each factor only to
         # tell each multiplier's share; the total is still the one floor of the whole product.
         numerator, denominator, before = base, 1, base
-        for multiplier_id, (factor_num, factor_den) in multipliers:
+        for multiplier_id, factor_num, factor_den in matching:
             numerator, denominator = numerator * factor_num, denominator * factor_den
             after = numerator // denominator
             shares[multiplier_id] += after - before
             before = after
-
-
-def _matches(category: str | None, item: Item) -> bool:
-    return category is None or item.category == category
 
 
 def _counts(rule: ActionRule, facts: EarnFacts) -> bool:

@@ -173,7 +173,7 @@ def _check_ids_and_windows(rules: Sequence[EarningRule]) -> None:
     seen: set[str] = set()
     for rule in rules:
         if rule.rule_id in seen:
-            raise ValueError(f"rule_id {rule.rule_id} is used by two rules")
+            raise ValueError(f"rule_id {rule.rule_id} is used twice")
         seen.add(rule.rule_id)
         if rule.active_from and rule.active_until and rule.active_until <= rule.active_from:
             raise ValueError(f"rule {rule.rule_id}: active_until must be after active_from")
