@@ -42,6 +42,7 @@ CLIENT_FACTORIES: dict[str, tuple[str, ...]] = {
     "PartnerApiFunction": (_DYNAMODB, _SECRETS),
     "AdminApiFunction": (_DYNAMODB, _SECRETS),
     "FinanceApiFunction": (_DYNAMODB, _SECRETS),
+    "ProgramsApiFunction": (_DYNAMODB, _SECRETS),
     # A run's steps read the journal and the ledger, write the settlement and its reports, and
     # announce it.
     "ReconciliationFunction": (_DYNAMODB, _S3, _EVENTS),
@@ -50,6 +51,8 @@ CLIENT_FACTORIES: dict[str, tuple[str, ...]] = {
     "EventsFunction": (_EVENTS,),
     # Stream records arrive in the event; the journal writes objects and moves chain heads.
     "JournalFunction": (_S3, _DYNAMODB),
+    # A day's run lists the programs, then reads the journal's shards and writes their days.
+    "MetricsFunction": (_DYNAMODB, _S3),
 }
 FUNCTIONS: tuple[str, ...] = tuple(CLIENT_FACTORIES)
 
@@ -65,6 +68,7 @@ FIRST_INVOCATION: dict[str, tuple[str, ...]] = {
     "PartnerApiFunction": (_KEYS, _RATE_LIMITER, f"{_WIRING}:default_ledger"),
     "AdminApiFunction": (_KEYS, _RATE_LIMITER, f"{_WIRING}:default_partner_directory"),
     "FinanceApiFunction": (_KEYS, _RATE_LIMITER, f"{_WIRING}:default_settlements"),
+    "ProgramsApiFunction": (_KEYS, _RATE_LIMITER, f"{_WIRING}:default_earning_rules"),
     "ReconciliationFunction": (
         f"{_WIRING}:default_reconciler",
         # announce_settlement imports it once a run has produced its settlement.
@@ -73,6 +77,7 @@ FIRST_INVOCATION: dict[str, tuple[str, ...]] = {
     "LifecycleFunction": (f"{_WIRING}:default_sweeper",),
     "EventsFunction": (f"{_WIRING}:default_outbox",),
     "JournalFunction": (f"{_WIRING}:default_journal_writer",),
+    "MetricsFunction": (f"{_WIRING}:default_program_metrics",),
 }
 
 _FUNCTION_SIDE = """

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pointsnet.journal.writer import JournalWriter
     from pointsnet.ledger.service import Ledger
     from pointsnet.ledger.sweeps import Sweeper
+    from pointsnet.metrics.service import ProgramMetrics
     from pointsnet.network.cross_partner import CrossPartnerLedger
     from pointsnet.network.exchanges import Exchanges
     from pointsnet.network.links import Links
@@ -365,6 +366,30 @@ def default_settlement_runs() -> SettlementRuns:
     )
 
 
+# program metrics
+
+
+@lru_cache(maxsize=1)
+def default_program_metrics() -> ProgramMetrics:
+    """Program metrics: days in the settlement table, programs from the directory, and the
+    journal, which only computing a day reads."""
+    from pointsnet.journal.layout import journal_shards
+    from pointsnet.metrics.service import ProgramMetrics
+    from pointsnet.settings import get_settings
+    from pointsnet.settlement.settings import get_settlement_settings
+    from pointsnet.store.journal_bucket import JournalBucket, JournalHeads
+    from pointsnet.store.metrics_store import MetricsStore, ProgramDirectoryStore
+
+    settings = get_settlement_settings()
+    return ProgramMetrics(
+        MetricsStore(settings.settlement_table),
+        ProgramDirectoryStore(get_settings().directory_table),
+        (JournalBucket(settings.journal_bucket), JournalHeads(settings.settlement_table)),
+        currency=settings.currency,
+        shards=journal_shards(),
+    )
+
+
 def clear_caches() -> None:
     """Forget every built dependency: tests that change the environment call this."""
     from pointsnet.journal.layout import journal_shards
@@ -394,5 +419,6 @@ def clear_caches() -> None:
         default_reconciler,
         default_settlements,
         default_settlement_runs,
+        default_program_metrics,
     ):
         factory.cache_clear()

@@ -17,7 +17,7 @@ from pointsnet.events.schemas import schema_files
 from pointsnet.events.settlement import publish_settlement_ready
 from pointsnet.store.ledger_store import LedgerStore
 from pointsnet.wiring import default_event_bus
-from tests.points_life import Life, life, set_policy
+from tests.points_life import Life, life, set_policy, set_rules
 
 __all__ = ["life"]
 
@@ -40,7 +40,9 @@ def test_the_committed_schemas_are_the_models() -> None:
 
 
 def every_kind_of_event(life: Life) -> None:
-    """Given a member who earns, captures, climbs a tier, is warned, loses points, falls."""
+    """Given a member who earns, captures, climbs a tier, is warned, loses points, falls,
+    and goes 30 days without activity in a program with a comeback rule."""
+    set_rules("STAR", {"rule_id": "back", "type": "comeback", "inactive_days": 30, "points": 10})
     set_policy(
         "starlodge",
         expiry={"kind": "after_earning", "months": 1, "notice_days": 7},
@@ -67,7 +69,7 @@ def every_kind_of_event(life: Life) -> None:
 
 def test_every_published_event_validates_against_its_schema(life: Life) -> None:
     # Given a member who earns, captures, climbs a tier, is warned, loses points, falls,
-    # and a settlement made ready
+    # goes inactive, and a settlement made ready
     every_kind_of_event(life)
     # When the events function publishes the ledger's outbox
     published = life.events.publish()

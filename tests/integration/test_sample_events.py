@@ -287,6 +287,15 @@ def list_partners(rig: Rig) -> None:
     assert {programs.get("starlodge"), programs.get("rideco")} == {"STAR", "RIDE"}
 
 
+def get_earning_rules(rig: Rig) -> None:
+    # Given the demo network, whose STAR has no earning rules yet
+    # When starlodge reads its rules with the programs sample
+    reply = rig.http("programs_api/get_earning_rules")
+    # Then the set in force is the empty one
+    assert reply.status == 200, reply.body
+    assert (reply.body["program"], reply.body["version"], reply.body["rules"]) == ("STAR", 0, [])
+
+
 def create_partner(rig: Rig) -> None:
     # When the admin's create-partner sample is invoked
     created = rig.created("admin_api/create_partner")
@@ -443,6 +452,34 @@ def journal_stream(rig: Rig) -> None:
     assert [record.balance.available for record in read.records if record.balance] == [100, 70]
 
 
+def metrics_days(rig: Rig, name: str) -> list[str]:
+    """Given an earn on each of 2025-01-09..11, journaled; the days the sample computes."""
+    for number, day in enumerate((9, 10, 11)):
+        rig.life.clock.at(datetime(2025, 1, day, 12, tzinfo=UTC))
+        assert rig.life.starlodge.earn("guest-42", 10, f"stay-{number}").status == 201
+    catch_up_journal()
+    # When the sample invokes the metrics function
+    result = rig.invoke(name)
+    # Then it computed its days, each day's entries, for every program
+    assert result["complete"] is True, result
+    assert all(day["programs"] == ["RIDE", "STAR"] for day in result["days"])
+    assert all(day["entries"] == 1 and day["journal_problems"] == 0 for day in result["days"])
+    return [str(day["day"]) for day in result["days"]]
+
+
+def daily_metrics(rig: Rig) -> None:
+    # The schedule's payload at 2025-01-11T01:00Z computes 2025-01-10
+    assert metrics_days(rig, "metrics/daily_metrics") == ["2025-01-10"]
+
+
+def compute_day(rig: Rig) -> None:
+    assert metrics_days(rig, "metrics/compute_day") == ["2025-01-10"]
+
+
+def backfill(rig: Rig) -> None:
+    assert metrics_days(rig, "metrics/backfill") == ["2025-01-09", "2025-01-10", "2025-01-11"]
+
+
 SCENARIOS: dict[str, Callable[[Rig], None]] = {
     "partner_api/earn": earn,
     "partner_api/burn": burn,
@@ -452,12 +489,16 @@ SCENARIOS: dict[str, Callable[[Rig], None]] = {
     "admin_api/list_partners": list_partners,
     "admin_api/create_partner": create_partner,
     "finance_api/list_settlements": list_settlements,
+    "programs_api/get_earning_rules": get_earning_rules,
     "reconciliation/scheduled": scheduled,
     "reconciliation/weekly_audit": weekly_audit,
     "lifecycle/void_timed_out_holds": void_timed_out_holds,
     "lifecycle/sweep_points": sweep_points,
     "events/ledger_stream": ledger_stream,
     "journal/ledger_stream": journal_stream,
+    "metrics/daily_metrics": daily_metrics,
+    "metrics/compute_day": compute_day,
+    "metrics/backfill": backfill,
 }
 
 

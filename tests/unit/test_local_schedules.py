@@ -430,8 +430,12 @@ def test_a_schedule_three_slots_late_fires_once_for_its_latest_slot(aws: None) -
     clock.move_to(utc("2026-12-01T01:06:00Z"))
     tick(scheduler)
 
-    # Then it fires once, for 01:05, and the hourly sweep (due 01:20) not yet
-    assert functions.jobs() == [("LifecycleFunction", "holds", "2026-12-01T01:05:00Z")]
+    # Then it fires once, for 01:05, and the hourly sweep (due 01:20) not yet; the daily
+    # metrics (01:00) fire once too
+    assert sorted(functions.jobs(), key=str) == [
+        ("LifecycleFunction", "holds", "2026-12-01T01:05:00Z"),
+        ("MetricsFunction", None, "2026-12-01T01:00:00Z"),
+    ]
 
     # When the clock jumps to the next day's settlement time
     functions.calls.clear()

@@ -31,6 +31,7 @@ FUNCTION_APPS: tuple[str, ...] = (
     "pointsnet.api.partner:create_partner_app",
     "pointsnet.api.admin:create_admin_app",
     "pointsnet.api.finance:create_finance_app",
+    "pointsnet.api.programs:create_programs_app",
 )
 # Routes that need no signature (pointsnet.api.resolver.PUBLIC_ROUTES, as OpenAPI keys).
 PUBLIC_OPERATIONS = frozenset({("get", "/v1/health"), ("get", "/v1/openapi.json")})

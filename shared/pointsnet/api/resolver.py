@@ -12,7 +12,7 @@ import binascii
 import json
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -185,9 +185,13 @@ class PointsNetResolver(APIGatewayHttpResolver):
         return self._error_response(error)
 
     def _validation_error(self, error: RequestValidationError) -> Response[Any]:
+        try:
+            body = self.current_event.json_body
+        except (ValueError, TypeError):
+            body = None
         details = [
             {
-                "field": ".".join(str(part) for part in problem.get("loc", ())),
+                "field": _field_path(problem.get("loc", ()), body),
                 "message": str(problem.get("msg", "invalid")),
             }
             for problem in error.errors()
@@ -201,6 +205,27 @@ class PointsNetResolver(APIGatewayHttpResolver):
     def _unexpected_error(self, _: Exception) -> Response[Any]:
         logger.exception("unexpected error")
         return self._error_response(InternalError("an internal error occurred"))
+
+
+def _field_path(loc: Sequence[Any], body: Any) -> str:
+    """`body.rules.0.points`: pydantic puts a tagged union's tag in the path
+    (`rules.0.comeback.points`); the partner sent no such key, so it is left out."""
+    parts: list[str] = []
+    value = body
+    for index, part in enumerate(loc):
+        if index == 0 and part == "body":
+            parts.append("body")
+            continue
+        if isinstance(value, dict) and part not in value and value.get("type") == part:
+            continue
+        parts.append(str(part))
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
+            value = value[part]
+        else:
+            value = None
+    return ".".join(parts)
 
 
 class PointsNetRouter(Router):

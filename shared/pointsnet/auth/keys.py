@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from pointsnet.auth.caller import Caller, KeyStatus
 from pointsnet.auth.ports import KeyDirectory, SecretReader
+from pointsnet.caching import TimedCache
 
 
 @dataclass(frozen=True)
@@ -38,23 +38,10 @@ class KeyResolver:
     ) -> None:
         self.store = store
         self.key_secrets = key_secrets
-        self.cache_seconds = cache_seconds
-        self.monotonic = monotonic
-        self._cache: dict[str, tuple[float, ActiveKey | None]] = {}
-        self._lock = threading.Lock()
+        self._cache: TimedCache[str, ActiveKey | None] = TimedCache(cache_seconds, monotonic)
 
     def resolve(self, key_id: str) -> ActiveKey | None:
-        now = self.monotonic()
-        with self._lock:
-            cached = self._cache.get(key_id)
-        if cached is not None and now - cached[0] < self.cache_seconds:
-            return cached[1]
-        active = self._load(key_id)
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[key_id] = (now, active)
-        return active
+        return self._cache.get(key_id, self._load)
 
     def _load(self, key_id: str) -> ActiveKey | None:
         key = self.store.get_key(key_id)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pointsnet.cli import admin, finance, local, members, network, profiles
+from pointsnet.cli import admin, finance, local, members, metrics, network, profiles, rules
 from pointsnet.cli.output import OUTPUT_FORMATS, format_api_error, render_output
 from pointsnet.cli.registry import (
     CommandFailed,
@@ -36,10 +36,12 @@ ClientFactory = Callable[[GlobalOptions], PointsNetClient]
 COMMANDS: tuple[CommandRegistrar, ...] = (
     members.add_earn,
     members.add_burn,
+    rules.add_refer,
     members.add_balance,
     members.add_history,
     members.add_reverse,
     members.add_holds,
+    rules.add_rules,
     network.add_link,
     network.add_rates,
     network.add_quote,
@@ -48,6 +50,7 @@ COMMANDS: tuple[CommandRegistrar, ...] = (
     admin.add_keys,
     finance.add_settle,
     finance.add_settlements,
+    metrics.add_metrics,
     admin.add_policy,
     profiles.add_configure,
     profiles.add_bootstrap,
@@ -72,6 +75,11 @@ def main(argv: list[str] | None = None, *, client_factory: ClientFactory | None 
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        # A command's own check of its arguments together (e.g. earn's exactly-one-of):
+        # a usage error, before any credentials are looked up.
+        check: Callable[[argparse.Namespace], None] | None = getattr(args, "check_arguments", None)
+        if check is not None:
+            check(args)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE_OR_CREDENTIALS
     handler: Handler | None = getattr(args, "handler", None)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pointsnet.cli.output import Column, CommandOutput
 from pointsnet.cli.registry import Commands, add_idempotency_argument
+from pointsnet.cli.rules import add_earn_basis, earn_basis
 from pointsnet.client import PointsNetClient
 
 TRANSACTION_COLUMNS: tuple[Column, ...] = (
@@ -51,8 +52,20 @@ def _add_member_points_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_earn(commands: Commands) -> None:
-    parser = commands.add("earn", _run_earn, "Credit points to a member.")
-    _add_member_points_arguments(parser)
+    parser = commands.add(
+        "earn",
+        _run_earn,
+        "Credit points to a member, or let the program's rules price a spend or an action "
+        "(e.g. pointsnet earn guest-42 --amount 42.50 --item dinner,dining,1,42.50 --reference "
+        "stay-2).",
+    )
+    parser.add_argument("member_id", metavar="MEMBER", help="your own member id")
+    add_earn_basis(parser)
+    parser.add_argument(
+        "--reference", required=True, help="your order or receipt id (1-128 characters)"
+    )
+    parser.add_argument("--description", help="free text shown on the member's statement")
+    add_idempotency_argument(parser)
     parser.add_argument("--program", help="program code to earn in (default: your own)")
     parser.add_argument(
         "--pending", action="store_true", help="credit as pending rather than available"
@@ -60,10 +73,12 @@ def add_earn(commands: Commands) -> None:
 
 
 def _run_earn(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    basis = earn_basis(args)
     data = client.earn(
         args.member_id,
-        args.points,
+        basis.pop("points", None),
         args.reference,
+        **basis,
         program=args.program,
         description=args.description,
         pending=True if args.pending else None,

@@ -25,6 +25,7 @@ from pointsnet.client.admin import (
 from pointsnet.client.errors import PointsNetConnectionError, PointsNetError, json_object
 from pointsnet.client.finance import FinanceEndpoints
 from pointsnet.client.members import MemberEndpoints
+from pointsnet.client.metrics import MetricsEndpoints
 from pointsnet.client.network import NetworkEndpoints
 from pointsnet.client.responses import REPLAYED_HEADER, ApiResponse
 from pointsnet.client.retries import (
@@ -33,6 +34,7 @@ from pointsnet.client.retries import (
     MAX_BACKOFF_SECONDS,
     MAX_RETRY_AFTER_SECONDS,
 )
+from pointsnet.client.rules import RuleEndpoints
 from pointsnet.client.transport import (
     DEFAULT_TIMEOUT_SECONDS,
     IDEMPOTENCY_KEY_HEADER,
@@ -64,7 +66,14 @@ __all__ = [
 ]
 
 
-class PointsNetClient(MemberEndpoints, NetworkEndpoints, AdminEndpoints, FinanceEndpoints):
+class PointsNetClient(
+    MemberEndpoints,
+    NetworkEndpoints,
+    AdminEndpoints,
+    FinanceEndpoints,
+    MetricsEndpoints,
+    RuleEndpoints,
+):
     """Calls the PointsNet API with one key. Thread-safe: it keeps no per-request state."""
 
     def __repr__(self) -> str:

@@ -5,7 +5,7 @@ Calls made with a partner key, on the calling partner's own program.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pointsnet.client.errors import json_object
@@ -18,23 +18,37 @@ class MemberEndpoints(SignedTransport):
     def earn(
         self,
         member_id: str,
-        points: int,
+        points: int | None,
         reference: str,
         *,
         program: str | None = None,
         description: str | None = None,
         pending: bool | None = None,
+        amount: str | None = None,
+        items: Sequence[Mapping[str, Any]] | None = None,
+        action: str | None = None,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        """Credit points to a member; returns `transaction` and `balance`."""
+        """Credit points to a member; returns `transaction` and `balance`. Give `points`, or
+        an `amount` (with its `items`) or an `action` for the program's rules to price."""
         body = without_none(
             points=points,
+            amount=amount,
+            items=[dict(item) for item in items] if items is not None else None,
+            action=action,
             reference=reference,
             program=program,
             description=description,
             pending=pending,
         )
         return self._post(f"/v1/members/{path_segment(member_id)}/earn", body, idempotency_key)
+
+    def refer(
+        self, member_id: str, referred_member_id: str, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Record that `member_id` referred a new member of the same partner."""
+        path = f"/v1/members/{path_segment(member_id)}/referrals"
+        return self._post(path, {"referred_member_id": referred_member_id}, idempotency_key)
 
     def burn(
         self,

@@ -204,7 +204,8 @@ def _credentials(
 
 # Where the local network departs from the template's defaults, as a deployment overriding
 # parameters would: the journal writes each second, so a run sees a posting at once.
-LOCAL_PARAMETERS = {"JournalBatchingSeconds": "1"}
+# Locally a changed policy or rule set applies at once: no function keeps one cached.
+LOCAL_PARAMETERS = {"JournalBatchingSeconds": "1", "PolicyCacheSeconds": "0"}
 
 
 def _event_bus(template: Mapping[str, Any], stack: LocalStack) -> str:

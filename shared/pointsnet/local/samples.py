@@ -40,7 +40,12 @@ from pointsnet.local.template import REPO_ROOT, functions, load_template
 SAMPLES_DIR = REPO_ROOT / "events"
 DEFAULT_PARTNER = "starlodge"
 # The role whose key signs the samples of each HTTP API function's code folder.
-ROLE_BY_FOLDER = {"partner_api": "partner", "admin_api": "admin", "finance_api": "finance"}
+ROLE_BY_FOLDER = {
+    "partner_api": "partner",
+    "admin_api": "admin",
+    "finance_api": "finance",
+    "programs_api": "partner",
+}
 SIGNATURE_HEADERS = tuple(
     name.lower()
     for name in (signing.KEY_ID_HEADER, signing.TIMESTAMP_HEADER, signing.SIGNATURE_HEADER)

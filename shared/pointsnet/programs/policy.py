@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import calendar
 import itertools
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +24,7 @@ from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
+from pointsnet.caching import TimedCache
 from pointsnet.strict_json import COMMAND_CONFIG, NOT_A_NUMBER
 
 MAX_TIER_POINTS = 1_000_000_000_000
@@ -152,22 +152,14 @@ class PolicyBook:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
-        self.cache_seconds = cache_seconds
-        self.monotonic = monotonic
-        self._cache: dict[str, tuple[float, ProgramPolicy]] = {}
-        self._lock = threading.Lock()
+        self._cache: TimedCache[str, ProgramPolicy] = TimedCache(cache_seconds, monotonic)
 
     def policy_for(self, partner_id: str) -> ProgramPolicy:
-        now = self.monotonic()
-        with self._lock:
-            cached = self._cache.get(partner_id)
-        if cached is not None and now - cached[0] < self.cache_seconds:
-            return cached[1]
+        return self._cache.get(partner_id, self._load)
+
+    def _load(self, partner_id: str) -> ProgramPolicy:
         stored = self.store.get_policy(partner_id)
-        policy = stored.policy if stored else NO_POLICY
-        with self._lock:
-            self._cache[partner_id] = (now, policy)
-        return policy
+        return stored.policy if stored else NO_POLICY
 
 
 class FixedPolicies:

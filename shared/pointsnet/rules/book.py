@@ -7,10 +7,10 @@ version that priced it, so which set gave which points is never in doubt).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
+from pointsnet.caching import TimedCache
 from pointsnet.rules.models import StoredRuleSet
 from pointsnet.rules.ports import RuleSets
 
@@ -23,18 +23,10 @@ class RuleBook:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
-        self.cache_seconds = cache_seconds
-        self.monotonic = monotonic
-        self._cache: dict[str, tuple[float, StoredRuleSet]] = {}
-        self._lock = threading.Lock()
+        self._cache: TimedCache[str, StoredRuleSet] = TimedCache(cache_seconds, monotonic)
 
     def rules_for(self, program: str) -> StoredRuleSet:
-        now = self.monotonic()
-        with self._lock:
-            cached = self._cache.get(program)
-        if cached is not None and now - cached[0] < self.cache_seconds:
-            return cached[1]
-        stored = self.store.get_rules(program) or StoredRuleSet.empty(program)
-        with self._lock:
-            self._cache[program] = (now, stored)
-        return stored
+        return self._cache.get(program, self._load)
+
+    def _load(self, program: str) -> StoredRuleSet:
+        return self.store.get_rules(program) or StoredRuleSet.empty(program)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -138,7 +138,28 @@ EarningRule = Annotated[
 ]
 
 
-class RuleSet(BaseModel):
+class _ReadsRules:
+    """What the engine asks of a set, put or stored: its referral, comeback, action rules."""
+
+    if TYPE_CHECKING:
+        rules: tuple[EarningRule, ...]
+
+    @property
+    def referral(self) -> ReferralRule | None:
+        return next((rule for rule in self.rules if isinstance(rule, ReferralRule)), None)
+
+    @property
+    def comeback(self) -> ComebackRule | None:
+        return next((rule for rule in self.rules if isinstance(rule, ComebackRule)), None)
+
+    def action_rule(self, name: str) -> ActionRule | None:
+        return next((r for r in self.rules if isinstance(r, ActionRule) and r.action == name), None)
+
+    def tier_names_used(self) -> frozenset[str]:
+        return frozenset(tier for rule in self.rules for tier in rule.tiers or ())
+
+
+class RuleSet(_ReadsRules, BaseModel):
     """The body of `PUT /v1/programs/{program}/earning-rules`: the whole set, at once."""
 
     model_config = COMMAND_CONFIG
@@ -153,20 +174,6 @@ class RuleSet(BaseModel):
         _check_multipliers(self.rules)
         _check_one_rule_each(self.rules)
         return self
-
-    @property
-    def referral(self) -> ReferralRule | None:
-        return _first(self.rules, ReferralRule)
-
-    @property
-    def comeback(self) -> ComebackRule | None:
-        return _first(self.rules, ComebackRule)
-
-    def action_rule(self, name: str) -> ActionRule | None:
-        return _action_rule(self.rules, name)
-
-    def tier_names_used(self) -> frozenset[str]:
-        return _tier_names(self.rules)
 
 
 def _check_ids_and_windows(rules: Sequence[EarningRule]) -> None:
@@ -210,32 +217,17 @@ def _check_one_rule_each(rules: Sequence[EarningRule]) -> None:
             raise ValueError(f"rules {', '.join(ids)}: a set has at most one {kind} rule")
 
 
-_R = TypeVar("_R", bound=_Rule)
-
-
-def _first(rules: Sequence[EarningRule], kind: type[_R]) -> _R | None:
-    return next((rule for rule in rules if isinstance(rule, kind)), None)
-
-
-def _action_rule(rules: Sequence[EarningRule], name: str) -> ActionRule | None:
-    return next((r for r in rules if isinstance(r, ActionRule) and r.action == name), None)
-
-
-def _tier_names(rules: Sequence[EarningRule]) -> frozenset[str]:
-    return frozenset(tier for rule in rules for tier in rule.tiers or ())
-
-
 def unknown_tiers(rule_set: RuleSet, tier_names: Collection[str]) -> list[dict[str, str]]:
     """The `422` details of every tier a rule names that the program does not have."""
     return [
-        {"field": f"rules[{index}].tiers", "message": f"unknown tier {tier}"}
+        {"field": f"body.rules.{index}.tiers", "message": f"unknown tier {tier}"}
         for index, rule in enumerate(rule_set.rules)
         for tier in dict.fromkeys(rule.tiers or ())  # each name once, in the rule's order
         if tier not in tier_names
     ]
 
 
-class StoredRuleSet(BaseModel):
+class StoredRuleSet(_ReadsRules, BaseModel):
     """A program's set in force, as stored: checked when it was put, so read back as it is."""
 
     model_config = ConfigDict(frozen=True)
@@ -250,17 +242,3 @@ class StoredRuleSet(BaseModel):
     def empty(cls, program: str) -> StoredRuleSet:
         """The set of a program that never had rules: version 0, nothing earned by rules."""
         return cls(program=program, version=0)
-
-    @property
-    def referral(self) -> ReferralRule | None:
-        return _first(self.rules, ReferralRule)
-
-    @property
-    def comeback(self) -> ComebackRule | None:
-        return _first(self.rules, ComebackRule)
-
-    def action_rule(self, name: str) -> ActionRule | None:
-        return _action_rule(self.rules, name)
-
-    def tier_names_used(self) -> frozenset[str]:
-        return _tier_names(self.rules)

@@ -208,15 +208,7 @@ def balance_update(table: str, change: BalanceUpdate) -> dict[str, Any]:
             values |= {":dl": change.lotted_delta, ":zero": 0}
     if change.lifecycle is not None:
         state = change.lifecycle.model_dump(mode="json")
-        for name in (
-            "earned",
-            "tier",
-            "lapses_at",
-            "review_at",
-            "active_at",
-            "actions_on",
-            "actions",
-        ):
+        for name in LIFECYCLE_ATTRIBUTES:
             if state[name] in (None, {}):
                 removes.append(name)
             else:
