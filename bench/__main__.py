@@ -39,6 +39,12 @@ def parse(argv: list[str]) -> tuple[Options, Path]:
         help="only the reconciliation figures (reads per entry, the big day, projection, cost)",
     )
     parser.add_argument(
+        "--only-programs",
+        action="store_true",
+        help="only the earning rules' figures (an earn by amount beside an earn by points) "
+        "and the program metrics request's",
+    )
+    parser.add_argument(
         "--reconciliation-sizes",
         type=_sizes,
         default=defaults.reconciliation_sizes,
@@ -71,6 +77,7 @@ def parse(argv: list[str]) -> tuple[Options, Path]:
         only_local=args.only_local,
         only_cold=args.only_cold,
         only_reconciliation=args.only_reconciliation,
+        only_programs=args.only_programs,
         reconciliation_sizes=args.reconciliation_sizes,
         reconciliation_flat_day=args.reconciliation_flat_day,
         reconciliation_day_entries=args.reconciliation_day_entries,

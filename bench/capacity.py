@@ -107,6 +107,8 @@ class Consumption:
     read_units: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     item_bytes: dict[str, int] = field(default_factory=dict)
     calls: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    # Items read, by where (table or index): what a read's cost is counted over.
+    items_read: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     failed_calls: int = 0
 
     @property
@@ -132,6 +134,8 @@ class Consumption:
             scaled.read_units[label] = units / requests
         for operation, count in self.calls.items():
             scaled.calls[operation] = count / requests
+        for where, count in self.items_read.items():
+            scaled.items_read[where] = count / requests
         return scaled
 
 
@@ -285,6 +289,7 @@ class CapacityMeter:
             if succeeded and _narrowed(params):
                 item = self._read(params["TableName"], params["Key"])
             label = item_label(params["Key"])
+            self.consumption.items_read[params["TableName"]] += 1 if item else 0
             self.consumption.add_read(
                 label, read_units(item_size(item), bool(params.get("ConsistentRead")))
             )
@@ -302,6 +307,7 @@ class CapacityMeter:
                         raise RuntimeError(
                             f"BatchGetItem on {table}: unprocessed keys are not metered"
                         )
+                self.consumption.items_read[table] += len(found)
                 for item in found:
                     label = item_label(self._shape(table).key_of(item))
                     self.consumption.add_read(label, read_units(item_size(item), consistent))
@@ -319,6 +325,7 @@ class CapacityMeter:
             total = sum(item_size(item) for item in evaluated)
             consistent = bool(params.get("ConsistentRead")) and "IndexName" not in params
             where = params.get("IndexName") or params["TableName"]
+            self.consumption.items_read[where] += len(evaluated)
             self.consumption.add_read(f"{operation} {where}", read_units(total, consistent))
 
     def _evaluated(self, operation: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -85,7 +85,7 @@ class PartnerInvoker:
     last_cpu: float = 0.0
     last_wall: float = 0.0
 
-    def event(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+    def event(self, method: str, path: str, body: Any = None, query: str = "") -> dict[str, Any]:
         from pointsnet import signing
         from pointsnet.local.events import http_api_event
         from pointsnet.local.template import find_route, http_routes, load_template
@@ -99,7 +99,7 @@ class PartnerInvoker:
             self.key_id,
             method,
             path,
-            "",
+            query,
             payload,
             int(time.time()),
             idempotency_key=key,
@@ -110,7 +110,13 @@ class PartnerInvoker:
         found = find_route(http_routes(load_template()), method, path)
         route, params = found if found else (None, {})
         return http_api_event(
-            method, path, headers=headers, body=payload, route=route, path_parameters=params
+            method,
+            path,
+            raw_query=query,
+            headers=headers,
+            body=payload,
+            route=route,
+            path_parameters=params,
         )
 
     def invoke(self, event: dict[str, Any]) -> Reply:
@@ -125,8 +131,8 @@ class PartnerInvoker:
         text = result.get("body") or ""
         return Reply(int(result["statusCode"]), json.loads(text) if text else None)
 
-    def call(self, method: str, path: str, body: Any = None) -> Reply:
-        return self.invoke(self.event(method, path, body))
+    def call(self, method: str, path: str, body: Any = None, query: str = "") -> Reply:
+        return self.invoke(self.event(method, path, body, query))
 
 
 @dataclass

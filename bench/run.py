@@ -16,6 +16,7 @@ from bench.local_network import (
 from bench.local_stack import local_runtime_available, measure_local_stack
 from bench.per_request import CapacityFigures, TimingFigures, measure_capacity, measure_timing
 from bench.prices import LIST_PRICES, RUN_PRICES, CostPerMillion, billed_ms, cost_per_million
+from bench.program_metrics import metrics_rows
 from bench.rate_limit import RateLimitFigures, measure_rate_limiter
 from bench.reconciliation import (
     BIG_DAY_ENTRIES,
@@ -52,6 +53,8 @@ class Options:
     only_cold: bool = False
     # Only the reconciliation figures (the longest part: seeding the emulator takes minutes).
     only_reconciliation: bool = False
+    # Only the earning rules' and program metrics' figures (a few minutes).
+    only_programs: bool = False
     # Older ledger entries under the day whose reads per entry are compared.
     reconciliation_sizes: tuple[int, ...] = HISTORY_SIZES
     reconciliation_flat_day: int = FLAT_DAY_ENTRIES
@@ -66,6 +69,8 @@ def run(options: Options) -> tuple[list[Row], list[str]]:
         return cold_start_rows(options.cold_runs, _progress)
     if options.only_reconciliation:
         return _reconciliation_rows(options)
+    if options.only_programs:
+        return _program_rows(options)
     if options.only_local:
         rows.append(_local_stack_row(options))
         local_rows, local_notes = _local_network_rows(options)
@@ -112,6 +117,10 @@ def run(options: Options) -> tuple[list[Row], list[str]]:
             timings["earn"],
             timings["earn by amount"],
         )
+    _progress("program metrics: items a metrics request reads")
+    metric_rows, metric_notes = metrics_rows()
+    rows += metric_rows
+    notes += metric_notes
     _progress("rate limiter: leases on moto under three loads, and its CPU per request")
     limiter = measure_rate_limiter()
     rows += _rate_limit_rows(limiter)
@@ -455,6 +464,31 @@ def _cost_parts(cost: CostPerMillion, timing: TimingFigures) -> str:
         f"+ {dollars(cost.lambda_duration)} duration ({timing.mean_billed_ms:.0f} ms) "
         f"+ API {dollars(cost.api)}"
     )
+
+
+def _program_rows(options: Options) -> tuple[list[Row], list[str]]:
+    """An earn by amount beside a plain earn, measured alike, and the metrics request."""
+    measured = {}
+    for scenario in SCENARIOS:
+        if scenario.name in ("earn", "earn by amount"):
+            _progress(f"{scenario.name}: units over {options.count_requests} requests, timing")
+            measured[scenario.name] = (
+                measure_capacity(scenario, options.count_requests),
+                measure_timing(scenario, options.timed_requests),
+            )
+    (plain, plain_timing), (by_amount, by_amount_timing) = (
+        measured["earn"],
+        measured["earn by amount"],
+    )
+    rows = [
+        _cpu_row(scenario, measured[scenario.name][1])
+        for scenario in SCENARIOS
+        if scenario.name in measured
+    ]
+    rows += earning_rule_rows(plain, by_amount, plain_timing, by_amount_timing)
+    _progress("program metrics: items a metrics request reads")
+    metric_rows, metric_notes = metrics_rows()
+    return [*rows, *metric_rows], metric_notes
 
 
 def _progress(message: str) -> None:

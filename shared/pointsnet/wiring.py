@@ -387,6 +387,7 @@ def default_program_metrics() -> ProgramMetrics:
         (JournalBucket(settings.journal_bucket), JournalHeads(settings.settlement_table)),
         currency=settings.currency,
         shards=journal_shards(),
+        program_cache_seconds=get_settings().policy_cache_seconds,
     )
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from pointsnet.auth.caller import Caller, Role
+from pointsnet.caching import TimedCache
 from pointsnet.clock import utc_now
 from pointsnet.errors import NotFound, ValidationFailed
 from pointsnet.journal.ports import JournalHeads, JournalObjects
@@ -54,9 +55,14 @@ class ProgramMetrics:
         shards: int,
         clock: Callable[[], datetime] = utc_now,
         workers: int = DEFAULT_WORKERS,
+        program_cache_seconds: float = 0,
     ) -> None:
         self.store = store
         self.programs = programs
+        # A request reads its program's owner and point value: cached like a policy is.
+        self._program_info: TimedCache[str, ProgramInfo | None] = TimedCache(
+            program_cache_seconds
+        )
         self.journal = journal
         self.currency = currency
         self.shards = shards
@@ -151,7 +157,7 @@ class ProgramMetrics:
     def _readable(self, caller: Caller, program: str) -> ProgramInfo:
         if caller.role == Role.PARTNER and caller.program != program:
             raise NotFound(f"no program {program}")
-        info = self.programs.program(program)
+        info = self._program_info.get(program, self.programs.program)
         if info is None:
             raise NotFound(f"no program {program}")
         return info
