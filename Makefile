@@ -112,7 +112,8 @@ layer-check:
 	@echo "layer-check: $(LAYER_PACKAGE) holds $(words $(LAYER_REQUIRED)) domain modules and packages, none of: $(LAYER_EXCLUDED)"
 
 pytest: dev
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow and not solo" -n auto --dist loadgroup
+	$(BIN)/pytest -m "solo and not slow"
 
 unit: dev
 	$(BIN)/pytest tests/unit

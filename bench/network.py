@@ -242,18 +242,11 @@ def _seed() -> list[dict[str, str]]:
 
 
 def _clear_cached_dependencies() -> None:
-    """Forget clients and settings built for another environment (each is an lru_cache)."""
-    from pointsnet.settings import get_settings
+    """Forget clients, settings and dependencies built for another environment."""
     from pointsnet.store.dynamo import dynamodb_client
     from pointsnet.store.key_secrets import secretsmanager_client
-    from pointsnet.wiring import default_key_resolver, default_ledger, default_rate_limiter
+    from pointsnet.wiring import clear_caches
 
-    for cached in (
-        get_settings,
-        default_ledger,
-        default_key_resolver,
-        default_rate_limiter,
-        dynamodb_client,
-        secretsmanager_client,
-    ):
-        cached.cache_clear()
+    clear_caches()
+    dynamodb_client.cache_clear()
+    secretsmanager_client.cache_clear()

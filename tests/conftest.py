@@ -35,6 +35,15 @@ FAKE_AWS = {
 }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `-n 2 --dist loadgroup` (make test), the end-to-end tests run one after another
+    on one worker: each starts a whole local network (emulator, workers, processes), and two
+    at once on two cores would time each other out."""
+    for item in items:
+        if item.nodeid.startswith("tests/e2e/"):
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
 def _clear_caches() -> None:
     clear_caches()
 

@@ -392,34 +392,16 @@ def default_program_metrics() -> ProgramMetrics:
 
 
 def clear_caches() -> None:
-    """Forget every built dependency: tests that change the environment call this."""
+    """Forget every built dependency (each `default_*` here that is cached) and the settings
+    they were built from: tests and the bench that change the environment call this."""
     from pointsnet.journal.layout import journal_shards
     from pointsnet.settings import get_settings
     from pointsnet.settlement.settings import get_settlement_settings
 
-    for factory in (
-        get_settings,
-        journal_shards,
-        get_settlement_settings,
-        default_key_resolver,
-        default_rate_limiter,
-        default_directory_store,
-        default_ledger,
-        default_rules_store,
-        default_rule_book,
-        default_network_store,
-        default_pricing,
-        default_cross_partner_ledger,
-        default_links,
-        default_rates,
-        default_exchanges,
-        default_outbox,
-        default_journal_writer,
-        default_settlement_store,
-        default_report_bucket,
-        default_reconciler,
-        default_settlements,
-        default_settlement_runs,
-        default_program_metrics,
-    ):
+    built = [
+        value
+        for name, value in globals().items()
+        if name.startswith("default_") and hasattr(value, "cache_clear")
+    ]
+    for factory in (get_settings, journal_shards, get_settlement_settings, *built):
         factory.cache_clear()

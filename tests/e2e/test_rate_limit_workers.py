@@ -12,6 +12,9 @@ import pytest
 from pointsnet.client import PointsNetClient, PointsNetError
 from pointsnet.local.runtime import LocalNetwork, local_network
 
+# Its load must exceed the limit: other tests beside it on two cores would slow it below.
+pytestmark = pytest.mark.solo
+
 RATE, BURST = 20, 20
 SECONDS = 10.0
 THREADS = 12

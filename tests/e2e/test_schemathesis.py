@@ -36,6 +36,9 @@ from pointsnet.idempotency import IDEMPOTENCY_HEADER
 from pointsnet.local.runtime import LocalNetwork, local_network
 from pointsnet.local.template import find_route, http_routes, load_template
 
+# The last test reads what the run before it recorded: both run in order, alone.
+pytestmark = pytest.mark.solo
+
 # Enough to reach every field's edges in a short run: `make test` spends about 40 s here.
 EXAMPLES_PER_OPERATION = 10
 # Which of the demo network's keys may call each function's routes.

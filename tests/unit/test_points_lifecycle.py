@@ -190,3 +190,34 @@ def test_a_review_notices_once_then_lets_the_tier_fall() -> None:
     fallen = on_review(noticed.state, POLICY, at(2026, 1, 1, 1), available=150)
     assert fallen.tier_move is not None and fallen.tier_move.direction == "down"
     assert fallen.state.tier == "member"
+
+
+def test_an_earn_keeps_the_review_where_it_was_and_the_early_review_sets_the_next() -> None:
+    # Given a member who earned on 1 January in a program that watches 60 days of inactivity
+    plain = ProgramPolicy()
+    first, _ = after_posting(
+        AccountLifecycle(),
+        plain,
+        at(2025, 1, 1),
+        earned=None,
+        activity=True,
+        available_after=10,
+        inactive_days=60,
+    )
+    assert first.review_at == at(2025, 3, 2)
+    # When they earn again on 31 January
+    second, _ = after_posting(
+        first,
+        plain,
+        at(2025, 1, 31),
+        earned=None,
+        activity=True,
+        available_after=20,
+        inactive_days=60,
+    )
+    # Then their review stays on 2 March (moving it would rewrite the ByDue index)
+    assert (second.active_at, second.review_at) == (at(2025, 1, 31), at(2025, 3, 2))
+    # And that review finds them active since: nothing to announce, the next 60 days on
+    reviewed = on_review(second, plain, at(2025, 3, 2), available=20, inactive_days=60)
+    assert not reviewed.inactive_notice
+    assert reviewed.state.review_at == at(2025, 4, 1)

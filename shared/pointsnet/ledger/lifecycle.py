@@ -107,7 +107,15 @@ def after_posting(
             **_counted(before, action, now),
         }
     )
-    return _with_review(state, policy, now, inactive_days), move
+    reviewed = _with_review(state, policy, now, inactive_days)
+    # A posting never puts the review later: moving the balance's ByDue key on every earn
+    # would cost two index writes each; a review that comes early finds nothing due and
+    # sets the next one, at most once per gap (a member's inactivity, a lapse renewed).
+    if before.review_at is not None and (
+        reviewed.review_at is None or before.review_at < reviewed.review_at
+    ):
+        reviewed = reviewed.model_copy(update={"review_at": before.review_at})
+    return reviewed, move
 
 
 def _counted(before: AccountLifecycle, action: str | None, now: datetime) -> dict[str, object]:

@@ -60,9 +60,7 @@ class ProgramMetrics:
         self.store = store
         self.programs = programs
         # A request reads its program's owner and point value: cached like a policy is.
-        self._program_info: TimedCache[str, ProgramInfo | None] = TimedCache(
-            program_cache_seconds
-        )
+        self._program_info: TimedCache[str, ProgramInfo | None] = TimedCache(program_cache_seconds)
         self.journal = journal
         self.currency = currency
         self.shards = shards
