@@ -26,6 +26,13 @@ class Settings(BaseModel):
     )
     # Where points.*, member.* and settlement.* events are published.
     event_bus_name: str | None = Field(default=None, validation_alias="EVENT_BUS_NAME")
+    # Imports: where their files are, the state machine that posts them, and how many of an
+    # import's batches post at once (the Distributed Map's MaxConcurrency).
+    imports_bucket: str | None = Field(default=None, validation_alias="IMPORTS_BUCKET")
+    import_state_machine: str | None = Field(default=None, validation_alias="IMPORT_STATE_MACHINE")
+    import_concurrency: int = Field(
+        default=10, ge=1, le=1000, validation_alias="IMPORT_CONCURRENCY"
+    )
 
 
 @lru_cache(maxsize=1)

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pointsnet.auth.keys import KeyResolver
     from pointsnet.events.outbox import Outbox
+    from pointsnet.imports.service import Imports
     from pointsnet.journal.writer import JournalWriter
     from pointsnet.ledger.service import Ledger
     from pointsnet.ledger.sweeps import Sweeper
     from pointsnet.metrics.service import ProgramMetrics
     from pointsnet.network.cross_partner import CrossPartnerLedger
+    from pointsnet.network.earn_batches import EarnBatches
     from pointsnet.network.exchanges import Exchanges
     from pointsnet.network.links import Links
     from pointsnet.network.pricing import Pricing
@@ -388,6 +390,40 @@ def default_program_metrics() -> ProgramMetrics:
         currency=settings.currency,
         shards=journal_shards(),
         program_cache_seconds=get_settings().policy_cache_seconds,
+    )
+
+
+# imports and batch earns
+
+
+@lru_cache(maxsize=1)
+def default_earn_batches() -> EarnBatches:
+    from pointsnet.network.earn_batches import EarnBatches
+    from pointsnet.settings import get_settings
+    from pointsnet.store.batch_store import BatchStore
+
+    return EarnBatches(default_cross_partner_ledger(), BatchStore(get_settings().ledger_table))
+
+
+@lru_cache(maxsize=1)
+def default_imports() -> Imports:
+    from pointsnet.errors import PointsNetError
+    from pointsnet.imports.service import Imports
+    from pointsnet.ledger.opening import OpeningBalances
+    from pointsnet.settings import get_settings
+    from pointsnet.store.import_store import ImportBucket, ImportStore
+    from pointsnet.store.state_machine import StateMachineStarter
+
+    settings = get_settings()
+    if settings.imports_bucket is None or settings.import_state_machine is None:
+        raise PointsNetError("imports are not configured (IMPORTS_BUCKET, IMPORT_STATE_MACHINE)")
+    ledger = default_ledger()
+    return Imports(
+        ImportStore(settings.directory_table),
+        ImportBucket(settings.imports_bucket),
+        OpeningBalances(ledger.store, ledger.policies),
+        StateMachineStarter(settings.import_state_machine),
+        concurrency=settings.import_concurrency,
     )
 
 

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from pointsnet.api.errors import ERROR_RESPONSES
+from pointsnet.api.imports import imports_router
 from pointsnet.api.network import add_network_routes
 from pointsnet.api.openapi import serve_openapi
 from pointsnet.api.resolver import PointsNetResolver
@@ -76,6 +77,7 @@ def create_partner_app(
         return HealthResponse(status="ok")
 
     serve_openapi(app)
+    app.include_router(imports_router())
 
     @app.post(
         "/v1/members/<member_id>/earn",

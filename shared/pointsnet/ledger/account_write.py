@@ -26,7 +26,14 @@ from pointsnet.ledger.tiers import month_of
 from pointsnet.programs.policy import Policies, ProgramPolicy
 
 # Points these credit form an expiry lot; those they debit leave the oldest lots first.
-CREDITS_A_LOT = frozenset({TransactionType.EARN, TransactionType.CAPTURE, TransactionType.EXCHANGE})
+CREDITS_A_LOT = frozenset(
+    {
+        TransactionType.EARN,
+        TransactionType.CAPTURE,
+        TransactionType.EXCHANGE,
+        TransactionType.IMPORT,
+    }
+)
 DEBITS_LOTS = frozenset({TransactionType.BURN, TransactionType.EXCHANGE})
 # What renews an `after_inactivity` balance.
 MEMBER_ACTIVITY = frozenset(
@@ -36,6 +43,7 @@ MEMBER_ACTIVITY = frozenset(
         TransactionType.CAPTURE,
         TransactionType.BURN,
         TransactionType.EXCHANGE,
+        TransactionType.IMPORT,  # joining the network starts the member's clock
     }
 )
 
@@ -112,7 +120,7 @@ def account_write(
         tier_change=tier_change(
             leg.account,
             transaction.program,
-            tier_move,
+            tier_move if leg.records_tier_change else None,
             transaction.created_at,
             version,
             transaction.transaction_id,
@@ -146,6 +154,9 @@ def _lot_moves(
             leg.account, lot_id, points, transaction.program, partner_id, member_id, notice_at
         )
 
+    if kind == LotPlanKind.GIVEN:
+        moves = list(leg.lots.given)
+        return moves, tuple(credit(move.lot, move.points) for move in moves if move.lot)
     if kind == LotPlanKind.CREATE:
         assert policy.expiry is not None
         lot_id = lot_id_for(policy.expiry.lot_expiry(transaction.created_at))

@@ -38,6 +38,11 @@ def expired_account(program: str) -> str:
     return f"program:{program}:expired"
 
 
+def opening_account(program: str) -> str:
+    """Where imported opening balances come from: points a partner issued before it joined."""
+    return f"program:{program}:opening"
+
+
 def is_member_account(account: str) -> bool:
     return account.startswith("member:")
 

@@ -28,6 +28,7 @@ class TransactionType(StrEnum):
     CAPTURE = "capture"
     VOID = "void"
     EXPIRY = "expiry"
+    IMPORT = "import"  # an opening balance a partner brought to the network
 
 
 class TransactionStatus(StrEnum):
@@ -141,6 +142,9 @@ class Transaction(BaseModel):
     )
     referral_id: str | None = Field(
         default=None, description="For a referral bonus: the referral that gave it"
+    )
+    import_id: str | None = Field(
+        default=None, description="For an opening balance: the import it came from"
     )
     created_at: UtcTime
     postings: tuple[Posting, ...]

@@ -17,6 +17,7 @@ class LotPlanKind(StrEnum):
     RESTORE = "restore"
     EXPIRE_LOT = "expire_lot"
     EXPIRE_ALL = "expire_all"
+    GIVEN = "given"  # into the lots `given` names: an opening balance's, as its file says
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class LotPlan:
     consumed: tuple[LotMove, ...] = ()  # RESTORE: what the reversed debit took
     already: int = 0  # RESTORE: points of it given back before
     lot_id: str | None = None  # EXPIRE_LOT
+    given: tuple[LotMove, ...] = ()  # GIVEN: the credits, lot by lot (None: never expires)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class Leg:
     lots: LotPlan = LotPlan()
     # (month, points) this leg adds to the tier window; None: an earn's or capture's points.
     tier_points: tuple[str, int] | None = None
+    # Whether a tier this leg reaches is a change to record and announce: an opening balance
+    # starts the member in its tier, it does not move it.
+    records_tier_change: bool = True
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ it commits together or not at all, and a refusal comes back as one of the outcom
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Protocol
@@ -278,6 +278,11 @@ class LedgerPort(Protocol):
 
     def commit(self, write: LedgerWrite) -> None:
         """All of `write` or nothing; a refusal raises one of this module's outcomes."""
+        ...
+
+    def commit_each(self, writes: Sequence[LedgerWrite]) -> list[Exception | None]:
+        """Each write all or nothing, independently of the others (several may share one
+        transaction); per write, None once committed or the outcome `commit` would raise."""
         ...
 
     def outbox_item(self, new_image: Mapping[str, object]) -> OutboxItem | None:

@@ -3,14 +3,18 @@
 `StateMachine` walks a definition as Step Functions does: Task (`lambda:invoke`, or a function
 ARN as the resource), Map (inline and distributed), Parallel, Pass, Wait, Choice, Succeed and
 Fail, with InputPath, Parameters, ResultSelector, ResultPath and OutputPath, Retry and Catch.
-It calls functions through an `invoke(logical_id, payload)` callback and knows nothing of
-processes or the emulator. What it does not run (JSONata, intrinsic functions, item readers,
-callbacks...) raises `UnsupportedFeature` naming it, when the definition is read if it can.
+It calls functions through an `invoke(logical_id, payload)` callback and reads a Distributed
+Map's S3 items (`ItemReader`, CSV or JSON, batched by `ItemBatcher`) through a
+`read_object(bucket, key)` one, and knows nothing of processes or the emulator. What it does
+not run (JSONata, intrinsic functions, other item readers, callbacks...) raises
+`UnsupportedFeature` naming it, when the definition is read if it can.
 """
 
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import json
 import operator
 import re
@@ -22,14 +26,13 @@ from functools import partial
 from typing import Any
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+S3_GET_OBJECT = "arn:aws:states:::s3:getObject"
 Invoke = Callable[[str, Any], Any]
+ReadObject = Callable[[str, str], bytes]
 STATE_TYPES = {"Task", "Map", "Parallel", "Pass", "Wait", "Choice", "Succeed", "Fail"}
 # Fields whose meaning the interpreter does not implement: failing loudly beats ignoring them.
 UNSUPPORTED_FIELDS = (
-    "ItemReader",
-    "ItemBatcher",
     "ResultWriter",
-    "MaxConcurrencyPath",
     "ToleratedFailureCountPath",
     "ToleratedFailurePercentagePath",
     "Arguments",
@@ -184,8 +187,46 @@ def check_definition(machine: Mapping[str, Any], where: str = "the definition") 
                 raise UnsupportedFeature(f"Task resource {resource} (state {name} of {where})")
         if kind == "Map":
             check_definition(state.get("ItemProcessor") or state["Iterator"], f"map {name}")
+            _check_reader(state, f"state {name} of {where}")
         for index, branch in enumerate(state.get("Branches", []) if kind == "Parallel" else []):
             check_definition(branch, f"branch {index} of {name}")
+
+
+def _check_reader(state: Mapping[str, Any], where: str) -> None:
+    reader = state.get("ItemReader")
+    if reader is not None:
+        if reader.get("Resource") != S3_GET_OBJECT:
+            raise UnsupportedFeature(f"ItemReader resource {reader.get('Resource')} ({where})")
+        config = reader.get("ReaderConfig", {})
+        if config.get("InputType") not in ("CSV", "JSON"):
+            raise UnsupportedFeature(f"ItemReader InputType {config.get('InputType')} ({where})")
+        if set(config) - {"InputType", "CSVHeaderLocation", "CSVHeaders", "MaxItems"}:
+            raise UnsupportedFeature(f"ItemReader ReaderConfig {sorted(config)} ({where})")
+    batcher = state.get("ItemBatcher")
+    if batcher is not None and set(batcher) - {"MaxItemsPerBatch", "BatchInput"}:
+        raise UnsupportedFeature(f"ItemBatcher {sorted(batcher)} ({where})")
+
+
+def read_items(reader: Mapping[str, Any], document: bytes) -> list[Any]:
+    """The items an `ItemReader` makes of an S3 object: CSV rows as objects of strings keyed
+    by the header, or a JSON array's elements."""
+    config = reader.get("ReaderConfig", {})
+    if config.get("InputType") == "JSON":
+        items = json.loads(document)
+        if not isinstance(items, list):
+            raise StatesError("States.ItemReaderFailed", "the JSON object is not an array")
+    else:
+        rows = csv.reader(io.StringIO(document.decode("utf-8-sig")))
+        header = config.get("CSVHeaders") if config.get("CSVHeaderLocation") == "GIVEN" else None
+        if header is None:
+            header = next(rows, [])
+        items = [
+            dict(zip(header, row + [""] * (len(header) - len(row)), strict=False))
+            for row in rows
+            if row
+        ]
+    limit = int(config.get("MaxItems", 0))
+    return items[:limit] if limit else items
 
 
 class StateMachine:
@@ -206,8 +247,10 @@ class StateMachine:
         sleep: Callable[[float], Any] = time.sleep,
         max_workers: int = 8,
         should_stop: Callable[[], bool] | None = None,
+        read_object: ReadObject | None = None,
     ) -> None:
         check_definition(definition)
+        self._read_object = read_object
         self.definition = definition
         self._invoke = invoke
         self._functions = functions
@@ -359,29 +402,46 @@ class StateMachine:
         return json.loads(json.dumps(result))  # as it would come back over the wire
 
     def _map(self, state: Mapping[str, Any], effective: Any, context: dict[str, Any]) -> Any:
-        items = read_path(state.get("ItemsPath", "$"), effective, context)
-        if not isinstance(items, list):
-            raise StatesError(
-                "States.Runtime", f"ItemsPath {state.get('ItemsPath', '$')} is no array"
-            )
+        items = self._items(state, effective, context)
         selector = state.get("ItemSelector", state.get("Parameters"))
         processor = state.get("ItemProcessor") or state["Iterator"]
         distributed = processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"
-
-        def iteration(index: int, item: Any) -> Any:
-            if selector is not None:
-                item_context = {**context, "Map": {"Item": {"Index": index, "Value": item}}}
-                item = build(selector, effective, item_context)
-            return self._run_states(processor, item, context)
-
+        if selector is not None:
+            items = [
+                build(selector, effective, {**context, "Map": {"Item": {"Index": i, "Value": v}}})
+                for i, v in enumerate(items)
+            ]
+        if "ItemBatcher" in state:
+            items = _batches(state["ItemBatcher"], items, effective, context)
         tolerated = None
         if distributed:
             count = int(state.get("ToleratedFailureCount", 0))
             percentage = float(state.get("ToleratedFailurePercentage", 0))
             tolerated = max(count, int(len(items) * percentage / 100))
-        calls = [partial(iteration, index, item) for index, item in enumerate(items)]
-        limit = int(state.get("MaxConcurrency", 0)) or len(items)
-        return self._fan_out(calls, limit, tolerated)
+        calls = [partial(self._run_states, processor, item, context) for item in items]
+        if "MaxConcurrencyPath" in state:
+            limit = int(read_path(state["MaxConcurrencyPath"], effective, context))
+        else:
+            limit = int(state.get("MaxConcurrency", 0))
+        return self._fan_out(calls, limit or len(items), tolerated)
+
+    def _items(self, state: Mapping[str, Any], effective: Any, context: dict[str, Any]) -> Any:
+        if "ItemReader" not in state:
+            items = read_path(state.get("ItemsPath", "$"), effective, context)
+            if not isinstance(items, list):
+                raise StatesError(
+                    "States.Runtime", f"ItemsPath {state.get('ItemsPath', '$')} is no array"
+                )
+            return items
+        reader = state["ItemReader"]
+        where = build(reader.get("Parameters", {}), effective, context)
+        if self._read_object is None:
+            raise UnsupportedFeature("an ItemReader, with no read_object to read S3 through")
+        try:
+            document = self._read_object(str(where["Bucket"]), str(where["Key"]))
+        except Exception as exc:
+            raise StatesError("States.ItemReaderFailed", f"{type(exc).__name__}: {exc}") from exc
+        return read_items(reader, document)
 
     def _fan_out(
         self, calls: Sequence[Callable[[], Any]], limit: int, tolerated: int | None
@@ -418,6 +478,18 @@ class StateMachine:
                 f"{first.cause}",
             )
         return results
+
+
+def _batches(
+    batcher: Mapping[str, Any], items: list[Any], effective: Any, context: Mapping[str, Any]
+) -> list[Any]:
+    """ItemBatcher: each child gets `{"Items": [...], "BatchInput": {...}}`."""
+    size = int(batcher.get("MaxItemsPerBatch", 0)) or len(items) or 1
+    extra = build(batcher["BatchInput"], effective, context) if "BatchInput" in batcher else None
+    return [
+        {"Items": items[start : start + size], **({"BatchInput": extra} if extra else {})}
+        for start in range(0, len(items), size)
+    ]
 
 
 def _input_path(state: Mapping[str, Any], value: Any, context: Mapping[str, Any]) -> Any:

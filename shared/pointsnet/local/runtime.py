@@ -32,6 +32,7 @@ from pointsnet.local.seed import seed_demo_network, write_credentials
 from pointsnet.local.state_machines import (
     ExecutionDriver,
     provision_state_machines,
+    s3_reader,
     state_machines,
     worker_invoke,
 )
@@ -273,6 +274,7 @@ def _start_executions(
         state_machines(template, stack),
         worker_invoke(api.invoke_function),
         pool_size=max(1, api.workers),
+        read_object=s3_reader(aws_client("s3", aws)),
     )
     driver.start()
     return driver

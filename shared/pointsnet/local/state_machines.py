@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 from pointsnet.local.asl import (
     ExecutionStopped,
     Invoke,
+    ReadObject,
     StateMachine,
     StatesError,
     UnsupportedFeature,
@@ -150,6 +151,15 @@ def _existing_state_machines(sfn: Any) -> dict[str, str]:
     }
 
 
+def s3_reader(s3: Any) -> ReadObject:
+    """A Distributed Map's `ItemReader`, reading the emulator's S3."""
+
+    def read_object(bucket: str, key: str) -> bytes:
+        return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    return read_object
+
+
 def worker_invoke(invoke_function: Callable[[str, Any], Any]) -> Invoke:
     """An `invoke` over the local functions' workers, their failures named as Lambda's."""
 
@@ -191,8 +201,10 @@ class ExecutionDriver:
         *,
         sleep: Callable[[float], Any] | None = None,
         poll_seconds: float = POLL_SECONDS,
+        read_object: ReadObject | None = None,
     ) -> None:
         self._sfn = sfn
+        self._read_object = read_object
         self._specs = dict(specs)
         self._invoke = invoke
         self._pool_size = max(1, pool_size)
@@ -309,6 +321,7 @@ class ExecutionDriver:
                 sleep=self._sleep,
                 max_workers=self._pool_size,
                 should_stop=self._stopping.is_set,
+                read_object=self._read_object,
             )
             output = machine.run(
                 json.loads(described.get("input") or "{}"),

@@ -56,6 +56,13 @@ def translate_client_error(exc: ClientError) -> Exception:
     return StoreUnavailable(f"the data store failed ({code or 'unknown'})")
 
 
+def old_item(exc: ClientError) -> dict[str, Any]:
+    """The item a failed condition found (ReturnValuesOnConditionCheckFailure=ALL_OLD)."""
+    response: dict[str, Any] = dict(exc.response)
+    old: dict[str, Any] = response["Item"]
+    return old
+
+
 @contextmanager
 def sdk_failures_as_unavailable() -> Iterator[None]:
     """What fails before AWS answers (no credentials, no endpoint) is a store that is not there."""

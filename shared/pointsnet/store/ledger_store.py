@@ -5,14 +5,14 @@ The item layout, and the action each write intent becomes, are in `ledger_items`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from pointsnet.clock import rfc3339
-from pointsnet.errors import InvalidSignature
+from pointsnet.errors import Conflict, InvalidSignature
 from pointsnet.ledger.models import (
     ExpiringNotice,
     HoldState,
@@ -204,47 +204,67 @@ class LedgerStore(TableStore):
         concurrent request changed them first, GuardFailed when a guard's condition fails,
         and InvalidSignature when the v1 signature already authorised another transaction.
         """
-        actions: list[dict[str, Any]] = []
-        slots: list[tuple[str, Any]] = []
-        for entry in write.entries:
-            actions.append({"Put": entry_put(self.table_name, entry)})
-            slots.append(("entry", entry))
-        for balance in write.balances:
-            actions.append({"Update": balance_update(self.table_name, balance)})
-            slots.append(("balance", balance))
-        if write.reversal is not None:
-            actions.append({"Update": reversal_update(self.table_name, write.reversal)})
-            slots.append(("reversal", write.reversal))
-        for guard in write.guards:
-            actions.append(guard_action(self.table_name, guard))
-            slots.append(("guard", guard))
-        for obligation in write.obligations:
-            actions.append(obligation_put(self.table_name, obligation))
-            slots.append(("obligation", obligation))
-        for change in write.lots:
-            actions.append(lot_action(self.table_name, change))
-            slots.append(("lot", change))
-        if write.hold is not None:
-            actions.append(hold_action(self.table_name, write.hold))
-            slots.append(("hold", write.hold))
-        for tier_change in write.tier_changes:
-            actions.append({"Put": tier_change_put(self.table_name, tier_change)})
-            slots.append(("tier", tier_change))
-        for notice in write.notices:
-            actions.append({"Put": notice_put(self.table_name, notice)})
-            slots.append(("notice", notice))
-        if write.signature is not None:
-            actions.append({"Put": signature_put(self.table_name, write.signature)})
-            slots.append(("signature", write.signature))
+        actions, slots = _actions(self.table_name, write)
         try:
             self.client.transact_write_items(TransactItems=actions)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise translate_client_error(exc) from exc
-            self._raise_cancellation(exc, slots)
+            reasons = exc.response.get("CancellationReasons") or []
+            raise self._refusal(exc, slots, reasons) from exc
 
-    def _raise_cancellation(self, exc: ClientError, slots: list[tuple[str, Any]]) -> None:
-        reasons = exc.response.get("CancellationReasons") or []
+    def commit_each(self, writes: Sequence[LedgerWrite]) -> list[Exception | None]:
+        """Each write atomically, as many to a TransactWriteItems as fit (100 items, no item
+        twice); per write, None once committed or the refusal `commit` would raise.
+
+        A transaction cancelled by some writes' conditions is sent again without them: the
+        others were refused for nothing but their company.
+        """
+        built = [_actions(self.table_name, write) for write in writes]
+        outcomes: list[Exception | None] = [None] * len(writes)
+        waiting = list(range(len(writes)))
+        for _ in range(COMMIT_EACH_ROUNDS):
+            if not waiting:
+                return outcomes
+            groups, again = _packed(waiting, built)
+            for group in groups:
+                again += self._commit_group(group, built, outcomes)
+            waiting = again
+        for index in waiting:
+            outcomes[index] = Conflict("the accounts are changing too fast; post the rows again")
+        return outcomes
+
+    def _commit_group(
+        self,
+        group: list[int],
+        built: list[tuple[list[dict[str, Any]], list[tuple[str, Any]]]],
+        outcomes: list[Exception | None],
+    ) -> list[int]:
+        """Commit `group` as one transaction; the writes to send again."""
+        try:
+            self.client.transact_write_items(
+                TransactItems=[action for index in group for action in built[index][0]]
+            )
+            return []
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise translate_client_error(exc) from exc
+            cancelled = exc
+        reasons = cancelled.response.get("CancellationReasons") or []
+        again, offset = [], 0
+        for index in group:
+            actions, slots = built[index]
+            own = reasons[offset : offset + len(actions)]
+            offset += len(actions)
+            if any(reason.get("Code") == "ConditionalCheckFailed" for reason in own):
+                outcomes[index] = self._refusal(cancelled, slots, own)
+            else:
+                again.append(index)
+        return again
+
+    def _refusal(
+        self, exc: ClientError, slots: list[tuple[str, Any]], reasons: Sequence[Mapping[str, Any]]
+    ) -> Exception:
         failed = [
             (kind, subject, reason.get("Item"))
             for (kind, subject), reason in zip(slots, reasons, strict=False)
@@ -259,31 +279,108 @@ class LedgerStore(TableStore):
                     else self.get_entry(subject.transaction.transaction_id)
                 )
                 if existing is not None:
-                    raise EntryExists(existing) from exc
+                    return EntryExists(existing)
         if any(kind == "signature" for kind, _, _ in failed):
             # Sent again under another Idempotency-Key: whatever else moved, this never posts.
-            raise InvalidSignature(
+            return InvalidSignature(
                 "this v1 signature was already used with another Idempotency-Key"
-            ) from exc
+            )
         for kind, subject, old in failed:
             if kind == "guard":
-                raise GuardFailed(subject.name) from exc
+                return GuardFailed(subject.name)
             if kind == "obligation":
-                raise GuardFailed("obligation") from exc
+                return GuardFailed("obligation")
             if kind == "balance":
-                raise BalanceMoved(balance_from_item(from_item(old)) if old else None) from exc
+                return BalanceMoved(balance_from_item(from_item(old)) if old else None)
             if kind == "reversal":
                 values = from_item(old) if old else {}
-                raise ReversalMoved(
+                return ReversalMoved(
                     int(values["remaining"]) if "remaining" in values else None,
                     int(values.get("version", 0)),
-                ) from exc
+                )
             if kind == "hold":
-                raise HoldMoved() from exc
+                return HoldMoved()
             if kind == "lot":
-                raise LotMoved() from exc
+                return LotMoved()
         codes = [reason.get("Code", "None") for reason in reasons]
         if "TransactionConflict" in codes or any(kind == "tier" for kind, _, _ in failed):
             # Another transaction held one of the items: read again and retry, as for a move.
-            raise BalanceMoved(None) from exc
-        raise translate_client_error(exc) from exc
+            return BalanceMoved(None)
+        return translate_client_error(exc)
+
+
+# Rounds of `commit_each`: a write goes again only when its company was refused, or another
+# transaction held one of its items, or it shared an item with a write before it.
+COMMIT_EACH_ROUNDS = 8
+MAX_TRANSACTION_ITEMS = 100
+
+
+def _actions(table: str, write: LedgerWrite) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
+    """The TransactWriteItems actions of one write, each with what it writes (its slot)."""
+    actions: list[dict[str, Any]] = []
+    slots: list[tuple[str, Any]] = []
+    for entry in write.entries:
+        actions.append({"Put": entry_put(table, entry)})
+        slots.append(("entry", entry))
+    for balance in write.balances:
+        actions.append({"Update": balance_update(table, balance)})
+        slots.append(("balance", balance))
+    if write.reversal is not None:
+        actions.append({"Update": reversal_update(table, write.reversal)})
+        slots.append(("reversal", write.reversal))
+    for guard in write.guards:
+        actions.append(guard_action(table, guard))
+        slots.append(("guard", guard))
+    for obligation in write.obligations:
+        actions.append(obligation_put(table, obligation))
+        slots.append(("obligation", obligation))
+    for change in write.lots:
+        actions.append(lot_action(table, change))
+        slots.append(("lot", change))
+    if write.hold is not None:
+        actions.append(hold_action(table, write.hold))
+        slots.append(("hold", write.hold))
+    for tier_change in write.tier_changes:
+        actions.append({"Put": tier_change_put(table, tier_change)})
+        slots.append(("tier", tier_change))
+    for notice in write.notices:
+        actions.append({"Put": notice_put(table, notice)})
+        slots.append(("notice", notice))
+    if write.signature is not None:
+        actions.append({"Put": signature_put(table, write.signature)})
+        slots.append(("signature", write.signature))
+    return actions, slots
+
+
+def _packed(
+    waiting: list[int], built: list[tuple[list[dict[str, Any]], list[tuple[str, Any]]]]
+) -> tuple[list[list[int]], list[int]]:
+    """The writes in order, in groups of at most 100 items that touch no item twice, and the
+    writes sharing an item with one before them: they wait for the next round (DynamoDB
+    refuses two actions on one item in a transaction)."""
+    groups: list[list[int]] = []
+    deferred: list[int] = []
+    group: list[int] = []
+    size = 0
+    round_keys: set[tuple[str, str, str]] = set()
+    for index in waiting:
+        actions = built[index][0]
+        own = {_item_key(action) for action in actions}
+        if own & round_keys:
+            deferred.append(index)
+            continue
+        if size + len(actions) > MAX_TRANSACTION_ITEMS:
+            groups.append(group)
+            group, size = [], 0
+        group.append(index)
+        size += len(actions)
+        round_keys |= own
+    if group:
+        groups.append(group)
+    return groups, deferred
+
+
+def _item_key(action: dict[str, Any]) -> tuple[str, str, str]:
+    (operation,) = action.values()
+    key = operation.get("Key") or operation["Item"]
+    return (operation["TableName"], key["pk"]["S"], key["sk"]["S"])
