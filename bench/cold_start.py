@@ -53,6 +53,8 @@ CLIENT_FACTORIES: dict[str, tuple[str, ...]] = {
     "JournalFunction": (_S3, _DYNAMODB),
     # A day's run lists the programs, then reads the journal's shards and writes their days.
     "MetricsFunction": (_DYNAMODB, _S3),
+    # A batch reads the import and the program's policy, then posts to the ledger.
+    "ImportFunction": (_DYNAMODB, _S3),
 }
 FUNCTIONS: tuple[str, ...] = tuple(CLIENT_FACTORIES)
 
@@ -78,6 +80,7 @@ FIRST_INVOCATION: dict[str, tuple[str, ...]] = {
     "EventsFunction": (f"{_WIRING}:default_outbox",),
     "JournalFunction": (f"{_WIRING}:default_journal_writer",),
     "MetricsFunction": (f"{_WIRING}:default_program_metrics",),
+    "ImportFunction": (f"{_WIRING}:default_imports",),
 }
 
 _FUNCTION_SIDE = """

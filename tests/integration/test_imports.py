@@ -249,9 +249,7 @@ def test_an_import_is_its_own_partners_alone(
     assert (early.status, early.code) == (409, "conflict")
     # And the same create again replays the import, a different body is refused
     again = starlodge.call("POST", "/v1/imports", {}, idempotency_key="mine")
-    reused = starlodge.call(
-        "POST", "/v1/imports", {"description": "other"}, idempotency_key="mine"
-    )
+    reused = starlodge.call("POST", "/v1/imports", {"description": "other"}, idempotency_key="mine")
     assert again.status == 201
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.body["import_id"] == import_id

@@ -533,7 +533,7 @@ def test_provisioning_twice_reuses_the_state_machine(aws: None) -> None:
 
     # Then the same one is reused, with the template's definition
     assert again == first
-    assert len(sfn.list_state_machines()["stateMachines"]) == 1
+    assert len(sfn.list_state_machines()["stateMachines"]) == len(first) == 2
     described = sfn.describe_state_machine(stateMachineArn=first["pointsnet-local-reconciliation"])
     assert json.loads(described["definition"])["StartAt"] == "Plan"
 

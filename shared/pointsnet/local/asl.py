@@ -13,8 +13,6 @@ not run (JSONata, intrinsic functions, other item readers, callbacks...) raises
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import json
 import operator
 import re
@@ -25,21 +23,10 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
-S3_GET_OBJECT = "arn:aws:states:::s3:getObject"
+from pointsnet.local.asl_check import LAMBDA_INVOKE, UnsupportedFeature, check_definition
+from pointsnet.local.item_reader import ReadObject, batches, read_items
+
 Invoke = Callable[[str, Any], Any]
-ReadObject = Callable[[str, str], bytes]
-STATE_TYPES = {"Task", "Map", "Parallel", "Pass", "Wait", "Choice", "Succeed", "Fail"}
-# Fields whose meaning the interpreter does not implement: failing loudly beats ignoring them.
-UNSUPPORTED_FIELDS = (
-    "ResultWriter",
-    "ToleratedFailureCountPath",
-    "ToleratedFailurePercentagePath",
-    "Arguments",
-    "Output",
-    "Assign",
-    "Credentials",
-)
 _STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]|\['([^']*)'\]")
 
 
@@ -76,10 +63,6 @@ class StatesError(Exception):
         super().__init__(f"{error}: {cause}" if cause else error)
         self.error = error
         self.cause = cause
-
-
-class UnsupportedFeature(ValueError):
-    """The definition uses a part of the States Language the local interpreter does not run."""
 
 
 class ExecutionStopped(Exception):
@@ -165,68 +148,6 @@ def _matches(names: list[str], error: str) -> bool:
         or (name == "States.TaskFailed" and error != "States.Timeout")
         for name in names
     )
-
-
-def check_definition(machine: Mapping[str, Any], where: str = "the definition") -> None:
-    """Refuse, up front, a definition that uses what `StateMachine` does not run."""
-    if machine.get("QueryLanguage", "JSONPath") != "JSONPath":
-        raise UnsupportedFeature(f"QueryLanguage {machine['QueryLanguage']} in {where}")
-    states = machine.get("States", {})
-    if machine.get("StartAt") not in states:
-        raise UnsupportedFeature(f"{where} starts at {machine.get('StartAt')!r}, no such state")
-    for name, state in states.items():
-        kind = state.get("Type")
-        if kind not in STATE_TYPES:
-            raise UnsupportedFeature(f"state type {kind!r} (state {name} of {where})")
-        for key in UNSUPPORTED_FIELDS:
-            if key in state:
-                raise UnsupportedFeature(f"{key} (state {name} of {where})")
-        if kind == "Task":
-            resource = str(state.get("Resource", ""))
-            if resource != LAMBDA_INVOKE and not resource.startswith("arn:aws:lambda:"):
-                raise UnsupportedFeature(f"Task resource {resource} (state {name} of {where})")
-        if kind == "Map":
-            check_definition(state.get("ItemProcessor") or state["Iterator"], f"map {name}")
-            _check_reader(state, f"state {name} of {where}")
-        for index, branch in enumerate(state.get("Branches", []) if kind == "Parallel" else []):
-            check_definition(branch, f"branch {index} of {name}")
-
-
-def _check_reader(state: Mapping[str, Any], where: str) -> None:
-    reader = state.get("ItemReader")
-    if reader is not None:
-        if reader.get("Resource") != S3_GET_OBJECT:
-            raise UnsupportedFeature(f"ItemReader resource {reader.get('Resource')} ({where})")
-        config = reader.get("ReaderConfig", {})
-        if config.get("InputType") not in ("CSV", "JSON"):
-            raise UnsupportedFeature(f"ItemReader InputType {config.get('InputType')} ({where})")
-        if set(config) - {"InputType", "CSVHeaderLocation", "CSVHeaders", "MaxItems"}:
-            raise UnsupportedFeature(f"ItemReader ReaderConfig {sorted(config)} ({where})")
-    batcher = state.get("ItemBatcher")
-    if batcher is not None and set(batcher) - {"MaxItemsPerBatch", "BatchInput"}:
-        raise UnsupportedFeature(f"ItemBatcher {sorted(batcher)} ({where})")
-
-
-def read_items(reader: Mapping[str, Any], document: bytes) -> list[Any]:
-    """The items an `ItemReader` makes of an S3 object: CSV rows as objects of strings keyed
-    by the header, or a JSON array's elements."""
-    config = reader.get("ReaderConfig", {})
-    if config.get("InputType") == "JSON":
-        items = json.loads(document)
-        if not isinstance(items, list):
-            raise StatesError("States.ItemReaderFailed", "the JSON object is not an array")
-    else:
-        rows = csv.reader(io.StringIO(document.decode("utf-8-sig")))
-        header = config.get("CSVHeaders") if config.get("CSVHeaderLocation") == "GIVEN" else None
-        if header is None:
-            header = next(rows, [])
-        items = [
-            dict(zip(header, row + [""] * (len(header) - len(row)), strict=False))
-            for row in rows
-            if row
-        ]
-    limit = int(config.get("MaxItems", 0))
-    return items[:limit] if limit else items
 
 
 class StateMachine:
@@ -412,7 +333,8 @@ class StateMachine:
                 for i, v in enumerate(items)
             ]
         if "ItemBatcher" in state:
-            items = _batches(state["ItemBatcher"], items, effective, context)
+            extra = build(state["ItemBatcher"].get("BatchInput"), effective, context)
+            items = batches(state["ItemBatcher"], items, extra)
         tolerated = None
         if distributed:
             count = int(state.get("ToleratedFailureCount", 0))
@@ -438,10 +360,9 @@ class StateMachine:
         if self._read_object is None:
             raise UnsupportedFeature("an ItemReader, with no read_object to read S3 through")
         try:
-            document = self._read_object(str(where["Bucket"]), str(where["Key"]))
+            return read_items(reader, self._read_object(str(where["Bucket"]), str(where["Key"])))
         except Exception as exc:
             raise StatesError("States.ItemReaderFailed", f"{type(exc).__name__}: {exc}") from exc
-        return read_items(reader, document)
 
     def _fan_out(
         self, calls: Sequence[Callable[[], Any]], limit: int, tolerated: int | None
@@ -478,18 +399,6 @@ class StateMachine:
                 f"{first.cause}",
             )
         return results
-
-
-def _batches(
-    batcher: Mapping[str, Any], items: list[Any], effective: Any, context: Mapping[str, Any]
-) -> list[Any]:
-    """ItemBatcher: each child gets `{"Items": [...], "BatchInput": {...}}`."""
-    size = int(batcher.get("MaxItemsPerBatch", 0)) or len(items) or 1
-    extra = build(batcher["BatchInput"], effective, context) if "BatchInput" in batcher else None
-    return [
-        {"Items": items[start : start + size], **({"BatchInput": extra} if extra else {})}
-        for start in range(0, len(items), size)
-    ]
 
 
 def _input_path(state: Mapping[str, Any], value: Any, context: Mapping[str, Any]) -> Any:

@@ -151,7 +151,7 @@ class EarnBatches:
         return _result(batch_id, items), False
 
     def _earn(self, caller: Caller, index: int, earn: BatchEarn) -> BatchItem:
-        command = EarnCommand.model_validate(earn.model_dump(exclude={"member_id"}))
+        command = EarnCommand.model_validate(earn.model_dump(mode="json", exclude={"member_id"}))
         item = {"index": index, "member_id": earn.member_id, "reference": earn.reference}
         try:
             posted: PostingResult = self.ledger.earn(
