@@ -13,7 +13,17 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pointsnet.cli import admin, finance, local, members, metrics, network, profiles, rules
+from pointsnet.cli import (
+    admin,
+    finance,
+    imports,
+    local,
+    members,
+    metrics,
+    network,
+    profiles,
+    rules,
+)
 from pointsnet.cli.output import OUTPUT_FORMATS, format_api_error, render_output
 from pointsnet.cli.registry import (
     CommandFailed,
@@ -41,6 +51,8 @@ COMMANDS: tuple[CommandRegistrar, ...] = (
     members.add_history,
     members.add_reverse,
     members.add_holds,
+    imports.add_earn_batch,
+    imports.add_import,
     rules.add_rules,
     network.add_link,
     network.add_rates,

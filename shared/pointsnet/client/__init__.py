@@ -24,6 +24,7 @@ from pointsnet.client.admin import (
 )
 from pointsnet.client.errors import PointsNetConnectionError, PointsNetError, json_object
 from pointsnet.client.finance import FinanceEndpoints
+from pointsnet.client.imports import ImportEndpoints
 from pointsnet.client.members import MemberEndpoints
 from pointsnet.client.metrics import MetricsEndpoints
 from pointsnet.client.network import NetworkEndpoints
@@ -68,6 +69,7 @@ __all__ = [
 
 class PointsNetClient(
     MemberEndpoints,
+    ImportEndpoints,
     NetworkEndpoints,
     AdminEndpoints,
     FinanceEndpoints,

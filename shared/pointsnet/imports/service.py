@@ -9,7 +9,7 @@ from typing import Any
 
 from pointsnet.auth.caller import Caller
 from pointsnet.clock import utc_now
-from pointsnet.errors import Conflict, IdempotencyKeyReused, NotFound
+from pointsnet.errors import Conflict, IdempotencyKeyReused, NotFound, PointsNetError
 from pointsnet.idempotency import IdempotentRequest, derived_id
 from pointsnet.imports.models import (
     BatchTally,
@@ -35,7 +35,7 @@ class Imports:
         store: ImportPort,
         files: ImportFiles,
         opening: OpeningBalances,
-        starter: ImportStarter,
+        starter: ImportStarter | None,
         *,
         concurrency: int = 10,
         clock: Callable[[], datetime] = utc_now,
@@ -75,6 +75,8 @@ class Imports:
         record = self._own(caller, import_id)
         if record.status not in STARTABLE:
             return self.view(record)
+        if self.starter is None:
+            raise PointsNetError("imports cannot be started here: no import state machine")
         if not self.files.uploaded(record):
             raise Conflict(f"import {import_id} has no file yet: PUT it to its upload_url")
         try:
