@@ -480,6 +480,52 @@ def backfill(rig: Rig) -> None:
     assert metrics_days(rig, "metrics/backfill") == ["2025-01-09", "2025-01-10", "2025-01-11"]
 
 
+def an_import(name: str) -> str:
+    """Given the import a sample names, running, as the partner API leaves it once started."""
+    from pointsnet.imports.models import ImportRecord, ImportStatus
+    from pointsnet.store.import_store import ImportStore
+
+    event = SAMPLES[name].load()
+    import_id = str(event.get("import_id") or event["BatchInput"]["import_id"])
+    ImportStore(TEMPLATE_ENV["DIRECTORY_TABLE"]).create(
+        ImportRecord(
+            import_id=import_id,
+            partner_id="starlodge",
+            program="STAR",
+            status=ImportStatus.RUNNING,
+            created_at=datetime.now(UTC),
+        )
+    )
+    return import_id
+
+
+def post_batch(rig: Rig) -> None:
+    # Given the running import; When the batch sample invokes the import function
+    an_import("imports/post_batch")
+    answer = rig.invoke("imports/post_batch")
+    # Then both rows posted as opening balances, the second into its lot
+    assert answer == {"rows": 2, "posted": 2, "refused": 0}
+    assert rig.life.available(rig.life.starlodge, "guest-1") == 1200
+    member = rig.life.starlodge.get("/v1/members/guest-2").body
+    assert [(lot["points"], lot["expires_at"][:10]) for lot in member["expiring"]] == [
+        (300, "2027-12-31")
+    ]
+
+
+def finish(rig: Rig) -> None:
+    # Given the running import with its batch posted; When the finish sample is invoked
+    import_id = an_import("imports/finish")
+    rig.invoke("imports/post_batch")
+    answer = rig.invoke("imports/finish")
+    # Then the import is completed with the batch's counts, and its result file is written
+    assert answer == {"import_id": import_id, "status": "completed"}
+    result = boto3.client("s3").get_object(
+        Bucket=TEMPLATE_ENV["IMPORTS_BUCKET"],
+        Key=f"imports/starlodge/{import_id}/refused.csv",
+    )
+    assert result["Body"].read().decode() == "line,member_id,reference,code,message\n"
+
+
 SCENARIOS: dict[str, Callable[[Rig], None]] = {
     "partner_api/earn": earn,
     "partner_api/burn": burn,
@@ -499,6 +545,8 @@ SCENARIOS: dict[str, Callable[[Rig], None]] = {
     "metrics/daily_metrics": daily_metrics,
     "metrics/compute_day": compute_day,
     "metrics/backfill": backfill,
+    "imports/post_batch": post_batch,
+    "imports/finish": finish,
 }
 
 
