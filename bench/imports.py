@@ -65,14 +65,14 @@ def import_rows(local_rows: int) -> tuple[list[Row], list[str]]:
         ),
         Row(
             "DynamoDB write units per imported row vs a single earn",
-            f"{ratio:.3f}× ({units.row_write:.3f} WCU, tallies included, vs "
+            f"{ratio:.3f}x ({units.row_write:.3f} WCU, tallies included, vs "
             f"{units.earn_write:.3f} WCU; reads {units.row_read:.3f} RCU a row)",
-            "≤ 1.0×",
-            at_most(ratio, 1.0, "×", 3),
+            "≤ 1.0x",
+            at_most(ratio, 1.0, "x", 3),
         ),
         Row(
             f"projected time to import 2M rows on AWS (ImportConcurrency {concurrency})",
-            f"{projected / 60:.1f} min: min({concurrency} × {BATCH} rows ÷ "
+            f"{projected / 60:.1f} min: min({concurrency} x {BATCH} rows ÷ "
             f"{batch_seconds:.3f} s = {by_concurrency:,.0f}/s, {TABLE_WRITE_UNITS:,} WCU/s ÷ "
             f"{units.row_write:.2f} WCU = {by_table:,.0f}/s)",
             "≤ 30 min",
