@@ -270,8 +270,8 @@ def test_an_earn_tracks_lots_only_when_points_expire(life: Life) -> None:
     # When a member earns twice under no expiry policy (a new balance, then an existing one)
     earn("first")
     earn("second")
-    # Then each earn is one entry and one balance: 2 items, 4 write units
-    assert counting.transactions == [["Put", "Update"], ["Put", "Update"]]
+    # Then each earn is one entry and one balance (put whole when new): 2 items, 4 write units
+    assert counting.transactions == [["Put", "Put"], ["Put", "Update"]]
     # And once points expire, an earn adds to its month's lot: 3 items
     set_policy("starlodge", expiry={"kind": "after_earning", "months": 12})
     earn("third")

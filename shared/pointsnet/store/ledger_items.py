@@ -164,6 +164,43 @@ def entry_put(table: str, entry: StoredEntry) -> dict[str, Any]:
     }
 
 
+def balance_write(table: str, change: BalanceUpdate) -> dict[str, Any]:
+    """A balance's action: its first write puts the whole item (as the update would make it),
+    every later one updates it from its version."""
+    if change.expected_version != 0:
+        return {"Update": balance_update(table, change)}
+    item: dict[str, Any] = {
+        "pk": account_pk(change.account),
+        "sk": BALANCE_SK,
+        "available": change.available_delta,
+        "pending": change.pending_delta,
+        "version": 1,
+        "program": change.program,
+        "partner_id": change.partner_id,
+        "member_id": change.member_id,
+        "entries": change.entries_delta,
+    }
+    if change.lotted_delta:
+        item["lotted"] = change.lotted_delta
+    if change.lifecycle is not None:
+        state = change.lifecycle.model_dump(mode="json")
+        item |= {
+            name: state[name] for name in LIFECYCLE_ATTRIBUTES if state[name] not in (None, {})
+        }
+        item["lapse_noticed"] = state["lapse_noticed"]
+        item["inactive_noticed"] = state["inactive_noticed"]
+        if change.lifecycle.review_at is not None:
+            item |= {"gsi2pk": due_pk("review", item["pk"]), "gsi2sk": state["review_at"]}
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": to_item(item),
+            "ConditionExpression": "attribute_not_exists(pk)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
 def balance_update(table: str, change: BalanceUpdate) -> dict[str, Any]:
     debit = max(0, -change.available_delta)
     pk = account_pk(change.account)

@@ -55,7 +55,7 @@ from pointsnet.store.ledger_items import (
     SIGNATURE_SK,
     TIER_PREFIX,
     balance_from_item,
-    balance_update,
+    balance_write,
     decode_cursor,
     encode_cursor,
     entry_from_item,
@@ -323,7 +323,7 @@ def _actions(table: str, write: LedgerWrite) -> tuple[list[dict[str, Any]], list
         actions.append({"Put": entry_put(table, entry)})
         slots.append(("entry", entry))
     for balance in write.balances:
-        actions.append({"Update": balance_update(table, balance)})
+        actions.append(balance_write(table, balance))
         slots.append(("balance", balance))
     if write.reversal is not None:
         actions.append({"Update": reversal_update(table, write.reversal)})
