@@ -45,6 +45,18 @@ def parse(argv: list[str]) -> tuple[Options, Path]:
         "and the program metrics request's",
     )
     parser.add_argument(
+        "--only-imports",
+        action="store_true",
+        help="only the imports' figures (rows per second through the local network, write "
+        "units per row beside an earn's, the 2M-row projection)",
+    )
+    parser.add_argument(
+        "--import-rows",
+        type=_positive,
+        default=defaults.import_rows,
+        help="rows of the file imported through the local network (default: %(default)s)",
+    )
+    parser.add_argument(
         "--reconciliation-sizes",
         type=_sizes,
         default=defaults.reconciliation_sizes,
@@ -78,6 +90,8 @@ def parse(argv: list[str]) -> tuple[Options, Path]:
         only_cold=args.only_cold,
         only_reconciliation=args.only_reconciliation,
         only_programs=args.only_programs,
+        only_imports=args.only_imports,
+        import_rows=args.import_rows,
         reconciliation_sizes=args.reconciliation_sizes,
         reconciliation_flat_day=args.reconciliation_flat_day,
         reconciliation_day_entries=args.reconciliation_day_entries,

@@ -15,6 +15,7 @@ imported row beside a single earn's in the same run, and the projection to 2M ro
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ class ImportUnits:
 
 
 def import_rows(local_rows: int) -> tuple[list[Row], list[str]]:
+    print(f"bench: imports: units per row, then {local_rows:,} rows locally...", file=sys.stderr)
     units = measure_units()
     rate, seconds = measure_local(local_rows)
     concurrency = _template_concurrency()

@@ -8,11 +8,8 @@ from decimal import Decimal
 
 from bench.cold_start_rows import cold_start_rows
 from bench.earning_rules import earning_rule_rows
-from bench.local_network import (
-    measure_emulator_scaling,
-    measure_event_latency,
-    measure_growth,
-)
+from bench.imports import import_rows
+from bench.local_network import measure_emulator_scaling, measure_event_latency, measure_growth
 from bench.local_stack import local_runtime_available, measure_local_stack
 from bench.per_request import CapacityFigures, TimingFigures, measure_capacity, measure_timing
 from bench.prices import LIST_PRICES, RUN_PRICES, CostPerMillion, billed_ms, cost_per_million
@@ -55,6 +52,8 @@ class Options:
     only_reconciliation: bool = False
     # Only the earning rules' and program metrics' figures (a few minutes).
     only_programs: bool = False
+    only_imports: bool = False  # only the imports' figures, their local import of:
+    import_rows: int = 100_000
     # Older ledger entries under the day whose reads per entry are compared.
     reconciliation_sizes: tuple[int, ...] = HISTORY_SIZES
     reconciliation_flat_day: int = FLAT_DAY_ENTRIES
@@ -71,6 +70,8 @@ def run(options: Options) -> tuple[list[Row], list[str]]:
         return _reconciliation_rows(options)
     if options.only_programs:
         return _program_rows(options)
+    if options.only_imports:
+        return import_rows(options.import_rows)
     if options.only_local:
         rows.append(_local_stack_row(options))
         local_rows, local_notes = _local_network_rows(options)
@@ -121,6 +122,9 @@ def run(options: Options) -> tuple[list[Row], list[str]]:
     metric_rows, metric_notes = metrics_rows()
     rows += metric_rows
     notes += metric_notes
+    imported, import_notes = import_rows(options.import_rows)
+    rows += imported
+    notes += import_notes
     _progress("rate limiter: leases on moto under three loads, and its CPU per request")
     limiter = measure_rate_limiter()
     rows += _rate_limit_rows(limiter)

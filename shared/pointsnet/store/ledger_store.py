@@ -34,6 +34,7 @@ from pointsnet.ledger.port import (
     StoredEntry,
     StoredLot,
 )
+from pointsnet.store.balance_items import balance_write
 from pointsnet.store.dynamo import (
     TableStore,
     from_item,
@@ -55,7 +56,6 @@ from pointsnet.store.ledger_items import (
     SIGNATURE_SK,
     TIER_PREFIX,
     balance_from_item,
-    balance_write,
     decode_cursor,
     encode_cursor,
     entry_from_item,
