@@ -22,8 +22,10 @@ from pointsnet.local.state_machines import (
 )
 from pointsnet.local.template import functions, load_handler
 from pointsnet.settings import get_settings
+from pointsnet.settlement.models import Period
 from pointsnet.store.ledger_store import LedgerStore
-from tests.helpers import STACK, TEMPLATE, LambdaContextStub, SignedCaller
+from pointsnet.wiring import default_reconciler
+from tests.helpers import STACK, TEMPLATE, LambdaContextStub, SignedCaller, catch_up_journal
 from tests.points_life import set_policy
 
 HEADER = "member_id,points,reference,tier,lots\n"
@@ -229,6 +231,23 @@ def test_balances_tiers_and_lots_equal_the_file(
     assert "unknown tier platinum" in messages["4"]
     assert "must sum to points" in messages["5"]
     assert ledger_ok()
+
+
+def test_the_days_reconciliation_passes_after_an_import_and_an_earn(
+    starlodge: SignedCaller, runs: tuple[ExecutionDriver, ImportFunction]
+) -> None:
+    driver, _ = runs
+    # Given an import of two members and an earn beside it, today
+    upload_and_start(starlodge, driver, HEADER + "guest-1,100,,,\nguest-2,40,,,\n")
+    assert starlodge.earn("guest-1", 5, "stay-1").status == 201
+    # When today is reconciled from the journal
+    catch_up_journal()
+    today = datetime.now(UTC).date()
+    outcome = default_reconciler().reconcile(Period(period_start=today, period_end=today))
+    # Then every check passes: the opening balances chain and balance like any entry
+    assert outcome.settlement is not None
+    assert [check.name for check in outcome.settlement.checks if not check.ok] == []
+    assert outcome.settlement.status.value == "draft"
 
 
 def test_an_import_is_its_own_partners_alone(
