@@ -3,13 +3,9 @@
 
 from __future__ import annotations
 
-import json
-
-from botocore.exceptions import ClientError
-
 from pointsnet.ledger.models import Balance, Transaction
 from pointsnet.network.earn_batches import BatchRecord
-from pointsnet.store.dynamo import TableStore, from_item, old_item, to_item, translate_client_error
+from pointsnet.store.dynamo import TableStore
 from pointsnet.store.ledger_items import ENTRY_SK, entry_from_item
 from pointsnet.store.ledger_keys import entry_pk
 
@@ -29,18 +25,8 @@ class BatchStore(TableStore):
             "record": record.model_dump_json(exclude_none=True),
             "expires_ttl": int(record.kept_until.timestamp()),
         }
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=to_item(item),
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise translate_client_error(exc) from exc
-            return BatchRecord.model_validate(json.loads(from_item(old_item(exc))["record"]))
-        return record
+        existing = self._put_new(item)
+        return BatchRecord.model_validate_json(str(existing["record"])) if existing else record
 
     def posted_earn(self, transaction_id: str) -> tuple[Transaction, Balance] | None:
         item = self._get(entry_pk(transaction_id), ENTRY_SK)

@@ -161,6 +161,21 @@ class TableStore(DynamoStore):
     def _get(self, pk: str, sk: str) -> Item | None:
         return get_item(self.client, self.table_name, pk, sk)
 
+    def _put_new(self, item: Mapping[str, Any]) -> Item | None:
+        """Put `item` unless its key is taken: None when put, else the item already there."""
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise translate_client_error(exc) from exc
+            return from_item(old_item(exc))
+        return None
+
     def _query(self, **request: Any) -> Iterator[Item]:
         return query(self.client, self.table_name, **request)
 

@@ -17,7 +17,6 @@ from pointsnet.imports.ports import ImportMoved
 from pointsnet.store.dynamo import (
     TableStore,
     from_item,
-    old_item,
     to_item,
     to_values,
     translate_client_error,
@@ -35,19 +34,10 @@ def _pk(import_id: str) -> str:
 
 class ImportStore(TableStore):
     def create(self, record: ImportRecord) -> ImportRecord:
-        item = {"pk": _pk(record.import_id), "sk": RECORD_SK, **_record_item(record)}
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=to_item(item),
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise translate_client_error(exc) from exc
-            return _record(from_item(old_item(exc)))
-        return record
+        existing = self._put_new(
+            {"pk": _pk(record.import_id), "sk": RECORD_SK, **_record_item(record)}
+        )
+        return _record(existing) if existing else record
 
     def get(self, import_id: str) -> ImportRecord | None:
         item = self._get(_pk(import_id), RECORD_SK)

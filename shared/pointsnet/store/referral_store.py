@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from pointsnet.errors import IdempotencyKeyReused
 from pointsnet.idempotency import IdempotentRequest
 from pointsnet.rules.referrals import Referral, ReferralExists
-from pointsnet.store.dynamo import TableStore, to_item, translate_client_error
+from pointsnet.store.dynamo import TableStore
 from pointsnet.store.ledger_items import BALANCE_SK
 from pointsnet.store.ledger_keys import REFERRAL_SK, account_pk
 
@@ -32,25 +30,15 @@ class ReferralStore(TableStore):
             "request_key": request.key,
             "fingerprint": request.fingerprint,
         }
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=to_item(item),
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        existing = self._put_new(item)
+        if existing is None:
+            return
+        same_key = existing.get("request_key") == request.key
+        if same_key and existing.get("fingerprint") != request.fingerprint:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used for a different request"
             )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise translate_client_error(exc) from exc
-            existing = self._get(pk, REFERRAL_SK)
-            if existing is None:
-                raise translate_client_error(exc) from exc
-            same_key = existing.get("request_key") == request.key
-            if same_key and existing.get("fingerprint") != request.fingerprint:
-                raise IdempotencyKeyReused(
-                    "this Idempotency-Key was already used for a different request"
-                ) from exc
-            raise ReferralExists(_referral(existing), same_request=same_key) from exc
+        raise ReferralExists(_referral(existing), same_request=same_key)
 
     def get_referral(self, referred_account: str) -> Referral | None:
         item = self._get(account_pk(referred_account), REFERRAL_SK)
