@@ -83,5 +83,9 @@ class ImportEndpoints(SignedTransport):
             if deadline is not None and time.monotonic() > deadline:
                 break
             self._sleep(poll_seconds)
-            imported = self.get_import(imported["import_id"])
+            try:
+                imported = self.get_import(imported["import_id"])
+            except PointsNetConnectionError:
+                # The import runs on whether or not this read got through: read it again.
+                continue
         return imported
