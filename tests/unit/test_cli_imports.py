@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from pointsnet.cli.imports import progress_bar, read_earns
+from pointsnet.client import PointsNetConnectionError
 from tests.unit.test_cli import Harness
 
 
@@ -150,3 +151,23 @@ def test_earn_batch_refuses_a_file_it_cannot_read(tmp_path: Path, harness: Harne
     # Then it fails before calling the API
     assert code != 0
     assert harness.client.calls == []
+
+
+def test_following_an_import_reads_it_again_after_a_read_that_timed_out(tmp_path: Path) -> None:
+    # Given a running import whose first read times out
+    members = tmp_path / "members.csv"
+    members.write_text("member_id,points\nm-1,10\n")
+    harness = Uploading()
+    harness.client.answers.extend(
+        [
+            an_import("awaiting_upload"),
+            an_import("running"),
+            PointsNetConnectionError("GET /v1/imports/imp_1 failed: timed out"),
+            an_import("completed", rows_read=1, rows_posted=1, rows_refused=0),
+        ]
+    )
+    # When the command follows it
+    code = harness.run("import", str(members))
+    # Then it reads the import again and ends with it completed
+    assert code == 0
+    assert [call.method for call in harness.client.calls] == ["POST", "POST", "GET", "GET"]
