@@ -122,6 +122,13 @@ def breaks_a_documented_rule(case: Case) -> str | None:
             return "period not ordered, in the past and within 92 days"
     if route in EARN_ROUTES and (reason := _earn_breaks(body)):
         return reason
+    if route == "POST /v1/earn-batches":
+        earns = body.get("earns") or []
+        references = [earn.get("reference") for earn in earns]
+        if len(set(references)) < len(references):
+            return "a batch repeating a reference"
+        if reason := next((why for earn in earns if (why := _earn_breaks(earn))), None):
+            return f"an earn of the batch: {reason}"
     if route == "POST /v1/members/{member_id}/referrals" and (
         body["referred_member_id"] == path.get("member_id")
     ):
