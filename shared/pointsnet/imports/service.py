@@ -108,8 +108,14 @@ class Imports:
         return ImportView(**record.model_dump(), **links)
 
     def _own(self, caller: Caller, import_id: str) -> ImportRecord:
+        record = self._record(import_id)
+        if record.partner_id != caller.partner_id:
+            raise NotFound(f"no import {import_id}")
+        return record
+
+    def _record(self, import_id: str) -> ImportRecord:
         record = self.store.get(import_id)
-        if record is None or record.partner_id != caller.partner_id:
+        if record is None:
             raise NotFound(f"no import {import_id}")
         return record
 
@@ -117,9 +123,7 @@ class Imports:
 
     def post_batch(self, import_id: str, items: Sequence[Mapping[str, Any]]) -> BatchTally:
         """Post one batch of the file's rows (`{"line": index, "row": {...}}` each), once."""
-        record = self.store.get(import_id)
-        if record is None:
-            raise NotFound(f"no import {import_id}")
+        record = self._record(import_id)
         read = [read_row(int(item["line"]) + FIRST_ROW_LINE, item["row"]) for item in items]
         rows = [row for row in read if isinstance(row, OpeningRow)]
         refused = [row for row in read if isinstance(row, RefusedRow)]
@@ -146,9 +150,7 @@ class Imports:
 
     def finish(self, import_id: str, failure: str | None = None) -> ImportRecord:
         """End the run: the counts from every batch's tally and the refused rows' file."""
-        record = self.store.get(import_id)
-        if record is None:
-            raise NotFound(f"no import {import_id}")
+        record = self._record(import_id)
         now = self.clock()
         if failure is not None:
             return self.store.finish(import_id, ImportStatus.FAILED, now, None, failure)

@@ -102,7 +102,7 @@ class BatchRecordPort(Protocol):
         ...
 
 
-def item_transaction_request(caller: Caller, earn: BatchEarn) -> IdempotentRequest:
+def item_transaction_request(earn: BatchEarn) -> IdempotentRequest:
     """The earn's own idempotency: keyed by its reference (keys never hold a newline)."""
     body = earn.model_dump(mode="json", exclude_none=True)
     return IdempotentRequest(
@@ -155,7 +155,7 @@ class EarnBatches:
         item = {"index": index, "member_id": earn.member_id, "reference": earn.reference}
         try:
             posted: PostingResult = self.ledger.earn(
-                caller, earn.member_id, command, item_transaction_request(caller, earn)
+                caller, earn.member_id, command, item_transaction_request(earn)
             )
         except StoreUnavailable:
             raise  # the table is out of reach: the whole batch is retried, not one earn
