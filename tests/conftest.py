@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 from pointsnet.local import moto_transactions
 from pointsnet.local.template import functions, load_handler
@@ -48,6 +51,21 @@ def _clear_caches() -> None:
     clear_caches()
 
 
+def _serialise_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One in-process moto call at a time, as the local emulator serialises its server's.
+
+    In-process moto has no locking of its own, and the reconciliation and audit check shards on
+    a thread pool: two calls at once can change a backend's dict while another iterates it."""
+    lock = threading.RLock()
+    process = BotocoreStubber.__call__
+
+    def serialised(self: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+        with lock:
+            return process(self, event_name, request, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialised)
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Given an empty AWS account (moto) with the template's tables and function environment."""
@@ -60,6 +78,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     _clear_caches()
     # The local emulator's transactions: an undo log, not a copy of every table per write.
     moto_transactions.install()
+    _serialise_moto(monkeypatch)
     with mock_aws():
         create_tables()
         create_buckets()
