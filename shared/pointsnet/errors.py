@@ -108,3 +108,9 @@ class StoreUnavailable(PointsNetError):
     """The data store failed in a way a retry may fix; never a client's fault."""
 
     code = "internal_error"
+
+
+def with_article(word: str) -> str:
+    """`an admin`, `a partner`: a word a message names (a role, a type) after its article."""
+    article = "an" if word[:1].lower() in tuple("aeiou") else "a"
+    return f"{article} {word}"

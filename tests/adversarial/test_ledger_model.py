@@ -837,6 +837,10 @@ class LedgerMachine(RuleBasedStateMachine):
             assert (reply.status, reply.code) == (422, "validation_error"), reply.body
             event("quote: too few points")
             return None
+        if self.model.available(source) < points:
+            assert (reply.status, reply.code) == (409, "insufficient_points"), reply.body
+            event("quote: insufficient points")
+            return None
         event(f"quote: at {rate}")
         assert reply.status == 201, reply.body
         expires_at = self.now + QUOTE_TTL

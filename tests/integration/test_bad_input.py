@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pointsnet.api.partner import create_partner_app
+from pointsnet.local.template import functions, http_routes, load_handler
 from pointsnet.wiring import default_key_resolver
-from tests.helpers import DemoNetwork, LambdaContextStub, SignedCaller
+from tests.helpers import STACK, TEMPLATE, DemoNetwork, LambdaContextStub, SignedCaller
 
 EARN = "/v1/members/guest-1/earn"
 
@@ -66,14 +69,67 @@ def test_a_field_missing_of_the_wrong_type_or_out_of_range_is_a_validation_error
     assert_nothing_posted(starlodge)
 
 
-def test_an_invalid_member_id_is_a_validation_error(starlodge: SignedCaller) -> None:
-    # Given a member id of 65 characters, one too many
+def test_a_member_id_that_cannot_exist_is_not_found(starlodge: SignedCaller) -> None:
+    # Given a member id of 65 characters, one too many for any member to have
     # When starlodge posts an earn for it
     reply = starlodge.call(
         "POST", "/v1/members/" + "m" * 65 + "/earn", {"points": 1, "reference": "r"}
     )
-    # Then it is a validation error
-    assert (reply.status, reply.code) == (422, "validation_error")
+    # Then it is not found, as an unknown member is, and the message names the id
+    assert (reply.status, reply.code) == (404, "not_found")
+    assert reply.body["error"]["message"] == "no member_id " + "m" * 65
+    assert_nothing_posted(starlodge)
+
+
+# A value for each path parameter that matches its pattern, and one no pattern admits.
+WELL_FORMED = {
+    "member_id": "guest-1",
+    "partner_id": "rideco",
+    "program": "STAR",
+    "from_program": "STAR",
+    "to_program": "RIDE",
+    "key_id": "pnk_missing",
+    "link_id": "lnk_" + "a" * 26,
+    "transaction_id": "txn_" + "a" * 26,
+    "settlement_id": "stl_20250101_20250131",
+}
+MALFORMED = "Z" * 65
+KEY_OF_FUNCTION = {"AdminApiFunction": "admin", "FinanceApiFunction": "finance"}
+
+
+def path_with(template: str, malformed: str) -> str:
+    """The route's path with `malformed` given MALFORMED, every other parameter well formed."""
+    return re.sub(
+        r"{(\w+)}",
+        lambda part: MALFORMED if part[1] == malformed else WELL_FORMED.get(part[1], "x"),
+        template,
+    )
+
+
+def test_every_malformed_id_in_a_path_is_not_found(network: DemoNetwork) -> None:
+    # Given every routed operation with an id in its path, each called with its function's key
+    handlers = {name: load_handler(spec) for name, spec in functions(TEMPLATE, STACK).items()}
+    cases = [
+        (route, name)
+        for route in http_routes(TEMPLATE)
+        if not route.is_greedy
+        for name in re.findall(r"{(\w+)}", route.path)
+    ]
+    answers = {}
+    for route, malformed in cases:
+        key = getattr(network, KEY_OF_FUNCTION.get(route.function, "starlodge"))
+        caller = SignedCaller(handlers[route.function], key)
+        # When the id is one no pattern admits, the others well formed, with an empty body
+        body: dict[str, object] | None = {} if route.method in ("POST", "PUT") else None
+        reply = caller.call(route.method, path_with(route.path, malformed), body)
+        answers[f"{route.method} {route.path} ({malformed})"] = (
+            reply.status,
+            reply.code,
+            MALFORMED in reply.body["error"]["message"],
+        )
+    # Then each is not found, naming the id, whatever else is wrong with the request
+    assert len(cases) >= 30
+    assert answers == {case: (404, "not_found", True) for case in answers}
 
 
 def test_a_limit_out_of_range_is_a_validation_error(starlodge: SignedCaller) -> None:

@@ -10,9 +10,10 @@ import pytest
 
 from pointsnet.api.partner import create_partner_app
 from pointsnet.auth.caller import Caller, Role
+from pointsnet.idempotency import derived_id
 from pointsnet.ledger.check import check_ledger
 from pointsnet.ledger.models import Obligation
-from pointsnet.ledger.port import StoredEntry
+from pointsnet.ledger.port import StoredBalance, StoredEntry
 from pointsnet.ledger.service import Ledger
 from pointsnet.network.commands import SetRate
 from pointsnet.network.exchanges import Exchanges
@@ -110,18 +111,33 @@ def test_a_link_needs_the_other_partners_consent(
     # When rideco tries to confirm its own proposal; Then it is forbidden
     own = rideco.call("POST", f"/v1/links/{link_id}/confirm")
     assert (own.status, own.code) == (403, "forbidden")
-    # When starlodge confirms; Then the link is active and both members show it
+    # When starlodge confirms; Then the link is active, since when, and both members show it
     confirmed = starlodge.call("POST", f"/v1/links/{link_id}/confirm")
     assert (confirmed.status, confirmed.body["status"]) == (201, "active")
     rideco.earn("rider-1", 1)
     starlodge.earn("guest-1", 1)
     rider_links = rideco.get("/v1/members/rider-1").body["links"]
     guest_links = starlodge.get("/v1/members/guest-1").body["links"]
+    # And each member's links say when the link was confirmed, as the link itself does
+    confirmed_at = confirmed.body["confirmed_at"]
+    assert confirmed_at and rideco.get(f"/v1/links/{link_id}").body["confirmed_at"] == confirmed_at
     assert rider_links == [
-        {"link_id": link_id, "partner_id": "starlodge", "program": "STAR", "member_id": "guest-1"}
+        {
+            "link_id": link_id,
+            "partner_id": "starlodge",
+            "program": "STAR",
+            "member_id": "guest-1",
+            "confirmed_at": confirmed_at,
+        }
     ]
     assert guest_links == [
-        {"link_id": link_id, "partner_id": "rideco", "program": "RIDE", "member_id": "rider-1"}
+        {
+            "link_id": link_id,
+            "partner_id": "rideco",
+            "program": "RIDE",
+            "member_id": "rider-1",
+            "confirmed_at": confirmed_at,
+        }
     ]
 
 
@@ -441,9 +457,11 @@ def snapshot() -> tuple[int, list[Obligation]]:
 def test_an_exchange_short_of_points_leaves_nothing_behind(
     starlodge: SignedCaller, rideco: SignedCaller, linked: str, rates: None
 ) -> None:
-    # Given linked members, published rates, and a quote for 40 STAR of guest-1's 20
-    starlodge.earn("guest-1", 20)
+    # Given linked members, published rates, a quote for all 40 of guest-1's STAR, and then
+    # a burn of 20 of them
+    starlodge.earn("guest-1", 40)
     quote_id = quote(starlodge, "guest-1", "STAR", "RIDE", 40).body["quote_id"]
+    assert starlodge.burn("guest-1", 20, "upgrade-1").status == 201
     before = snapshot()
     # When the quote is exchanged
     reply = starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id})
@@ -454,6 +472,78 @@ def test_an_exchange_short_of_points_leaves_nothing_behind(
     # And the quote is still usable once the points are there
     starlodge.earn("guest-1", 20)
     assert starlodge.call("POST", "/v1/exchanges", {"quote_id": quote_id}).status == 201
+
+
+class CountedBalanceReads(LedgerStore):
+    """The ledger table, counting the balance items read, account by account."""
+
+    def __init__(self, table: str) -> None:
+        super().__init__(table)
+        self.balance_reads: list[str] = []
+
+    def get_balance(self, account: str) -> StoredBalance | None:
+        self.balance_reads.append(account)
+        return super().get_balance(account)
+
+
+def quoting_with(store: LedgerStore, network: DemoNetwork) -> SignedCaller:
+    """Starlodge calling quotes and exchanges through `store`."""
+    app = create_partner_app(
+        exchanges=lambda: Exchanges(
+            engine=Ledger(store).engine,
+            network=default_network_store(),
+            rates=default_rates(),
+            pricing=default_exchanges().pricing,
+            quote_ttl=timedelta(seconds=60),
+        ),
+        keys=default_key_resolver,
+    )
+    return SignedCaller(lambda event, _: app.resolve(event, LambdaContextStub()), network.starlodge)
+
+
+@pytest.mark.parametrize("earned", [0, 39], ids=["never-earned", "one-short"])
+def test_a_quote_for_more_points_than_the_member_has_is_refused_with_one_read(
+    network: DemoNetwork, starlodge: SignedCaller, linked: str, rates: None, earned: int
+) -> None:
+    # Given linked members and published rates, guest-1 holding one STAR fewer than 40, or
+    # never having earned, and starlodge quoting through a ledger that counts its reads
+    if earned:
+        starlodge.earn("guest-1", earned)
+    store = CountedBalanceReads(get_settings().ledger_table)
+    counted = quoting_with(store, network)
+    before = snapshot()
+    # When starlodge asks for a quote of 40 STAR in RIDE for her
+    body = {"member_id": "guest-1", "from_program": "STAR", "to_program": "RIDE", "points": 40}
+    reply = counted.call("POST", "/v1/quotes", body, idempotency_key="Q-1")
+    # Then it is refused at once as insufficient points, saying what she has, and no quote,
+    # entry or obligation is written
+    assert (reply.status, reply.code) == (409, "insufficient_points"), reply.body
+    assert f"has {earned} STAR points available, 40 quoted" in reply.body["error"]["message"]
+    assert snapshot() == before
+    assert default_network_store().get_quote(derived_id("qte_", "starlodge", "Q-1")) is None
+    # And her balance item was read once, the only balance read
+    assert store.balance_reads == ["member:starlodge:guest-1"]
+
+
+def test_a_quote_for_all_the_member_has_is_given_and_for_a_linked_programs_points_too(
+    starlodge: SignedCaller, rideco: SignedCaller, linked: str, rates: None
+) -> None:
+    # Given guest-1 with 40 STAR and her linked rider-1 with 10 RIDE
+    starlodge.earn("guest-1", 40)
+    rideco.earn("rider-1", 10)
+    # When starlodge quotes all 40 STAR, and 10 and then 11 of rider-1's RIDE, for her
+    replies = [
+        quote(starlodge, "guest-1", "STAR", "RIDE", 40),
+        quote(starlodge, "guest-1", "RIDE", "STAR", 10),
+        quote(starlodge, "guest-1", "RIDE", "STAR", 11),
+    ]
+    # Then the first two are quoted, and the third is short of the linked member's RIDE
+    assert [(reply.status, reply.code) for reply in replies] == [
+        (201, None),
+        (201, None),
+        (409, "insufficient_points"),
+    ]
+    assert "member rider-1 has 10 RIDE points available" in replies[2].body["error"]["message"]
 
 
 def after_quotes_expire(network: DemoNetwork) -> SignedCaller:

@@ -162,3 +162,23 @@ def test_requests_generated_from_the_document_get_contract_answers(admin: Signed
     # Then every answer is one the document promises: never a 500
     assert answers
     assert all(status in (201, 404, 409, 422) for _, status, _ in answers), answers
+
+
+def test_every_id_in_a_path_is_documented_as_not_found_when_it_names_nothing() -> None:
+    # Given every path parameter of every operation of the committed document
+    path_parameters = [
+        (method, path, parameter)
+        for (method, path), operation in operations(committed()).items()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "path"
+    ]
+    # When their descriptions and their operations' 404 answers are read
+    # Then each says a value naming nothing (or breaking its pattern) is 404 not_found, as
+    # the server answers it (tests/integration/test_bad_input.py), never validation_error
+    assert len(path_parameters) >= 30
+    for method, path, parameter in path_parameters:
+        broken = ", or breaks this pattern," if "pattern" in parameter["schema"] else ""
+        said = f"A value that names nothing{broken} is answered 404 `not_found`."
+        assert parameter["description"].endswith(said), (method, path, parameter)
+        answers = operations(committed())[(method, path)]["responses"]
+        assert "malformed" in answers["404"]["description"], (method, path)

@@ -127,6 +127,9 @@ def test_a_key_of_another_role_is_forbidden_on_partner_routes(
     key = network.finance if role == "finance" else network.admin
     reply = SignedCaller(partner_handler, key).call("POST", EARN_PATH, EARN_BODY)
     assert (reply.status, reply.code) == (403, "forbidden")
+    # And the message names the key with its article: "a finance key", "an admin key"
+    article = "an" if role == "admin" else "a"
+    assert reply.body["error"]["message"] == f"{article} {role} key may not call POST {EARN_PATH}"
 
 
 def test_health_and_openapi_need_no_signature(starlodge: SignedCaller) -> None:

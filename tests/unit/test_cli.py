@@ -71,8 +71,14 @@ POSTED = {
         "type": "earn",
         "program": "STAR",
         "points": 100,
+        "partner_id": "starlodge",
+        "member_id": "m-1",
         "reference": "order-1",
         "status": "posted",
+        "postings": [
+            {"account": "program:STAR:issued", "points": -100},
+            {"account": "member:starlodge:m-1", "points": 100},
+        ],
     },
     "balance": {"program": "STAR", "available": 1100, "pending": 0},
 }
@@ -147,12 +153,12 @@ def test_given_earn_with_table_output_when_run_then_an_aligned_table_is_printed(
     # When earn runs with the default output
     harness.run("earn", "m-1", "100", "--reference", "order-1")
 
-    # Then the transaction and the balance are printed as an aligned table
+    # Then the transaction, signed, and the member's balance are printed as an aligned table
     out = capsys.readouterr().out
     assert out.splitlines() == [
-        "transaction_id  type  program  points  reference  status  available  pending",
-        "--------------  ----  -------  ------  ---------  ------  ---------  -------",
-        "tx-1            earn  STAR        100  order-1    posted       1100        0",
+        "transaction_id  type  member_id  program  points  reference  status  available  pending",
+        "--------------  ----  ---------  -------  ------  ---------  ------  ---------  -------",
+        "tx-1            earn  m-1        STAR       +100  order-1    posted       1100        0",
     ]
 
 
@@ -763,4 +769,22 @@ def test_given_no_secret_when_configuring_then_nothing_is_written_and_exit_code_
     # Then it exits 2, saying the secret is missing, and writes nothing
     assert code == 2
     assert "needs secret" in capsys.readouterr().err
+    assert not config_file.exists()
+
+
+def test_given_a_bad_base_url_flag_when_configuring_then_it_is_refused_before_any_prompt(
+    harness: Harness,
+    config_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):
+    # Given answers ready on stdin for every prompt
+    answer_prompts(monkeypatch, "pnk_1", "pns_secret", "", "")
+    # When configure runs with a base URL that is not http(s)
+    code = harness.run("configure", "--base-url", "ftp://api.example.com")
+    # Then it exits 2 saying why, before asking anything, and writes nothing
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "must start with https:// or http://, not 'ftp://api.example.com'" in err
+    assert "API key id" not in err
     assert not config_file.exists()

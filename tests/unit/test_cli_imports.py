@@ -171,3 +171,19 @@ def test_following_an_import_reads_it_again_after_a_read_that_timed_out(tmp_path
     # Then it reads the import again and ends with it completed
     assert code == 0
     assert [call.method for call in harness.client.calls] == ["POST", "POST", "GET", "GET"]
+
+
+@pytest.mark.parametrize("wait", ["0", "-5", "soon"])
+def test_import_with_a_wait_that_is_no_time_refuses_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], harness: Harness, wait: str
+) -> None:
+    # Given a members file
+    members = tmp_path / "members.csv"
+    members.write_text("member_id,points\nm-1,10\n", encoding="utf-8")
+    # When it is imported with a --wait that is not a time to wait
+    code = harness.run("import", str(members), "--wait", wait)
+    # Then it is a usage error: nothing is sent, and no progress says it is importing
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "is not a number of seconds above 0" in err
+    assert harness.client.calls == [] and "importing" not in err

@@ -49,3 +49,21 @@ def test_every_domain_error_has_a_contract_code() -> None:
     # Then there are as many errors as codes, and each error's code is in the contract
     assert len(domain_errors) >= len(CONTRACT)
     assert {cls.code for cls in domain_errors} <= set(CONTRACT)
+
+
+def test_a_message_names_a_role_or_a_type_with_the_article_it_takes() -> None:
+    # Given roles and transaction types, some starting with a vowel
+    words = ["admin", "partner", "finance", "earn", "exchange", "expiry", "import", "hold"]
+    # When each is put after its indefinite article
+    named = [errors.with_article(word) for word in words]
+    # Then a vowel takes "an", anything else "a"
+    assert named == [
+        "an admin",
+        "a partner",
+        "a finance",
+        "an earn",
+        "an exchange",
+        "an expiry",
+        "an import",
+        "a hold",
+    ]

@@ -6,6 +6,7 @@ import io
 import json
 from collections import deque
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -231,3 +232,86 @@ def test_progress_writes_a_line_per_update_when_not_on_a_terminal() -> None:
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith("settling 2025-03-01..2025-03-01: entries: 10 transactions (")
     assert lines[-1].startswith("settling 2025-03-01..2025-03-01: done in ")
+
+
+def test_progress_ended_by_an_error_does_not_say_done() -> None:
+    # Given a stream that is not a terminal
+    stream = io.StringIO()
+    # When a settlement's progress ends with an error
+    with pytest.raises(PointsNetError), Progress("settling 2025-03-01..2025-03-01", stream=stream):
+        raise PointsNetError(422, "validation_error", "bad period", "req-1")
+    # Then its one line says it stopped, not that it is done
+    (line,) = stream.getvalue().splitlines()
+    assert line.startswith("settling 2025-03-01..2025-03-01: stopped after ")
+
+
+@pytest.mark.parametrize(
+    ("period", "why"),
+    [
+        (("2025-03-02", "2025-03-01"), "is before --period-start"),
+        (("2025-03-01", "2025-3-9"), "'2025-3-9' is not a day written YYYY-MM-DD"),
+        (("2025-03-01", "20250309"), "is not a day written YYYY-MM-DD"),
+        (("2024-01-01", "2025-01-01"), "a period is at most 366 days"),
+        (("2999-01-01", "2999-01-01"), "is after today"),
+    ],
+    ids=["reversed", "unpadded", "basic-format", "too-long", "future"],
+)
+def test_settle_with_a_bad_period_refuses_before_saying_anything_is_done(
+    capsys: pytest.CaptureFixture[str], period: tuple[str, str], why: str
+) -> None:
+    # Given an API that would answer a settlement
+    client = ScriptedClient(answer(SETTLEMENT, 201))
+    start, end = period
+    # When an operator settles a period that is not one the API takes
+    code, chosen = run(client, "settle", "--period-start", start, "--period-end", end)
+    # Then it is a usage error, said first: no key was looked up, nothing was sent, and
+    # nothing says settling started or is done
+    out, err = capsys.readouterr()
+    assert code == cli.EXIT_USAGE_OR_CREDENTIALS
+    assert why in err
+    assert (chosen, client.calls, out) == ([], [], "")
+    assert "settling" not in err and "done" not in err
+
+
+def test_settle_of_a_period_ending_today_warns_that_it_is_provisional_first(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given an API that settles at once, and a period from yesterday to today (UTC)
+    today = datetime.now(UTC).date()
+    start, end = (today - timedelta(days=1)).isoformat(), today.isoformat()
+    client = ScriptedClient(answer(SETTLEMENT | {"period_start": start, "period_end": end}, 201))
+    # When an operator settles it
+    code, _ = run(client, "settle", "--period-start", start, "--period-end", end)
+    # Then it runs, after a warning, first, that the period has not ended
+    _, err = capsys.readouterr()
+    assert code == 0
+    warning = (
+        f"warning: period {start}..{end} has not ended: this settlement is provisional and a "
+        "later run may produce an adjustment"
+    )
+    assert err.splitlines()[0] == warning
+    assert "done in" in err.splitlines()[-1]
+    assert client.calls[0].body == {"period_start": start, "period_end": end}
+
+
+def test_settle_of_an_ended_period_gives_no_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given an API that settles at once, and yesterday (UTC), which has ended
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    client = ScriptedClient(answer(SETTLEMENT, 201))
+    # When an operator settles it
+    code, _ = run(client, "settle", "--period-start", yesterday, "--period-end", yesterday)
+    # Then nothing warns: the settlement is final
+    assert code == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_settle_refused_by_the_api_does_not_say_done(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given an API that refuses the run as invalid
+    client = ScriptedClient(PointsNetError(422, "validation_error", "not valid", "req-2"))
+    # When an operator settles a day
+    code, _ = run(client, "settle", "--period-start", "2025-03-01", "--period-end", "2025-03-01")
+    # Then the error is reported and the progress says it stopped, never that it is done
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_API_ERROR
+    assert "validation_error: not valid" in err
+    assert "stopped after" in err and "done" not in err

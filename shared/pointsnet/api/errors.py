@@ -95,7 +95,7 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
         (400, "invalid_json or missing_idempotency_key"),
         (401, "missing_credentials, unknown_key, invalid_signature or stale_timestamp"),
         (403, "forbidden: the key's role may not call this"),
-        (404, "not_found or route_not_found"),
+        (404, "not_found (an id in the path included, malformed or unknown) or route_not_found"),
         (409, "insufficient_points, request_in_progress or conflict"),
         (413, "payload_too_large: body over 16 KiB"),
         (422, "validation_error, idempotency_key_reused or not_linked"),

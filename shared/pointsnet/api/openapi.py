@@ -70,7 +70,9 @@ def _description() -> str:
         "with `Retry-After` (whole seconds, at least 1) and changes nothing. An admin sets it "
         "with `PUT /v1/partners/{partner_id}/rate-limit`.\n\n"
         '**Errors.** Every error has the body `{"error": {"code", "message", "request_id"}}` '
-        "(and `details` listing the fields of a `validation_error`) with a stable `code`:\n\n"
+        "(and `details` listing the fields of a `validation_error`) with a stable `code`. An "
+        "id in a path that matches no resource, or no id's pattern, is 404 `not_found`, not a "
+        "validation error: what cannot exist is not found.\n\n"
         "| status | code |\n| --- | --- |\n" + codes
     )
 
@@ -163,6 +165,9 @@ def describe_contract(document: dict[str, Any]) -> dict[str, Any]:
     for path, method, operation in _operations(document):
         if (method, path) in PUBLIC_OPERATIONS:
             operation["security"] = []
+        for parameter in operation.get("parameters", []):
+            if parameter.get("in") == "path":
+                _describe_path_id(parameter)
         if method == "post":
             parameters = operation.setdefault("parameters", [])
             if not any(parameter.get("name") == IDEMPOTENCY_HEADER for parameter in parameters):
@@ -178,6 +183,15 @@ def describe_contract(document: dict[str, Any]) -> dict[str, Any]:
                     }
     _drop_unreferenced_schemas(document)
     return document
+
+
+def _describe_path_id(parameter: dict[str, Any]) -> None:
+    """A path id names a resource: one that names nothing, its pattern broken included, is
+    answered 404 `not_found` (pointsnet.api.resolver), never a validation error."""
+    broken = ", or breaks this pattern," if "pattern" in parameter.get("schema", {}) else ""
+    said = f"A value that names nothing{broken} is answered 404 `not_found`."
+    own = str(parameter.get("description") or "").rstrip(".")
+    parameter["description"] = f"{own}. {said}" if own else said
 
 
 def network_openapi(

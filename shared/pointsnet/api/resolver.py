@@ -29,10 +29,12 @@ from pointsnet.errors import (
     Forbidden,
     InvalidJson,
     MissingIdempotencyKey,
+    NotFound,
     PayloadTooLarge,
     PointsNetError,
     RouteNotFound,
     ValidationFailed,
+    with_article,
 )
 from pointsnet.idempotency import (
     IDEMPOTENCY_HEADER,
@@ -46,6 +48,8 @@ from pointsnet.partners.rate_limits import RateLimiter
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_JSON_DEPTH = 32
+# How much of a malformed path id a not_found message repeats.
+MAX_ID_ECHO = 80
 PUBLIC_ROUTES = frozenset({("GET", "/v1/health"), ("GET", "/v1/openapi.json")})
 
 
@@ -132,7 +136,7 @@ class PointsNetResolver(APIGatewayHttpResolver):
         # partner `network`), before anything else is done for it.
         self.rate_limiter().admit(caller.partner_id)
         if self._has_route(method, path) and caller.role not in self.roles:
-            raise Forbidden(f"a {caller.role} key may not call {method} {path}")
+            raise Forbidden(f"{with_article(caller.role)} key may not call {method} {path}")
         self.append_context(caller=caller)
 
         if method not in ("POST", "PUT", "PATCH"):
@@ -185,6 +189,16 @@ class PointsNetResolver(APIGatewayHttpResolver):
         return self._error_response(error)
 
     def _validation_error(self, error: RequestValidationError) -> Response[Any]:
+        problems = error.errors()
+        malformed = [
+            problem for problem in problems if tuple(problem.get("loc", ()))[:1] == ("path",)
+        ]
+        if malformed:
+            # An id that cannot exist names nothing: not found, as an unknown well-formed id is.
+            name = str(tuple(malformed[0]["loc"])[-1])
+            value = str(self.context.get("_route_args", {}).get(name, ""))
+            logger.info("request refused", extra={"code": "not_found", "malformed": name})
+            return self._error_response(NotFound(f"no {name} {value[:MAX_ID_ECHO]}"))
         try:
             body = self.current_event.json_body
         except (ValueError, TypeError):
@@ -194,7 +208,7 @@ class PointsNetResolver(APIGatewayHttpResolver):
                 "field": _field_path(problem.get("loc", ()), body),
                 "message": str(problem.get("msg", "invalid")),
             }
-            for problem in error.errors()
+            for problem in problems
         ]
         return self._error_response(ValidationFailed("the request is not valid", details=details))
 

@@ -44,20 +44,32 @@ KEY_ROLES = ("partner", "finance", "admin")
 
 def add_partners(commands: Commands) -> None:
     partners = commands.group(
-        "partners", "Add and list the network's partners (admin key).", local_role="admin"
+        "partners",
+        "Add and list the network's partners (admin key).",
+        local_role="admin",
+        example="pointsnet partners list",
     )
-    create = partners.add("create", _run_create_partner, "Add a partner and its program.")
+    create = partners.add(
+        "create",
+        _run_create_partner,
+        "Add a partner and its program.",
+        example="pointsnet partners create beancafe --name 'Bean Cafe' --program BEAN "
+        "--point-value 0.004",
+    )
     create.add_argument("partner_id", metavar="PARTNER_ID", help="[a-z0-9-]{2,40}")
     create.add_argument("--name", required=True, help="display name")
     create.add_argument("--program", required=True, help="program code, e.g. STAR")
     create.add_argument("--point-value", required=True, help="what one point is worth, e.g. 0.0025")
     create.add_argument("--currency", help="ISO 4217 settlement currency (API default USD)")
     add_idempotency_argument(create)
-    partners.add("list", _run_list_partners, "List every partner.")
+    partners.add(
+        "list", _run_list_partners, "List every partner.", example="pointsnet partners list"
+    )
     rate_limit = partners.add(
         "rate-limit",
         _run_set_partner_rate_limit,
         "Limit all of a partner's keys to RATE requests a second, bursts up to BURST.",
+        example="pointsnet partners rate-limit rideco 50 100",
     )
     rate_limit.add_argument(
         "partner_id", metavar="PARTNER", help="network: the finance and admin keys"
@@ -68,6 +80,7 @@ def add_partners(commands: Commands) -> None:
         "signing",
         _run_set_partner_signing,
         "Set the lowest signature version a partner's keys may sign with (2: v2-only).",
+        example="pointsnet partners signing rideco --minimum-version 2",
     )
     signing.add_argument("partner_id", metavar="PARTNER_ID")
     signing.add_argument(
@@ -108,9 +121,17 @@ def _run_list_partners(client: PointsNetClient, args: argparse.Namespace) -> Com
 
 def add_keys(commands: Commands) -> None:
     keys = commands.group(
-        "keys", "Issue, list and revoke partners' API keys (admin key).", local_role="admin"
+        "keys",
+        "Issue, list and revoke partners' API keys (admin key).",
+        local_role="admin",
+        example="pointsnet keys list rideco",
     )
-    issue = keys.add("issue", _run_issue_key, "Issue a key; its secret is shown this once only.")
+    issue = keys.add(
+        "issue",
+        _run_issue_key,
+        "Issue a key; its secret is shown this once only.",
+        example="pointsnet keys issue network --key-role finance",
+    )
     issue.add_argument("partner_id", metavar="PARTNER_ID")
     issue.add_argument(
         "--key-role",
@@ -120,9 +141,19 @@ def add_keys(commands: Commands) -> None:
         help="what the new key may call (default partner)",
     )
     add_idempotency_argument(issue)
-    listing = keys.add("list", _run_list_keys, "List a partner's keys (never their secrets).")
+    listing = keys.add(
+        "list",
+        _run_list_keys,
+        "List a partner's keys (never their secrets).",
+        example="pointsnet keys list rideco",
+    )
     listing.add_argument("partner_id", metavar="PARTNER_ID")
-    revoke = keys.add("revoke", _run_revoke_key, "Revoke a key.")
+    revoke = keys.add(
+        "revoke",
+        _run_revoke_key,
+        "Revoke a key.",
+        example="pointsnet keys revoke rideco pnk_0f3a9c",
+    )
     revoke.add_argument("partner_id", metavar="PARTNER_ID")
     revoke.add_argument("key_id", metavar="KEY_ID")
 
@@ -160,14 +191,17 @@ def add_policy(commands: Commands) -> None:
         "policy",
         "Show or set a program's policy: expiry, tiers, hold timeout (admin key).",
         local_role="admin",
+        example="pointsnet policy show starlodge",
     )
-    policy.add("show", _run_show_policy, "A program's policy.").add_argument(
-        "partner_id", metavar="PARTNER"
-    )
+    policy.add(
+        "show", _run_show_policy, "A program's policy.", example="pointsnet policy show starlodge"
+    ).add_argument("partner_id", metavar="PARTNER")
     update = policy.add(
         "set",
         _run_set_policy,
         "Change a program's policy; what you do not mention stays as it is.",
+        example="pointsnet policy set starlodge --expiry after_earning --months 24 "
+        "--tiers member:0,silver:1000,gold:5000",
     )
     update.add_argument("partner_id", metavar="PARTNER")
     update.add_argument("--file", help="a JSON policy replacing the whole policy")
@@ -207,6 +241,8 @@ def _policy_from_args(client: PointsNetClient, args: argparse.Namespace) -> dict
         if not isinstance(loaded, dict):
             raise CommandFailed(f"{args.file} does not hold a JSON object")
         return loaded
+    # What the flags say is checked before the current policy is read.
+    tiers = _parse_tiers(args.tiers) if args.tiers is not None else None
     current = client.get_policy(args.partner_id)
     policy: dict[str, Any] = {
         "expiry": current.get("expiry"),
@@ -227,8 +263,8 @@ def _policy_from_args(client: PointsNetClient, args: argparse.Namespace) -> dict
         if "kind" not in expiry or "months" not in expiry:
             raise CommandFailed("a new expiry needs --expiry and --months")
         policy["expiry"] = expiry
-    if args.tiers is not None:
-        policy["tiers"] = _parse_tiers(args.tiers)
+    if tiers is not None:
+        policy["tiers"] = tiers
     if args.hold_timeout_days is not None:
         policy["hold_timeout_days"] = args.hold_timeout_days
     return {name: value for name, value in policy.items() if value is not None}

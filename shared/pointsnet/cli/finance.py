@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import threading
 import time
 import uuid
+from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from pointsnet.cli.output import Column, CommandOutput
@@ -37,31 +40,67 @@ SETTLEMENT_STATUSES = ("draft", "needs_review", "approved", "disputed", "paid")
 # How long `pointsnet settle` waits in all, and between tries while another run holds the period.
 SETTLE_WAIT_SECONDS = 900.0
 SETTLE_BUSY_PAUSE_SECONDS = 2.0
+# The longest period a run takes (pointsnet.settlement.models.MAX_PERIOD_DAYS, as the API says).
+MAX_PERIOD_DAYS = 366
+SETTLEMENT_ID = "stl_20260101_20260131"
 
 
 def add_settlements(commands: Commands) -> None:
     settlements = commands.group(
-        "settlements", "Review, approve and pay settlements (finance key).", local_role="finance"
+        "settlements",
+        "Review, approve and pay settlements (finance key).",
+        local_role="finance",
+        example="pointsnet settlements list --status needs_review",
     )
-    listing = settlements.add("list", _run_list_settlements, "List settlements by period.")
+    listing = settlements.add(
+        "list",
+        _run_list_settlements,
+        "List settlements by period.",
+        example="pointsnet settlements list --status needs_review --period-start 2026-01-01",
+    )
     listing.add_argument("--status", choices=SETTLEMENT_STATUSES)
     listing.add_argument("--period-start", help="periods starting on or after YYYY-MM-DD")
     listing.add_argument("--period-end", help="periods ending on or before YYYY-MM-DD")
-    show = settlements.add("show", _run_show_settlement, "Show a settlement's lines and checks.")
+    show = settlements.add(
+        "show",
+        _run_show_settlement,
+        "Show a settlement's lines and checks.",
+        example=f"pointsnet settlements show {SETTLEMENT_ID}",
+    )
     show.add_argument("settlement_id", metavar="SETTLEMENT_ID")
-    report = settlements.add("report", _run_settlement_report, "Save a settlement's report.")
+    report = settlements.add(
+        "report",
+        _run_settlement_report,
+        "Save a settlement's report.",
+        example=f"pointsnet settlements report {SETTLEMENT_ID} --format csv --out january.csv",
+    )
     report.add_argument("settlement_id", metavar="SETTLEMENT_ID")
     report.add_argument("--format", choices=REPORT_FORMATS, default="html", dest="report_format")
     report.add_argument("--out", help="file to write (default SETTLEMENT_ID.FORMAT)")
-    approve = settlements.add("approve", _run_approve_settlement, "Approve a settlement.")
+    approve = settlements.add(
+        "approve",
+        _run_approve_settlement,
+        "Approve a settlement.",
+        example=f"pointsnet settlements approve {SETTLEMENT_ID} --reason 'checks passed'",
+    )
     approve.add_argument("settlement_id", metavar="SETTLEMENT_ID")
     approve.add_argument("--reason", help="a note for the audit trail")
     add_idempotency_argument(approve)
-    dispute = settlements.add("dispute", _run_dispute_settlement, "Dispute a settlement.")
+    dispute = settlements.add(
+        "dispute",
+        _run_dispute_settlement,
+        "Dispute a settlement.",
+        example=f"pointsnet settlements dispute {SETTLEMENT_ID} --reason 'RIDE rate is stale'",
+    )
     dispute.add_argument("settlement_id", metavar="SETTLEMENT_ID")
     dispute.add_argument("--reason", required=True, help="what is contested")
     add_idempotency_argument(dispute)
-    paid = settlements.add("mark-paid", _run_mark_settlement_paid, "Record a settlement's payment.")
+    paid = settlements.add(
+        "mark-paid",
+        _run_mark_settlement_paid,
+        "Record a settlement's payment.",
+        example=f"pointsnet settlements mark-paid {SETTLEMENT_ID} --payment-reference WIRE-0131",
+    )
     paid.add_argument("settlement_id", metavar="SETTLEMENT_ID")
     paid.add_argument("--payment-reference", required=True, help="the transfer's reference")
     paid.add_argument("--reason", help="a note for the audit trail")
@@ -149,24 +188,63 @@ def add_settle(commands: Commands) -> None:
     parser = commands.add(
         "settle",
         _run_settle,
-        "Reconcile and settle a period now (admin key), showing progress until it is done.",
+        "Reconcile and settle a period now (admin key), showing progress until it is done. A "
+        "period that ends today is settled provisionally: a later run may add an adjustment.",
+        example="pointsnet settle --period-start 2026-01-01 --period-end 2026-01-31",
     )
     parser.set_defaults(local_role="admin")
-    parser.add_argument("--period-start", required=True, help="first UTC day, YYYY-MM-DD")
-    parser.add_argument("--period-end", required=True, help="last UTC day, YYYY-MM-DD")
+    parser.add_argument(
+        "--period-start", required=True, type=_utc_day, help="first UTC day, YYYY-MM-DD"
+    )
+    parser.add_argument(
+        "--period-end", required=True, type=_utc_day, help="last UTC day, YYYY-MM-DD"
+    )
     parser.add_argument("--reason", help="why the run is started, kept in the audit trail")
     add_idempotency_argument(parser)
+    # Checked by `main` right after parsing: a usage error before anything is said or sent.
+    parser.set_defaults(check_arguments=partial(_check_period, parser))
+
+
+def _utc_day(text: str) -> date:
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day written YYYY-MM-DD") from exc
+
+
+def _check_period(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """The period rules the API applies, so that a bad period is refused before any run."""
+    start, end = args.period_start, args.period_end
+    today = _utc_today()
+    if end < start:
+        parser.error(f"--period-end {end} is before --period-start {start}")
+    if (end - start).days + 1 > MAX_PERIOD_DAYS:
+        parser.error(f"a period is at most {MAX_PERIOD_DAYS} days")
+    if end > today:
+        parser.error(f"--period-end {end} is after today ({today} UTC): it has not begun")
+
+
+def _utc_today() -> date:
+    return datetime.now(UTC).date()
 
 
 def _run_settle(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
+    start, end = args.period_start.isoformat(), args.period_end.isoformat()
+    if args.period_end >= _utc_today():
+        print(
+            f"warning: period {start}..{end} has not ended: this settlement is provisional "
+            "and a later run may produce an adjustment",
+            file=sys.stderr,
+        )
     # One key for every request of the run: a repeat carries the same run on, never a new one.
     key = args.idempotency_key or str(uuid.uuid4())
-    label = f"settling {args.period_start}..{args.period_end}"
-    with Progress(label) as progress:
+    with Progress(f"settling {start}..{end}") as progress:
         while True:
             try:
                 response = client.start_settlement_run(
-                    args.period_start, args.period_end, reason=args.reason, idempotency_key=key
+                    start, end, reason=args.reason, idempotency_key=key
                 )
             except PointsNetError as exc:
                 if exc.code != "request_in_progress" or progress.elapsed() > SETTLE_WAIT_SECONDS:
@@ -209,12 +287,14 @@ class Progress:
             self._thread.start()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         self._stop.set()
         if self.live:
             self._thread.join()
             self.stream.write("\r\033[K")
-        self.stream.write(f"{self.label}: done in {self.elapsed():.1f} s\n")
+        # Done only when it is: an error (the command reports it) or Ctrl-C is not done.
+        outcome = "done in" if exc_type is None else "stopped after"
+        self.stream.write(f"{self.label}: {outcome} {self.elapsed():.1f} s\n")
         self.stream.flush()
 
     def elapsed(self) -> float:

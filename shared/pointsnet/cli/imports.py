@@ -40,19 +40,30 @@ def add_import(commands: Commands) -> None:
         "import",
         _run_import,
         "Import members' opening balances from a CSV file (columns member_id, points, and "
-        "optional reference, tier, lots as POINTS@YYYY-MM-DD;...), e.g. pointsnet import "
-        "members.csv. Every row posts once; refused rows are listed in the result file.",
+        "optional reference, tier, lots as POINTS@YYYY-MM-DD;...). Every row posts once; "
+        "refused rows are listed in the result file.",
+        example="pointsnet import members.csv --idempotency-key import-2026-01",
     )
     parser.add_argument("file", metavar="FILE", type=Path, help="the CSV file, header first")
     parser.add_argument("--description", help="what the import is, kept with it")
     parser.add_argument(
         "--wait",
-        type=float,
+        type=_positive_seconds,
         default=3600.0,
         metavar="SECONDS",
         help="how long to follow the import before leaving it running (default 3600)",
     )
     add_idempotency_argument(parser)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return seconds
 
 
 def _run_import(client: PointsNetClient, args: argparse.Namespace) -> CommandOutput:
@@ -102,8 +113,9 @@ def add_earn_batch(commands: Commands) -> None:
         _run_earn_batch,
         "Post up to 100 earns in one request from a JSON file (a list of earn bodies with "
         "member_id) or a CSV (member_id, points, reference, and optional program, "
-        "description), e.g. pointsnet earn-batch night.csv. Each earn posts once by its "
-        "reference: run it again and the posted ones answer replayed.",
+        "description). Each earn posts once by its reference: run it again and the posted "
+        "ones answer replayed.",
+        example="pointsnet earn-batch night.csv",
     )
     parser.add_argument("file", metavar="FILE", type=Path, help="a .json or .csv file")
     add_idempotency_argument(parser)

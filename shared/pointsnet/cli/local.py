@@ -29,11 +29,16 @@ FOLLOW_POLL_SECONDS = 0.2
 
 
 def add_events(commands: Commands) -> None:
-    group = commands.group("events", "The local network's published events")
+    group = commands.group(
+        "events",
+        "The local network's published events",
+        example="pointsnet events tail --follow --type 'points.*'",
+    )
     tail = group.add_local(
         "tail",
         run_events_tail,
         "Print the events `make run` published (.pointsnet/events.jsonl), oldest first",
+        example="pointsnet events tail --follow --type 'points.*'",
     )
     tail.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
     tail.add_argument(
@@ -177,10 +182,22 @@ def _gist(kind: str, data: Mapping[str, Any]) -> str:
 
 def add_schedules(commands: Commands) -> None:
     group = commands.group(
-        "schedules", "The local network's schedules (template.yaml's ScheduleV2)"
+        "schedules",
+        "The local network's schedules (template.yaml's ScheduleV2)",
+        example="pointsnet schedules run VoidTimedOutHolds",
     )
-    group.add_local("list", run_schedules_list, "List the schedules with their next run")
-    run = group.add_local("run", run_schedules_run, "Fire a schedule now and show what it did")
+    group.add_local(
+        "list",
+        run_schedules_list,
+        "List the schedules with their next run",
+        example="pointsnet schedules list",
+    )
+    run = group.add_local(
+        "run",
+        run_schedules_run,
+        "Fire a schedule now and show what it did",
+        example="pointsnet schedules run VoidTimedOutHolds",
+    )
     run.add_argument("name", help="e.g. LifecycleFunctionVoidTimedOutHolds, or VoidTimedOutHolds")
 
 

@@ -39,6 +39,7 @@ def add_metrics(commands: Commands) -> None:
         _run_metrics,
         "Show a program's metrics over UTC days (a partner key: its own program; finance, "
         "admin: any).",
+        example="pointsnet metrics STAR --from 2026-01-01 --to 2026-01-31",
     )
     parser.add_argument("program", metavar="PROGRAM", help="a program code, e.g. STAR")
     parser.add_argument(

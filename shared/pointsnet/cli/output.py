@@ -16,6 +16,13 @@ OUTPUT_FORMATS = ("table", "json")
 Column = str | tuple[str, str]
 
 
+class Signed(int):
+    """A number a table shows with its sign (+100, -30, 0), right-aligned like any number."""
+
+    def __str__(self) -> str:
+        return f"{int(self):+d}" if self else "0"
+
+
 @dataclass(frozen=True)
 class CommandOutput:
     """What a command produced: `data` is printed as JSON, `rows`/`columns` as a table."""

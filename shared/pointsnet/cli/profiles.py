@@ -28,6 +28,8 @@ def add_configure(commands: Commands) -> None:
         "Save a base URL and API key as a profile in ~/.pointsnet/config "
         "(--profile NAME; POINTSNET_CONFIG_FILE moves the file). Prompts for what is not "
         "given, keeping the current value on Enter; a piped stdin answers the prompts.",
+        example="pointsnet configure --profile prod --base-url "
+        "https://abc123.execute-api.us-east-1.amazonaws.com/Prod",
     )
     parser.add_argument("--base-url", help="the API's base URL, stage included")
     parser.add_argument("--key-id", help="the API key's id")
@@ -38,6 +40,8 @@ def add_configure(commands: Commands) -> None:
 
 
 def _run_configure(args: argparse.Namespace, options: GlobalOptions) -> CommandOutput:
+    if args.base_url:
+        _check_base_url(args.base_url)  # before any prompt: a bad flag is said first
     config_file = default_config_file()
     current = read_profile(options.profile, config_file)
     given = {
@@ -55,10 +59,7 @@ def _run_configure(args: argparse.Namespace, options: GlobalOptions) -> CommandO
     if missing:
         raise CredentialsError(f"a profile needs {', '.join(missing)}")
     base_url = values["base_url"] or ""
-    if not base_url.startswith(("https://", "http://")):
-        raise CredentialsError(
-            f"the base URL must start with https:// or http://, not {base_url!r}"
-        )
+    _check_base_url(base_url)
     path = save_profile(options.profile, values, config_file)
     profile = options.profile or "default"
     data = {
@@ -77,6 +78,13 @@ def _run_configure(args: argparse.Namespace, options: GlobalOptions) -> CommandO
     )
 
 
+def _check_base_url(base_url: str) -> None:
+    if not base_url.startswith(("https://", "http://")):
+        raise CredentialsError(
+            f"the base URL must start with https:// or http://, not {base_url!r}"
+        )
+
+
 def add_bootstrap(commands: Commands) -> None:
     parser = commands.add_local(
         "bootstrap",
@@ -84,6 +92,9 @@ def add_bootstrap(commands: Commands) -> None:
         "Issue the network operator's first admin key straight into a deployed stack's tables, "
         "with your AWS credentials, and save it as a profile. The values are the stack's "
         "outputs DirectoryTableName, KeySecretPrefix and ApiUrl.",
+        example="pointsnet --profile prod bootstrap --directory-table pointsnet-Directory "
+        "--key-secret-prefix pointsnet/keys/ --base-url "
+        "https://abc123.execute-api.us-east-1.amazonaws.com/Prod",
     )
     parser.add_argument("--directory-table", required=True, help="the DirectoryTableName output")
     parser.add_argument("--key-secret-prefix", required=True, help="the KeySecretPrefix output")

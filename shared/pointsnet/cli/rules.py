@@ -38,12 +38,16 @@ FIGURES = {
 
 
 def add_rules(commands: Commands) -> None:
-    rules = commands.group("rules", "Set, show or preview a program's earning rules.")
+    rules = commands.group(
+        "rules",
+        "Set, show or preview a program's earning rules.",
+        example="pointsnet rules show --program STAR",
+    )
     put = rules.add(
         "set",
         _run_set,
-        "Replace a program's earning rules with a JSON or YAML file's "
-        "(e.g. pointsnet rules set rules.yaml --program STAR).",
+        "Replace a program's earning rules with a JSON or YAML file's.",
+        example="pointsnet rules set rules.yaml --program STAR",
     )
     put.add_argument(
         "file", metavar="FILE", type=Path, help='{"rules": [...]} or a bare list, JSON or YAML'
@@ -52,15 +56,16 @@ def add_rules(commands: Commands) -> None:
     show = rules.add(
         "show",
         _run_show,
-        "A program's earning rules in force (e.g. pointsnet rules show --program STAR).",
+        "A program's earning rules in force.",
+        example="pointsnet rules show --program STAR",
     )
     _add_program_argument(show)
     preview = rules.add(
         "preview",
         _run_preview,
-        "What an earn would give a member now; posts nothing "
-        "(e.g. pointsnet rules preview guest-42 --amount 42.50 --item dinner,dining,1,30.00 "
-        "--item spa,,1,12.50).",
+        "What an earn would give a member now; posts nothing.",
+        example="pointsnet rules preview guest-42 --amount 42.50 --item dinner,dining,1,30.00 "
+        "--item spa,,1,12.50",
     )
     preview.add_argument("member_id", metavar="MEMBER", help="the member, e.g. guest-42")
     add_earn_basis(preview)
@@ -250,7 +255,8 @@ def add_refer(commands: Commands) -> None:
     parser = commands.add(
         "refer",
         _run_refer,
-        "Record that a member referred a new member (e.g. pointsnet refer guest-1 guest-2).",
+        "Record that a member referred a new member.",
+        example="pointsnet refer guest-1 guest-2",
     )
     parser.add_argument("member_id", metavar="MEMBER", help="the referrer, your member id")
     parser.add_argument("referred", metavar="REFERRED", help="the new member it referred")

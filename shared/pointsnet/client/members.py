@@ -11,6 +11,28 @@ from typing import Any
 from pointsnet.client.errors import json_object
 from pointsnet.client.transport import SignedTransport, path_segment, without_none
 
+# What a transaction without postings to read takes from its member; the rest credit.
+DEBIT_TYPES = frozenset({"burn", "expiry"})
+
+
+def member_points(transaction: Mapping[str, Any]) -> int:
+    """The points a transaction moved for its member, signed: +100 credited, -30 debited.
+
+    A transaction's `points` is never negative; its postings say which way they went: the
+    member's account (`member:<partner_id>:<member_id>`), or for a hold or a void, which
+    move only held points, the member's pending account. A burn, an expiry, an exchange's
+    debit leg or the reversal of an earn is negative; an earn, a capture or the reversal of a
+    burn positive. Without postings, a burn or an expiry is a debit, anything else a credit.
+    """
+    points = abs(int(transaction.get("points") or 0))
+    owner = f"{transaction.get('partner_id')}:{transaction.get('member_id')}"
+    postings = transaction.get("postings") or []
+    for account in (f"member:{owner}", f"pending:{owner}"):
+        moved = sum(int(leg.get("points", 0)) for leg in postings if leg.get("account") == account)
+        if moved:
+            return moved
+    return -points if transaction.get("type") in DEBIT_TYPES else points
+
 
 class MemberEndpoints(SignedTransport):
     """The partner endpoints under `/v1/members` and `/v1/transactions`."""

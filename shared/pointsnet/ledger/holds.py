@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pointsnet.auth.caller import Caller
-from pointsnet.errors import Conflict, NotFound
+from pointsnet.errors import Conflict, NotFound, with_article
 from pointsnet.idempotency import IdempotentRequest, transaction_id_for
 from pointsnet.ledger.accounts import (
     issued_account,
@@ -229,7 +229,7 @@ class Holds:
     def _own_hold(self, caller: Caller, hold_id: str) -> Transaction:
         hold = visible_entry(self.store, caller, hold_id).transaction
         if hold.type != TransactionType.HOLD:
-            raise Conflict(f"transaction {hold_id} is a {hold.type}, not a hold")
+            raise Conflict(f"transaction {hold_id} is {with_article(hold.type)}, not a hold")
         if hold.initiated_by != caller.partner_id:
             raise Conflict("only the partner that placed a hold may capture or void it")
         return hold

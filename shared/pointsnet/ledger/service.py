@@ -13,7 +13,7 @@ from datetime import datetime
 
 from pointsnet.auth.caller import Caller
 from pointsnet.clock import utc_now
-from pointsnet.errors import Conflict, NotLinked
+from pointsnet.errors import Conflict, NotLinked, with_article
 from pointsnet.idempotency import IdempotentRequest, transaction_id_for
 from pointsnet.ledger.accounts import issued_account, member_account, redeemed_account
 from pointsnet.ledger.commands import BurnCommand, EarnCommand, ReverseCommand
@@ -153,7 +153,7 @@ class Ledger:
         if original.initiated_by != caller.partner_id:
             raise Conflict("only the partner that made a transaction may reverse it")
         if original.type not in REVERSIBLE_TYPES:
-            raise Conflict(f"a {original.type} transaction cannot be reversed")
+            raise Conflict(f"{with_article(original.type)} transaction cannot be reversed")
         reversal_id = transaction_id_for(caller.partner_id, request.key)
         account = member_account(original.partner_id, original.member_id)
 

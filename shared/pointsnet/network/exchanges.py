@@ -16,6 +16,7 @@ from pointsnet.auth.caller import Caller
 from pointsnet.errors import (
     Conflict,
     IdempotencyKeyReused,
+    InsufficientPoints,
     NotFound,
     NotLinked,
     PointsNetError,
@@ -91,6 +92,7 @@ class Exchanges:
                 f"{command.to_program} point at {rate.rate}",
                 details=[{"field": "points", "message": "too few to exchange"}],
             )
+        self._refuse_short(source, command.from_program, command.points)
         now = self.clock()
         quote = Quote(
             quote_id=quote_id,
@@ -198,6 +200,17 @@ class Exchanges:
         if linked is None:
             raise NotLinked(f"member {member_id} has no active link to program {program}")
         return linked
+
+    def _refuse_short(self, source: LinkedAccount, program: str, points: int) -> None:
+        """A quote for more points than the member has now is refused, with one read of the
+        member's balance item; the exchange checks again, in its write, for what moved since."""
+        balance = self.engine.store.get_balance(member_account(source.partner_id, source.member_id))
+        available = balance.available if balance else 0
+        if available < points:
+            raise InsufficientPoints(
+                f"member {source.member_id} has {available} {program} points available, "
+                f"{points} quoted"
+            )
 
     def _guard_error(self, quote: Quote) -> Callable[[GuardFailed], PointsNetError]:
         def error(failed: GuardFailed) -> PointsNetError:

@@ -77,6 +77,11 @@ class LinkedAccount(BaseModel):
     partner_id: str
     program: str
     member_id: str
+    confirmed_at: UtcTime | None = Field(
+        default=None,
+        description="When the link was confirmed; null for a link confirmed before the "
+        "network recorded it here (GET /v1/links/{link_id} has it)",
+    )
 
 
 class Rate(BaseModel):

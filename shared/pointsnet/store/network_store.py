@@ -150,8 +150,16 @@ class NetworkStore(DynamoStore):
                     ),
                 }
             },
-            {"Put": self._active_link_put(link.link_id, link.proposer, link.counterparty)},
-            {"Put": self._active_link_put(link.link_id, link.counterparty, link.proposer)},
+            {
+                "Put": self._active_link_put(
+                    link.link_id, link.proposer, link.counterparty, confirmed_at
+                )
+            },
+            {
+                "Put": self._active_link_put(
+                    link.link_id, link.counterparty, link.proposer, confirmed_at
+                )
+            },
         ]
         self._transact(
             actions,
@@ -278,7 +286,9 @@ class NetworkStore(DynamoStore):
 
     # plumbing
 
-    def _active_link_put(self, link_id: str, party: Any, other: Any) -> dict[str, Any]:
+    def _active_link_put(
+        self, link_id: str, party: Any, other: Any, confirmed_at: datetime
+    ) -> dict[str, Any]:
         return {
             "TableName": self.ledger_table,
             "Item": to_item(
@@ -288,6 +298,7 @@ class NetworkStore(DynamoStore):
                     "partner_id": other.partner_id,
                     "program": other.program,
                     "member_id": other.member_id,
+                    "confirmed_at": rfc3339(confirmed_at),
                 }
             ),
             "ConditionExpression": "attribute_not_exists(pk)",
@@ -350,4 +361,5 @@ def _linked_account(item: dict[str, Any]) -> LinkedAccount:
         partner_id=item["partner_id"],
         program=item["program"],
         member_id=item["member_id"],
+        confirmed_at=item.get("confirmed_at"),
     )
