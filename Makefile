@@ -17,7 +17,7 @@ export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help dev run test lint format typecheck validate checkov build layer-check unit integration e2e pytest bench soak clean
+.PHONY: help dev run test lint format typecheck validate checkov build layer-check unit integration e2e pytest bench soak clean browser
 
 help:
 	@echo "make run          start the local network on http://127.0.0.1:$${PORT:-3000}"
@@ -25,6 +25,7 @@ help:
 	@echo "make unit | integration | e2e    one layer of tests"
 	@echo "make validate     sam validate --lint;  make build: sam build, then make layer-check"
 	@echo "make checkov      scan template.yaml (every finding fixed or skipped in it with a reason)"
+	@echo "make browser      headless Chromium for the HTML report's tests (apt-get, where missing)"
 	@echo "make bench        benchmarks (not part of make test)"
 	@echo "make soak         long concurrency and property runs (not part of make test)"
 	@echo "make event NAME=earn   a sample of events/, re-signed now (for sam local invoke -e -)"
@@ -48,6 +49,13 @@ $(CHECKOV_TOOLS)/.installed:
 	@touch $@
 
 dev: $(BIN)/.installed
+
+# The HTML settlement report's tests render it in headless Chromium (a screenshot and the DOM):
+# a machine without Chromium gets Debian's package here, rather than tests that cannot run.
+APT_AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		{ $(APT_AS_ROOT) apt-get update && $(APT_AS_ROOT) apt-get install -y chromium; }
 
 run: dev
 	$(BIN)/python -m pointsnet.local
@@ -111,14 +119,14 @@ layer-check:
 	exit $$status
 	@echo "layer-check: $(LAYER_PACKAGE) holds $(words $(LAYER_REQUIRED)) domain modules and packages, none of: $(LAYER_EXCLUDED)"
 
-pytest: dev
+pytest: dev browser
 	$(BIN)/pytest -m "not slow and not solo" -n auto --dist loadgroup
 	$(BIN)/pytest -m "solo and not slow"
 
 unit: dev
 	$(BIN)/pytest tests/unit
 
-integration: dev
+integration: dev browser
 	$(BIN)/pytest tests/integration
 
 e2e: dev

@@ -72,8 +72,12 @@ def test_finance_settles_reviews_approves_and_pays_a_day_from_the_command_line(
     capsys.readouterr()
     with (tmp_path / f"{settlement_id}.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert rows[-1]["row"] == "rounding_residual"
-    assert len(rows) == len(settlement["lines"]) + 1
+    kinds = [row["row"] for row in rows]
+    assert kinds[: len(settlement["lines"]) + 1] == ["line"] * len(settlement["lines"]) + [
+        "rounding_residual"
+    ]
+    assert {"gross", "bilateral", "net_position", "net_cash"} <= set(kinds)
+    assert {row["payee_name"] for row in rows if row["row"] == "line"} == {"StarLodge Hotels"}
     # And approves it, and records its payment
     if settlement["status"] == "draft":
         assert cli.main(["settlements", "approve", settlement_id], client_factory=factory) == 0

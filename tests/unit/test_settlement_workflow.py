@@ -21,6 +21,7 @@ from pointsnet.settlement.checks import (
     expects_obligation,
     new_findings,
 )
+from pointsnet.settlement.line_detail import DetailStatus, LineDetail
 from pointsnet.settlement.models import (
     Actor,
     AuditEntry,
@@ -29,7 +30,9 @@ from pointsnet.settlement.models import (
     Settlement,
     SettlementStatus,
 )
-from pointsnet.settlement.reports import render_csv, render_html, spreadsheet_safe
+from pointsnet.settlement.report_html import render_html
+from pointsnet.settlement.report_view import SettlementReport, build_report
+from pointsnet.settlement.reports import render_csv, spreadsheet_safe
 from pointsnet.settlement.workflow import Action, transition
 
 NOW = datetime(2025, 3, 2, 0, 15, tzinfo=UTC)
@@ -90,6 +93,11 @@ def settlement(status: SettlementStatus = SettlementStatus.DRAFT, **changes: obj
         updated_at=NOW,
     )
     return base.model_copy(update=changes)
+
+
+def named(shown: Settlement, **names: str) -> SettlementReport:
+    """The settlement's report, partners named as given, with no obligation detail."""
+    return build_report(shown, names, LineDetail(DetailStatus.NOT_RECORDED))
 
 
 # the workflow
@@ -264,11 +272,11 @@ def test_a_csv_cell_never_runs_as_a_formula(cell: str, shown: str) -> None:
 def test_the_csv_has_a_header_a_row_per_line_and_the_residual() -> None:
     # Given a settlement of three lines
     # When its CSV report is rendered
-    rendered = render_csv(settlement())
-    # Then it has a row per line, sorted, with its rounding, and a last row for the residual
+    rendered = render_csv(named(settlement()))
+    # Then it has a row per line, sorted, with its rounding, then a row for the residual
     assert rendered.endswith("\r\n")
     rows = list(csv.DictReader(io.StringIO(rendered)))
-    assert [row["row"] for row in rows] == ["line", "line", "line", "rounding_residual"]
+    assert [row["row"] for row in rows][:4] == ["line", "line", "line", "rounding_residual"]
     first = rows[0]
     assert (first["payer"], first["payee"], first["program"], first["points"]) == (
         "cafe",
@@ -281,7 +289,7 @@ def test_the_csv_has_a_header_a_row_per_line_and_the_residual() -> None:
         "0.83",
         "-0.0025",
     )
-    assert rows[-1]["amount"] == "3.40"
+    assert rows[3]["amount"] == "3.40"
 
 
 def test_the_html_report_has_the_summary_chart_lines_checks_and_trail() -> None:
@@ -304,7 +312,7 @@ def test_the_html_report_has_the_summary_chart_lines_checks_and_trail() -> None:
         }
     )
     # When its HTML report is rendered
-    page = render_html(hostile)
+    page = render_html(named(hostile))
     # Then it has the net positions chart, each partner's position, a print style,
     # the residual, and the reason escaped, never run
     assert "<svg" in page and "Net position per partner" in page
@@ -315,11 +323,19 @@ def test_the_html_report_has_the_summary_chart_lines_checks_and_trail() -> None:
     assert "Rounding residual" in page
 
 
-def test_the_json_report_is_the_settlement() -> None:
+def test_the_json_report_is_the_settlement_and_more() -> None:
     from pointsnet.settlement.reports import ReportFormat, render
 
     # Given a settlement
     shown = settlement()
     # When its JSON report is rendered
-    # Then it is the settlement itself
-    assert json.loads(render(shown, ReportFormat.JSON)) == shown.model_dump(mode="json")
+    rendered = json.loads(render(named(shown), ReportFormat.JSON))
+    # Then it holds every field of the settlement, those of the lines among them
+    for name, value in shown.model_dump(mode="json").items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            assert [
+                {key: item[key] for key in part}
+                for item, part in zip(rendered[name], value, strict=True)
+            ] == value, name
+        else:
+            assert rendered[name] == value, name

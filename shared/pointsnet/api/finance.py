@@ -25,10 +25,11 @@ from pointsnet.settlement.commands import (
 from pointsnet.settlement.models import (
     SETTLEMENT_ID_PATTERN,
     Settlement,
+    SettlementListItem,
     SettlementStatus,
-    SettlementSummary,
 )
-from pointsnet.settlement.reports import ReportFormat
+from pointsnet.settlement.report_view import SettlementReport
+from pointsnet.settlement.reports import ReportDetail, ReportFormat
 from pointsnet.settlement.service import Settlements
 
 SettlementId = Annotated[
@@ -43,10 +44,16 @@ TRANSITIONED: dict[int, OpenAPIResponse] = {
 }
 REPORT_RESPONSES: dict[int, OpenAPIResponse] = {
     200: OpenAPIResponse(
-        description="The report: CSV (one row per line), JSON (the settlement) or HTML",
+        description=(
+            "The report. CSV: one row per line, the rounding residual, then gross, bilateral, "
+            "net_position, net_cash, remittance and remittance_total rows (column `row`); with "
+            "detail=lines, one row per obligation and a line_total row per line. JSON: the "
+            "settlement with names, currencies, each line's obligation and transaction ids, "
+            "cash and remittances. HTML: the same for a person"
+        ),
         content={
             "text/csv": {"schema": {"type": "string"}},
-            "application/json": {"model": Settlement},
+            "application/json": {"model": SettlementReport},
             "text/html": {"schema": {"type": "string"}},
         },
     ),
@@ -55,7 +62,7 @@ REPORT_RESPONSES: dict[int, OpenAPIResponse] = {
 
 
 class SettlementList(BaseModel):
-    items: list[SettlementSummary]
+    items: list[SettlementListItem]
 
 
 def create_finance_app(
@@ -98,15 +105,24 @@ def create_finance_app(
 
     @app.get(
         "/v1/settlements/<settlement_id>/report",
-        summary="A settlement's report as CSV, JSON or HTML",
+        summary="A settlement's report as CSV, JSON or HTML, or its line detail as CSV",
+        description=(
+            "format=csv&detail=lines answers the line detail: one row per obligation behind "
+            "the lines (obligation and transaction id, kind, time, points, price, amount), "
+            "then a line_total row per line; 409 conflict when the run recorded no detail."
+        ),
         tags=["settlements"],
         responses=REPORT_RESPONSES,
     )
     def get_report(
         settlement_id: SettlementId,
         report_format: Annotated[ReportFormat, Query(alias="format")] = ReportFormat.JSON,
+        detail: Annotated[
+            ReportDetail | None,
+            Query(description="`lines`: the line detail CSV, one row per obligation (CSV only)"),
+        ] = None,
     ) -> Response[str]:
-        report = service().report(settlement_id, report_format)
+        report = service().report(settlement_id, report_format, detail)
         disposition = "inline" if report_format == ReportFormat.HTML else "attachment"
         return Response(
             status_code=200,

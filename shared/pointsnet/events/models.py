@@ -119,6 +119,13 @@ class SettlementReadyData(_Data):
     amount: Money = Field(
         description="This partner's net position: positive when it receives, negative pays"
     )
+    provisional: bool = Field(
+        default=False,
+        description=(
+            "The period had not ended when the run started: a later run may change the "
+            "figures (an adjustment, once approved)"
+        ),
+    )
 
 
 class _Event(BaseModel):

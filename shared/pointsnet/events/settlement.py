@@ -21,6 +21,7 @@ def settlement_ready_events(
     status: str,
     net_positions: Mapping[str, Decimal],
     occurred_at: datetime,
+    provisional: bool = False,
 ) -> list[SettlementReady]:
     """One event per partner, carrying that partner's own net position only."""
     return [
@@ -35,6 +36,7 @@ def settlement_ready_events(
                 currency=currency,
                 status=status,
                 amount=amount,
+                provisional=provisional,
             ),
         )
         for partner_id, amount in sorted(net_positions.items())
@@ -50,11 +52,13 @@ def publish_settlement_ready(
     status: str,
     net_positions: Mapping[str, Decimal],
     occurred_at: datetime | None = None,
+    provisional: bool = False,
     bus: EventPublisher,
 ) -> list[str]:
     """Publish `settlement.ready` to each partner in `net_positions`; returns the event ids.
 
-    `net_positions` maps partner id to its net amount (positive: it receives). The ids derive
+    `net_positions` maps partner id to its net amount (positive: it receives); `provisional`:
+    the period had not ended when the run started. The ids derive
     from the settlement and partner, so publishing a settlement again is a duplicate that
     consumers drop. Raises StoreUnavailable if EventBridge does not take every event.
     """
@@ -66,6 +70,7 @@ def publish_settlement_ready(
         status=status,
         net_positions=net_positions,
         occurred_at=occurred_at or utc_now(),
+        provisional=provisional,
     )
     failed = bus.put(events)
     if failed:

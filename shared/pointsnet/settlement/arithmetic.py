@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
@@ -34,6 +34,8 @@ class LineTotal(BaseModel):
     points: int = 0
     exact_amount: Decimal = Decimal(0)
     obligations: int = 0
+    # The distinct prices per point summed in, lowest first: a few at most (price changes).
+    unit_prices: list[Decimal] = Field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -60,6 +62,7 @@ class LineTotals(BaseModel):
         total.points += terms.points
         total.exact_amount += terms.amount
         total.obligations += 1
+        total.unit_prices = merged_prices(total.unit_prices, [terms.unit_price])
 
     def merge(self, other: LineTotals) -> None:
         """Add another part of the run's totals (a shard's)."""
@@ -71,6 +74,16 @@ class LineTotals(BaseModel):
             total.points += part.points
             total.exact_amount += part.exact_amount
             total.obligations += part.obligations
+            total.unit_prices = merged_prices(total.unit_prices, part.unit_prices)
+
+
+def merged_prices(*prices: Iterable[Decimal]) -> list[Decimal]:
+    """Distinct prices, lowest first; 0.0025 and 0.00250 are one price."""
+    distinct: dict[Decimal, Decimal] = {}
+    for group in prices:
+        for price in group:
+            distinct.setdefault(price.normalize(), price)
+    return [distinct[key] for key in sorted(distinct)]
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,7 @@ def settle_lines(totals: Iterable[LineTotal], currency: str) -> list[SettlementL
                 amount=amount,
                 rounding=amount - total.exact_amount,
                 obligations=total.obligations,
+                unit_prices=total.unit_prices,
             )
         )
     return lines
@@ -156,7 +170,8 @@ def difference(
     """`current` minus what `settled` lines already cover; lines with nothing left are dropped.
 
     Amounts subtract the rounded figures already settled, so an adjustment plus what was
-    settled before equals the current figures to the minor unit.
+    settled before equals the current figures to the minor unit. A line's prices are those of
+    the current line: the prices in force over the period.
     """
     remaining: dict[tuple[str, str, str], _Delta] = {}
     for sign, lines in ((1, current), (-1, settled)):
@@ -166,6 +181,8 @@ def difference(
             delta.exact_amount += sign * line.exact_amount
             delta.amount += sign * line.amount
             delta.obligations += sign * line.obligations
+            if sign > 0:
+                delta.unit_prices = line.unit_prices
     return [
         SettlementLine(
             payer=payer,
@@ -176,6 +193,7 @@ def difference(
             amount=delta.amount,
             rounding=delta.amount - delta.exact_amount,
             obligations=delta.obligations,
+            unit_prices=delta.unit_prices,
         )
         for (payer, payee, program), delta in sorted(remaining.items())
         if delta.points or delta.exact_amount or delta.amount
@@ -188,3 +206,4 @@ class _Delta:
     exact_amount: Decimal = Decimal(0)
     amount: Decimal = Decimal(0)
     obligations: int = 0
+    unit_prices: list[Decimal] = field(default_factory=list)

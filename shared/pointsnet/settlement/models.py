@@ -150,6 +150,15 @@ class SettlementLine(BaseModel):
     amount: Decimal = Field(description="`exact_amount` rounded half-even to the minor unit")
     rounding: Decimal = Field(description="`amount` - `exact_amount`")
     obligations: int = Field(description="Cross-partner transactions summed into this line")
+    unit_prices: list[Decimal] = Field(
+        default_factory=list,
+        description=(
+            "The prices per point, in the settlement currency, of the line's obligations, "
+            "lowest first: one unless the program's point value changed in the period or a "
+            "pair's own price applied (an exchange); empty for settlements from before it was "
+            "recorded"
+        ),
+    )
 
 
 class BilateralNet(BaseModel):
@@ -234,6 +243,13 @@ class RunSummary(BaseModel):
             "in the lines, checked by a later run of the period"
         ),
     )
+    detail_parts: int | None = Field(
+        default=None,
+        description=(
+            "Objects of obligation detail the run recorded (one per journal shard and day "
+            "with obligations); none: the run recorded no detail"
+        ),
+    )
 
 
 class Settlement(BaseModel):
@@ -259,6 +275,33 @@ class Settlement(BaseModel):
     payment_reference: str | None = None
     created_at: UtcTime
     updated_at: UtcTime
+    provisional: bool = Field(
+        default=False,
+        description=(
+            "The period had not ended when the run started (it ends on or after the run's UTC "
+            "day): obligations posted later in the period are not in these figures, and a later "
+            "run may change them (an adjustment, once approved)"
+        ),
+    )
+    adjustments: list[str] = Field(
+        default_factory=list,
+        description="For a settlement: the ids of its adjustments, oldest first",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provisional_of_older_versions(cls, data: object) -> object:
+        # Settlements stored before `provisional` was recorded: their period and run tell.
+        if isinstance(data, dict) and "provisional" not in data:
+            try:
+                run = data["run"]
+                started = run.started_at if isinstance(run, RunSummary) else run["started_at"]
+                run_day = _utc_day(started)
+                period_end = date.fromisoformat(str(data["period_end"]))
+            except (KeyError, TypeError, ValueError):
+                return data
+            return data | {"provisional": period_end >= run_day}
+        return data
 
     @property
     def period(self) -> Period:
@@ -271,6 +314,20 @@ class Settlement(BaseModel):
     @property
     def frozen(self) -> bool:
         return self.status in FROZEN_STATUSES
+
+
+def provisional_at(period_end: date, run_started_at: datetime) -> bool:
+    """A period has not ended when it ends on or after the UTC day its run started."""
+    return period_end >= run_started_at.astimezone(UTC).date()
+
+
+def _utc_day(moment: object) -> date:
+    if isinstance(moment, datetime):
+        return moment.astimezone(UTC).date()
+    if not isinstance(moment, str):
+        raise TypeError("not a time")
+    # Stored times are RFC 3339 in UTC, fixed width: the day is their first ten characters.
+    return date.fromisoformat(moment[:10])
 
 
 class SettlementSummary(BaseModel):
@@ -290,6 +347,9 @@ class SettlementSummary(BaseModel):
     checks_failed: int
     created_at: UtcTime
     updated_at: UtcTime
+    provisional: bool = Field(
+        default=False, description="The period had not ended when its run started"
+    )
 
     @classmethod
     def of(cls, settlement: Settlement) -> SettlementSummary:
@@ -306,7 +366,17 @@ class SettlementSummary(BaseModel):
             checks_failed=len(settlement.checks_failed),
             created_at=settlement.created_at,
             updated_at=settlement.updated_at,
+            provisional=settlement.provisional,
         )
+
+
+class SettlementListItem(SettlementSummary):
+    """A settlement in the list, with the ids of its adjustments (found in the same list)."""
+
+    adjustments: list[str] = Field(
+        default_factory=list,
+        description="For a settlement: the ids of its adjustments, oldest first",
+    )
 
 
 class Actor(BaseModel):

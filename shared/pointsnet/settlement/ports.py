@@ -8,7 +8,7 @@ journal is read through the journal's own ports.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -104,11 +104,19 @@ class SettlementPort(Protocol):
 
 
 class ReportStore(Protocol):
-    """Where rendered reports are kept."""
+    """Where rendered reports, and the obligation detail runs record for them, are kept."""
 
     def put(self, key: str, body: bytes, content_type: str) -> None: ...
 
     def get(self, key: str) -> bytes | None: ...
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every key that starts with `prefix`."""
+        ...
+
+
+# A partner's name in the directory by its id; None when the directory has no such partner.
+PartnerNames = Callable[[str], "str | None"]
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
-"""Settlement reports: CSV for a spreadsheet, JSON for a program, HTML for a person.
+"""Settlement reports: CSV for a spreadsheet, JSON for a program, HTML for a person, and the
+line detail CSV (one row per obligation) behind the lines.
 
-Every report is rendered from the stored settlement alone, so a report of a version can
-always be rendered again and is the same.
+Every report is rendered from a `SettlementReport`: the stored settlement, the partners'
+names, its adjustments and the obligation detail its run recorded. A copy of each is kept per
+version in the reports bucket, replaced when one of those changed (a new adjustment, a
+renamed partner), so what finance saw stays readable in the bucket's versions.
 """
 
 from __future__ import annotations
@@ -9,15 +12,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Sequence
-from decimal import Decimal
+from collections.abc import Iterable
 from enum import StrEnum
-from html import escape
 from typing import TYPE_CHECKING
 
 from pointsnet.clock import rfc3339
+from pointsnet.errors import PointsNetError
 from pointsnet.observability import logger
-from pointsnet.settlement.models import Settlement
+from pointsnet.settlement.line_detail import LineDetail
+from pointsnet.settlement.report_html import render_html
+from pointsnet.settlement.report_view import SettlementReport
 
 if TYPE_CHECKING:
     from pointsnet.settlement.ports import ReportStore
@@ -29,6 +33,12 @@ class ReportFormat(StrEnum):
     HTML = "html"
 
 
+class ReportDetail(StrEnum):
+    """`detail=lines`: the line detail CSV, one row per obligation (CSV only)."""
+
+    LINES = "lines"
+
+
 CONTENT_TYPES: dict[ReportFormat, str] = {
     ReportFormat.CSV: "text/csv; charset=utf-8",
     ReportFormat.JSON: "application/json",
@@ -36,41 +46,62 @@ CONTENT_TYPES: dict[ReportFormat, str] = {
 }
 
 
-def report_key(settlement_id: str, version: int, report_format: ReportFormat) -> str:
+def report_key(
+    settlement_id: str,
+    version: int,
+    report_format: ReportFormat,
+    detail: ReportDetail | None = None,
+) -> str:
     """Each version of a settlement keeps its own reports: what was approved stays readable."""
+    if detail == ReportDetail.LINES:
+        return f"settlements/{settlement_id}/v{version}/lines.csv"
     return f"settlements/{settlement_id}/v{version}/report.{report_format.value}"
 
 
-def render(settlement: Settlement, report_format: ReportFormat) -> str:
+def render(report: SettlementReport, report_format: ReportFormat) -> str:
     if report_format == ReportFormat.CSV:
-        return render_csv(settlement)
+        return render_csv(report)
     if report_format == ReportFormat.HTML:
-        return render_html(settlement)
-    return settlement.model_dump_json(indent=2) + "\n"
+        return render_html(report)
+    return report.model_dump_json(indent=2) + "\n"
 
 
-def publish(store: ReportStore, settlement: Settlement) -> None:
-    """Store every format of the settlement's current version.
+def keep(store: ReportStore, key: str, body: str, content_type: str) -> None:
+    """Store a rendered report unless the bucket holds it already, byte for byte.
 
-    A failure is logged, not raised: the settlement is already written, and a report
-    missing from the store is rendered again from it when asked for.
+    A failure is logged, not raised: the report is answered all the same, and rendered
+    again from the settlement when next asked for.
     """
+    encoded = body.encode("utf-8")
+    try:
+        if store.get(key) == encoded:
+            return
+        store.put(key, encoded, content_type)
+    except PointsNetError:
+        logger.exception("report not stored", extra={"key": key})
+
+
+def publish(store: ReportStore, report: SettlementReport, detail: LineDetail) -> None:
+    """Keep every format of the settlement's current version, and its line detail."""
     for report_format in ReportFormat:
-        try:
-            store.put(
-                report_key(settlement.settlement_id, settlement.version, report_format),
-                render(settlement, report_format).encode("utf-8"),
-                CONTENT_TYPES[report_format],
-            )
-        except Exception:
-            logger.exception(
-                "report not stored",
-                extra={"settlement_id": settlement.settlement_id, "format": report_format.value},
-            )
+        keep(
+            store,
+            report_key(report.settlement_id, report.version, report_format),
+            render(report, report_format),
+            CONTENT_TYPES[report_format],
+        )
+    if detail.recorded:
+        keep(
+            store,
+            report_key(report.settlement_id, report.version, ReportFormat.CSV, ReportDetail.LINES),
+            render_line_detail(report, detail),
+            CONTENT_TYPES[ReportFormat.CSV],
+        )
 
 
 # CSV
 
+# The first thirteen are the report's first columns, kept in place; the rest were added.
 CSV_COLUMNS = (
     "settlement_id",
     "period_start",
@@ -85,6 +116,43 @@ CSV_COLUMNS = (
     "exact_amount",
     "amount",
     "rounding",
+    "payer_name",
+    "payee_name",
+    "partner_id",
+    "partner_name",
+    "unit_prices",
+    "obligations",
+    "payments",
+    "payment_reference",
+    "paid_at",
+    "kind",
+    "adjusts",
+    "adjustments",
+    "provisional",
+)
+LINE_DETAIL_COLUMNS = (
+    "settlement_id",
+    "period_start",
+    "period_end",
+    "currency",
+    "status",
+    "provisional",
+    "row",
+    "payer",
+    "payer_name",
+    "payee",
+    "payee_name",
+    "program",
+    "obligation_id",
+    "transaction_id",
+    "kind",
+    "created_at",
+    "points",
+    "unit_price",
+    "amount",
+    "rounded_amount",
+    "rounding",
+    "obligations",
 )
 # What a spreadsheet may run as a formula when a cell starts with it.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -98,306 +166,178 @@ def spreadsheet_safe(value: str) -> str:
     return value
 
 
-def render_csv(settlement: Settlement) -> str:
-    """One header row, one row per line, then the rounding residual on its own row."""
+def _csv_head(report: SettlementReport) -> dict[str, str]:
+    """What every row of a report's CSV repeats: the settlement it belongs to."""
+    return {
+        "settlement_id": report.settlement_id,
+        "period_start": report.period_start.isoformat(),
+        "period_end": report.period_end.isoformat(),
+        "currency": report.currency,
+        "status": report.status.value,
+        "kind": report.kind.value,
+        "adjusts": report.adjusts or "",
+        "adjustments": " ".join(report.adjustments),
+        "provisional": _bool(report.provisional),
+    }
+
+
+def render_csv(report: SettlementReport) -> str:
+    """Row kinds, in this order: `line` (one per line), `rounding_residual`, `gross` (per
+    payer and payee, all programs), `bilateral` (each pair netted to one payment),
+    `net_position` (per partner), `net_cash` (the money that moves), `remittance` (each
+    payment a payer makes) and `remittance_total` (per payer)."""
+    head = _csv_head(report)
+    rows: list[dict[str, str]] = []
+    for line in report.lines:
+        rows.append(
+            {
+                "row": "line",
+                "payer": line.payer,
+                "payee": line.payee,
+                "program": line.program,
+                "points": str(line.points),
+                "exact_amount": str(line.exact_amount),
+                "amount": str(line.amount),
+                "rounding": str(line.rounding),
+                "payer_name": line.payer_name or "",
+                "payee_name": line.payee_name or "",
+                "unit_prices": " ".join(str(price) for price in line.unit_prices),
+                "obligations": str(line.obligations),
+            }
+        )
+    rounding = report.rounding
+    rows.append(
+        {
+            "row": "rounding_residual",
+            "exact_amount": str(rounding.exact_total),
+            "amount": str(rounding.settled_total),
+            "rounding": str(rounding.residual),
+        }
+    )
+    for gross in report.cash.gross_by_direction:
+        rows.append(
+            {
+                "row": "gross",
+                "payer": gross.payer,
+                "payee": gross.payee,
+                "amount": str(gross.amount),
+                "payer_name": gross.payer_name or "",
+                "payee_name": gross.payee_name or "",
+                "obligations": str(gross.obligations),
+            }
+        )
+    for net in report.bilateral:
+        rows.append(
+            {
+                "row": "bilateral",
+                "payer": net.payer,
+                "payee": net.payee,
+                "amount": str(net.amount),
+                "payer_name": net.payer_name or "",
+                "payee_name": net.payee_name or "",
+            }
+        )
+    for position in report.net_positions:
+        rows.append(
+            {
+                "row": "net_position",
+                "amount": str(position.amount),
+                "partner_id": position.partner_id,
+                "partner_name": position.name or "",
+            }
+        )
+    rows.append(
+        {
+            "row": "net_cash",
+            "amount": str(report.cash.net_cash_moving),
+            "payments": str(report.cash.payments),
+        }
+    )
+    for remittance in report.remittances:
+        paid = {
+            "payment_reference": remittance.payment_reference or "",
+            "paid_at": rfc3339(remittance.paid_at) if remittance.paid_at else "",
+        }
+        for payment in remittance.payments:
+            rows.append(
+                {
+                    "row": "remittance",
+                    "payer": remittance.payer,
+                    "payee": payment.payee,
+                    "amount": str(payment.amount),
+                    "payer_name": remittance.payer_name or "",
+                    "payee_name": payment.payee_name or "",
+                }
+                | paid
+            )
+        rows.append(
+            {
+                "row": "remittance_total",
+                "payer": remittance.payer,
+                "amount": str(remittance.total),
+                "payer_name": remittance.payer_name or "",
+                "payments": str(len(remittance.payments)),
+            }
+            | paid
+        )
+    return _csv(CSV_COLUMNS, (head | row for row in rows))
+
+
+def render_line_detail(report: SettlementReport, detail: LineDetail) -> str:
+    """Per line: one `obligation` row per obligation (its amount exact), then a `line_total`
+    row (the exact sum, the line's rounded amount and its rounding)."""
+    head = {
+        name: value
+        for name, value in _csv_head(report).items()
+        if name not in ("kind", "adjusts", "adjustments")
+    }
+    rows: list[dict[str, str]] = []
+    for line in report.lines:
+        names = {
+            "payer": line.payer,
+            "payer_name": line.payer_name or "",
+            "payee": line.payee,
+            "payee_name": line.payee_name or "",
+            "program": line.program,
+        }
+        for obligation in detail.rows.get((line.payer, line.payee, line.program), []):
+            rows.append(
+                names
+                | {
+                    "row": "obligation",
+                    "obligation_id": obligation.obligation_id,
+                    "transaction_id": obligation.transaction_id,
+                    "kind": obligation.kind,
+                    "created_at": rfc3339(obligation.created_at),
+                    "points": str(obligation.points),
+                    "unit_price": str(obligation.unit_price),
+                    "amount": str(obligation.amount),
+                    "currency": obligation.currency,
+                }
+            )
+        rows.append(
+            names
+            | {
+                "row": "line_total",
+                "points": str(line.points),
+                "unit_price": " ".join(str(price) for price in line.unit_prices),
+                "amount": str(line.exact_amount),
+                "rounded_amount": str(line.amount),
+                "rounding": str(line.rounding),
+                "obligations": str(line.obligations),
+            }
+        )
+    return _csv(LINE_DETAIL_COLUMNS, (head | row for row in rows))
+
+
+def _csv(columns: tuple[str, ...], rows: Iterable[dict[str, str]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    head = [
-        settlement.settlement_id,
-        settlement.period_start.isoformat(),
-        settlement.period_end.isoformat(),
-        settlement.currency,
-        settlement.status.value,
-    ]
-    for line in settlement.lines:
-        row = [
-            "line",
-            line.payer,
-            line.payee,
-            line.program,
-            str(line.points),
-            str(line.exact_amount),
-            str(line.amount),
-            str(line.rounding),
-        ]
-        writer.writerow([spreadsheet_safe(cell) for cell in head + row])
-    rounding = settlement.rounding
-    residual = [
-        "rounding_residual",
-        "",
-        "",
-        "",
-        "",
-        str(rounding.exact_total),
-        str(rounding.settled_total),
-        str(rounding.residual),
-    ]
-    writer.writerow([spreadsheet_safe(cell) for cell in head + residual])
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([spreadsheet_safe(row.get(column, "")) for column in columns])
     return out.getvalue()
 
 
-# HTML
-
-_STYLE = """
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d232a;
-       margin: 2rem auto; max-width: 60rem; padding: 0 1rem; }
-h1 { font-size: 1.5rem; margin-bottom: .25rem; }
-h2 { font-size: 1.1rem; margin-top: 2rem; border-bottom: 1px solid #ccd; padding-bottom: .2rem; }
-table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
-th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #e3e6ea;
-         vertical-align: top; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-dl.summary { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
-dl.summary dt { color: #5b6470; }
-.status { font-weight: 600; text-transform: uppercase; letter-spacing: .03em; }
-.ok { color: #17623a; } .failed { color: #a3161b; font-weight: 600; }
-svg text { font: 12px system-ui, sans-serif; fill: #1d232a; }
-.bar-in { fill: #2e7d4f; } .bar-out { fill: #b2452f; } .axis { stroke: #5b6470; }
-@media print {
-  body { margin: 0; max-width: none; font-size: 11pt; color: #000; }
-  h2 { break-after: avoid; }
-  table, svg, dl { break-inside: avoid; }
-  tr { break-inside: avoid; }
-  thead { display: table-header-group; }
-  .bar-in, .bar-out { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
-}
-"""
-
-CHART_WIDTH = 640
-CHART_LABEL_WIDTH = 150
-CHART_VALUE_WIDTH = 110
-CHART_ROW_HEIGHT = 26
-
-
-def render_html(settlement: Settlement) -> str:
-    title = f"Settlement {settlement.settlement_id}"
-    failed = settlement.checks_failed
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{_text(title)}</title>",
-        f"<style>{_STYLE}</style></head><body>",
-        f"<h1>{_text(title)}</h1>",
-        '<dl class="summary">',
-        _term("Period", f"{settlement.period_start} to {settlement.period_end} (UTC days)"),
-        _term(
-            "Kind",
-            f"adjustment of {settlement.adjusts}" if settlement.adjusts else settlement.kind.value,
-        ),
-        f'<dt>Status</dt><dd class="status">{_text(settlement.status.value)}</dd>',
-        _term("Currency", settlement.currency),
-        _term("Settled total", f"{settlement.rounding.settled_total} {settlement.currency}"),
-        _term("Lines", str(len(settlement.lines))),
-        _term(
-            "Checks",
-            "all passed"
-            if not failed
-            else f"{len(failed)} failed: " + ", ".join(check.name for check in failed),
-        ),
-        _term("Version", str(settlement.version)),
-        _term("Updated", rfc3339(settlement.updated_at)),
-    ]
-    if settlement.payment_reference:
-        parts.append(_term("Payment reference", settlement.payment_reference))
-    parts.append("</dl>")
-
-    parts.append("<h2>Net positions</h2>")
-    parts.append(net_position_chart(settlement))
-    parts.append(
-        _table(
-            ["Partner", "Position", "Net amount"],
-            [
-                [
-                    position.partner_id,
-                    "receives"
-                    if position.amount > 0
-                    else "pays"
-                    if position.amount < 0
-                    else "even",
-                    _signed(position.amount),
-                ]
-                for position in settlement.net_positions
-            ],
-            numeric={2},
-        )
-    )
-
-    parts.append("<h2>Lines</h2>")
-    parts.append(
-        "<p>One line per payer, payee and program. Each amount is the exact amount rounded "
-        f"{_text(settlement.rounding.rule)}.</p>"
-    )
-    line_rows = [
-        [
-            line.payer,
-            line.payee,
-            line.program,
-            str(line.points),
-            str(line.exact_amount),
-            str(line.amount),
-            str(line.rounding),
-        ]
-        for line in settlement.lines
-    ]
-    line_rows.append(
-        [
-            "Rounding residual",
-            "",
-            "",
-            "",
-            str(settlement.rounding.exact_total),
-            str(settlement.rounding.settled_total),
-            str(settlement.rounding.residual),
-        ]
-    )
-    parts.append(
-        _table(
-            ["Payer", "Payee", "Program", "Points", "Exact amount", "Amount", "Rounding"],
-            line_rows,
-            numeric={3, 4, 5, 6},
-        )
-    )
-
-    parts.append("<h2>Bilateral netting</h2>")
-    parts.append(
-        _table(
-            ["Payer", "Payee", "Amount"],
-            [[net.payer, net.payee, str(net.amount)] for net in settlement.bilateral],
-            numeric={2},
-        )
-    )
-
-    parts.append("<h2>Checks</h2>")
-    check_rows = []
-    for check in settlement.checks:
-        details = "; ".join(f"{detail.id}: {detail.message}" for detail in check.details)
-        if check.offending > len(check.details):
-            details += f" (and {check.offending - len(check.details)} more)"
-        check_rows.append(
-            [check.name, "passed" if check.ok else "FAILED", check.description, details]
-        )
-    parts.append(
-        _table(
-            ["Check", "Outcome", "What it verifies", "Offending ids"],
-            check_rows,
-            classes={1: lambda value: "ok" if value == "passed" else "failed"},
-        )
-    )
-
-    parts.append("<h2>Audit trail</h2>")
-    parts.append(
-        _table(
-            ["When (UTC)", "Action", "From", "To", "Who", "Key", "Why"],
-            [
-                [
-                    rfc3339(entry.at),
-                    entry.action,
-                    entry.from_status.value if entry.from_status else "",
-                    entry.to_status.value,
-                    entry.partner_id,
-                    entry.key_id or "",
-                    " ".join(
-                        part
-                        for part in (
-                            entry.reason or "",
-                            f"payment reference {entry.payment_reference}"
-                            if entry.payment_reference
-                            else "",
-                        )
-                        if part
-                    ),
-                ]
-                for entry in settlement.audit
-            ],
-        )
-    )
-    run = settlement.run
-    parts.append(
-        f"<p>Run {_text(run.run_id)}: {run.transactions} transactions, "
-        f"{run.cross_partner_transactions} cross-partner, {run.obligations} obligations and "
-        f"{run.accounts_checked} accounts read in {run.invocations} invocation(s), "
-        f"{_text(rfc3339(run.started_at))} to {_text(rfc3339(run.finished_at))}.</p>"
-    )
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
-
-
-def net_position_chart(settlement: Settlement) -> str:
-    """A horizontal bar per partner: right of the axis receives, left of it pays."""
-    positions = settlement.net_positions
-    if not positions:
-        return "<p>No cross-partner activity in this period.</p>"
-    largest = max(abs(position.amount) for position in positions) or Decimal(1)
-    half = (CHART_WIDTH - CHART_LABEL_WIDTH - CHART_VALUE_WIDTH) // 2
-    axis = CHART_LABEL_WIDTH + half
-    height = CHART_ROW_HEIGHT * len(positions) + 10
-    rows = []
-    for index, position in enumerate(positions):
-        top = 5 + index * CHART_ROW_HEIGHT
-        # Pixels, not money: a whole number scaled with Decimal, so no float enters.
-        length = int((abs(position.amount) / largest * half).to_integral_value())
-        left = axis if position.amount >= 0 else axis - length
-        css = "bar-in" if position.amount >= 0 else "bar-out"
-        rows.append(
-            f'<text x="{CHART_LABEL_WIDTH - 8}" y="{top + 16}" text-anchor="end">'
-            f"{_text(position.partner_id)}</text>"
-            f'<rect class="{css}" x="{left}" y="{top + 4}" width="{length}" '
-            f'height="{CHART_ROW_HEIGHT - 8}"><title>{_text(position.partner_id)} '
-            f"{_signed(position.amount)} {_text(settlement.currency)}</title></rect>"
-            f'<text x="{CHART_WIDTH - 4}" y="{top + 16}" text-anchor="end">'
-            f"{_signed(position.amount)} {_text(settlement.currency)}</text>"
-        )
-    return (
-        f'<svg role="img" aria-label="Net position per partner" width="{CHART_WIDTH}" '
-        f'height="{height}" viewBox="0 0 {CHART_WIDTH} {height}">'
-        f"<title>Net position per partner ({_text(settlement.currency)})</title>"
-        + "".join(rows)
-        + f'<line class="axis" x1="{axis}" y1="0" x2="{axis}" y2="{height}"/></svg>'
-    )
-
-
-def _text(value: str) -> str:
-    return escape(value, quote=True)
-
-
-def _signed(amount: Decimal) -> str:
-    """A net amount with its direction: +12.50 received, -12.50 paid."""
-    return f"{amount:+}" if amount else str(amount)
-
-
-def _term(name: str, value: str) -> str:
-    return f"<dt>{_text(name)}</dt><dd>{_text(value)}</dd>"
-
-
-def _table(
-    headers: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    *,
-    numeric: set[int] | None = None,
-    classes: dict[int, Callable[[str], str]] | None = None,
-) -> str:
-    numeric = numeric or set()
-    head = "".join(
-        f"<th{_class_attribute(['num'] if index in numeric else [])}>{_text(header)}</th>"
-        for index, header in enumerate(headers)
-    )
-    body = []
-    for row in rows:
-        cells = []
-        for index, value in enumerate(row):
-            css = []
-            if index in numeric:
-                css.append("num")
-            chooser = (classes or {}).get(index)
-            if chooser is not None:
-                css.append(chooser(value))
-            cells.append(f"<td{_class_attribute(css)}>{_text(value)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    if not rows:
-        body.append(f'<tr><td colspan="{len(headers)}">None.</td></tr>')
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def _class_attribute(classes: Sequence[str]) -> str:
-    return f' class="{" ".join(classes)}"' if classes else ""
+def _bool(value: bool) -> str:
+    return "true" if value else "false"

@@ -3,9 +3,10 @@
 1. plan: claim the period (one run at a time) and write the run's record; its items are every
    journal shard of every day of the period;
 2. check: one item at a time (on AWS, one Lambda each, in parallel: the state machine's
-   Distributed Map), `shard_check` reads that shard's day and keeps its tally;
-3. settle: add the tallies up, round, net, record the checks and write the settlement and its
-   reports.
+   Distributed Map), `shard_check` reads that shard's day and keeps its tally, and the
+   obligations it summed are recorded for the reports (`line_detail`);
+3. settle: add the tallies up, round, net, record the checks and write the settlement. Its
+   reports are rendered where the partner directory is read (the finance API, `service`).
 
 The settlement of a period has one id. While it is not approved a run replaces it; once
 approved it never changes, and a run that finds a difference writes an adjustment.
@@ -30,6 +31,7 @@ from pointsnet.journal.reading import read_shard_day
 from pointsnet.observability import logger, metrics
 from pointsnet.settlement.arithmetic import difference, figures_of, settle_lines
 from pointsnet.settlement.checks import build_checks
+from pointsnet.settlement.line_detail import record_part
 from pointsnet.settlement.models import (
     SCHEDULER,
     Actor,
@@ -40,10 +42,10 @@ from pointsnet.settlement.models import (
     SettlementLine,
     SettlementStatus,
     adjustment_id_for,
+    provisional_at,
     settlement_id_for,
 )
 from pointsnet.settlement.ports import RunBusy, SettlementMoved
-from pointsnet.settlement.reports import publish
 from pointsnet.settlement.run_state import (
     RunItem,
     RunOutcome,
@@ -189,6 +191,7 @@ class Reconciler:
             day = item.day + timedelta(days=offset)
             journal = read_shard_day(self.journal_objects, self.journal_heads, day, item.shard)
             tally = check_shard(journal, self.ledger, record.currency, self.clock(), self.sleep)
+            tally.detail_rows = record_part(self.reports, record.period, run_id, tally)
             self.store.put_tally(run_id, tally)
             tallies.append(tally)
         return tallies
@@ -259,6 +262,7 @@ class Reconciler:
             accounts_checked=state.tallies.accounts_checked,
             journal_bytes=state.tallies.journal_bytes,
             unjournaled_obligations=state.tallies.unjournaled_obligations,
+            detail_parts=state.tallies.detail_parts,
         )
         for _ in range(3):
             try:
@@ -266,7 +270,6 @@ class Reconciler:
             except SettlementMoved:
                 continue  # approved or re-run meanwhile: decide again from what is stored
             if outcome.changed and outcome.settlement is not None:
-                publish(self.reports, outcome.settlement)
                 self._observe(outcome.settlement)
                 self._announce(outcome.settlement)
             return outcome
@@ -356,6 +359,7 @@ class Reconciler:
             run=run,
             created_at=previous.created_at if previous else now,
             updated_at=now,
+            provisional=provisional_at(state.period.period_end, state.started_at),
         )
 
     def _observe(self, settlement: Settlement) -> None:

@@ -15,6 +15,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field, model_validator
 
 from pointsnet.clock import UtcTime
+from pointsnet.ledger.models import Obligation
 from pointsnet.settlement.arithmetic import LineTotals
 from pointsnet.settlement.checks import CheckName, Findings, new_findings
 from pointsnet.settlement.models import Actor, Period, Settlement
@@ -30,6 +31,8 @@ class ShardCounts(BaseModel):
     unjournaled_obligations: int = 0
     journal_objects: int = 0
     journal_bytes: int = 0
+    # Obligations summed into the lines, each recorded in the shard's day's detail object.
+    detail_rows: int = 0
 
     def add(self, other: ShardCounts) -> None:
         for name in ShardCounts.model_fields:
@@ -43,6 +46,8 @@ class ShardTally(ShardCounts):
     shard: int
     findings: dict[CheckName, Findings] = Field(default_factory=new_findings)
     totals: LineTotals = Field(default_factory=LineTotals)
+    # The obligations summed into `totals`, for the run's detail object; never stored here.
+    summed: list[Obligation] = Field(default_factory=list, exclude=True)
 
 
 class RunStatus(StrEnum):
@@ -82,6 +87,7 @@ class RunRecord(BaseModel):
 class RunTallies(ShardCounts):
     invocations: int = 0  # shard checks: one Lambda each on AWS
     pages: int = 0
+    detail_parts: int = 0  # shard days with obligations: one detail object each
 
 
 class RunState(BaseModel):
@@ -119,6 +125,7 @@ class RunState(BaseModel):
         for tally in sorted(tallies, key=lambda item: (item.day, item.shard)):
             state.tallies.invocations += 1
             state.tallies.pages += tally.journal_objects
+            state.tallies.detail_parts += 1 if tally.detail_rows else 0
             state.tallies.add(tally)
             for name, found in tally.findings.items():
                 state.findings[name].merge(found)

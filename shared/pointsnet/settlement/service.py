@@ -2,6 +2,11 @@
 
 Every POST is idempotent: its first answer is recorded under the caller's Idempotency-Key
 (in the same write as the transition it made), and a repeat answers it again.
+
+A settlement is read with its links: an adjustment names the settlement it adjusts
+(`adjusts`, stored), a settlement lists its adjustments (`adjustments`, found when read: a
+frozen settlement is never written again to note one). Reports are rendered here, where the
+partner directory's names are read.
 """
 
 from __future__ import annotations
@@ -14,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from pointsnet.auth.caller import Caller
 from pointsnet.clock import rfc3339, utc_now
-from pointsnet.errors import Conflict, IdempotencyKeyReused, NotFound, PointsNetError
+from pointsnet.errors import (
+    Conflict,
+    IdempotencyKeyReused,
+    NotFound,
+    PointsNetError,
+    ValidationFailed,
+)
 from pointsnet.idempotency import IdempotentRequest, derived_id
 from pointsnet.observability import logger
 from pointsnet.settlement.commands import (
@@ -22,18 +33,31 @@ from pointsnet.settlement.commands import (
     DisputeSettlement,
     MarkSettlementPaid,
 )
+from pointsnet.settlement.line_detail import DetailStatus, LineDetail, line_detail
 from pointsnet.settlement.models import (
     Actor,
     Settlement,
+    SettlementKind,
+    SettlementListItem,
     SettlementStatus,
-    SettlementSummary,
+    adjustment_id_for,
 )
 from pointsnet.settlement.ports import RecordedResponse, RequestRecorded, SettlementMoved
-from pointsnet.settlement.reports import CONTENT_TYPES, ReportFormat, publish, render, report_key
+from pointsnet.settlement.report_view import SettlementReport, build_report
+from pointsnet.settlement.reports import (
+    CONTENT_TYPES,
+    ReportDetail,
+    ReportFormat,
+    keep,
+    publish,
+    render,
+    render_line_detail,
+    report_key,
+)
 from pointsnet.settlement.workflow import Action, transition
 
 if TYPE_CHECKING:
-    from pointsnet.settlement.ports import ReportStore, SettlementPort
+    from pointsnet.settlement.ports import PartnerNames, ReportStore, SettlementPort
 
 # The contract keeps a POST's first answer for 24 hours.
 REQUEST_RETENTION = timedelta(hours=24)
@@ -63,10 +87,12 @@ class Settlements:
         store: SettlementPort,
         reports: ReportStore,
         clock: Callable[[], datetime] = utc_now,
+        names: PartnerNames | None = None,
     ) -> None:
         self.store = store
         self.reports = reports
         self.clock = clock
+        self.names: PartnerNames = names or (lambda _: None)
 
     # reads
 
@@ -75,39 +101,116 @@ class Settlements:
         status: SettlementStatus | None = None,
         period_start: date | None = None,
         period_end: date | None = None,
-    ) -> list[SettlementSummary]:
-        return self.store.summaries(status, period_start, period_end)
+    ) -> list[SettlementListItem]:
+        """Each with its adjustments, which share its period: listed whatever their status."""
+        every = self.store.summaries(None, period_start, period_end)
+        adjusted: dict[str, list[str]] = {}
+        for summary in every:
+            if summary.adjusts:
+                adjusted.setdefault(summary.adjusts, []).append(summary.settlement_id)
+        return [
+            SettlementListItem(
+                **summary.model_dump(),
+                adjustments=sorted(adjusted.get(summary.settlement_id, []), key=_order),
+            )
+            for summary in every
+            if status is None or summary.status == status
+        ]
 
     def get(self, settlement_id: str) -> Settlement:
         settlement = self.store.get(settlement_id)
         if settlement is None:
             raise NotFound(f"no settlement {settlement_id}")
-        return settlement
+        if settlement.kind != SettlementKind.SETTLEMENT:
+            return settlement
+        return settlement.model_copy(update={"adjustments": self._adjustment_ids(settlement)})
 
-    def report(self, settlement_id: str, report_format: ReportFormat) -> Report:
-        """The stored report of the settlement's current version, rendered again if missing."""
+    def report(
+        self,
+        settlement_id: str,
+        report_format: ReportFormat,
+        detail: ReportDetail | None = None,
+    ) -> Report:
+        """The settlement's current version as a report, its copy in the bucket kept current.
+
+        `detail=lines` (CSV only): the line detail, one row per obligation.
+        """
+        if detail is not None and report_format != ReportFormat.CSV:
+            raise ValidationFailed(
+                "detail=lines is a CSV",
+                details=[{"field": "detail", "message": "only with format=csv"}],
+            )
         settlement = self.get(settlement_id)
-        key = report_key(settlement_id, settlement.version, report_format)
-        try:
-            stored = self.reports.get(key)
-        except PointsNetError:
-            # The stored report is a copy: the settlement renders the same one again.
-            logger.exception("report not read", extra={"settlement_id": settlement_id})
-            stored = None
-        if stored is not None:
-            body = stored.decode("utf-8")
+        report, lines = self.settlement_report(settlement)
+        if detail == ReportDetail.LINES:
+            if not lines.recorded:
+                raise Conflict(
+                    f"the obligation detail of {settlement_id} v{settlement.version} is "
+                    f"{lines.status.value.replace('_', ' ')}: a new run of its period records it"
+                )
+            body = render_line_detail(report, lines)
+            filename = f"{settlement_id}-v{settlement.version}-lines.csv"
         else:
-            body = render(settlement, report_format)
-            try:
-                self.reports.put(key, body.encode("utf-8"), CONTENT_TYPES[report_format])
-            except PointsNetError:
-                logger.exception("report not stored", extra={"settlement_id": settlement_id})
+            body = render(report, report_format)
+            filename = f"{settlement_id}-v{settlement.version}.{report_format.value}"
+        key = report_key(settlement_id, settlement.version, report_format, detail)
+        keep(self.reports, key, body, CONTENT_TYPES[report_format])
         return Report(
             report_format=report_format,
             content_type=CONTENT_TYPES[report_format],
             body=body,
-            filename=f"{settlement_id}-v{settlement.version}.{report_format.value}",
+            filename=filename,
         )
+
+    def settlement_report(self, settlement: Settlement) -> tuple[SettlementReport, LineDetail]:
+        """The settlement with its partners' names and the obligations behind its lines."""
+        try:
+            lines = line_detail(self.reports, settlement, self._earlier(settlement))
+        except PointsNetError:
+            logger.exception(
+                "obligation detail not read", extra={"settlement_id": settlement.settlement_id}
+            )
+            lines = LineDetail(DetailStatus.INCOMPLETE)
+        partners = {line.payer for line in settlement.lines} | {
+            line.payee for line in settlement.lines
+        }
+        partners |= {position.partner_id for position in settlement.net_positions}
+        names = {partner_id: self.names(partner_id) for partner_id in sorted(partners)}
+        return build_report(settlement, names, lines), lines
+
+    def _adjustment_ids(self, settlement: Settlement) -> list[str]:
+        found: list[str] = []
+        while True:
+            candidate = adjustment_id_for(settlement.period, len(found) + 1)
+            if self.store.get(candidate) is None:
+                return found
+            found.append(candidate)
+
+    def _earlier(self, settlement: Settlement) -> list[Settlement]:
+        """For an adjustment: the frozen settlements of its period it was computed against."""
+        if not settlement.adjusts:
+            return []
+        ids = [settlement.adjusts] + [
+            adjustment_id_for(settlement.period, sequence)
+            for sequence in range(1, _order(settlement.settlement_id))
+        ]
+        earlier = []
+        for settlement_id in ids:
+            found = self.store.get(settlement_id)
+            if found is None:
+                raise NotFound(f"no settlement {settlement_id}")
+            earlier.append(found)
+        return earlier
+
+    def _publish(self, settlement: Settlement) -> None:
+        try:
+            report, lines = self.settlement_report(settlement)
+        except PointsNetError:
+            logger.exception(
+                "report not rendered", extra={"settlement_id": settlement.settlement_id}
+            )
+            return
+        publish(self.reports, report, lines)
 
     # the workflow
 
@@ -181,9 +284,15 @@ class Settlements:
                 return replay(first.existing, request)
             except SettlementMoved:
                 continue
-            publish(self.reports, updated)
+            self._publish(updated)
             return Answer(201, body)
         raise Conflict(f"settlement {settlement_id} is changing; retry with the same key")
+
+
+def _order(settlement_id: str) -> int:
+    """An adjustment's number (`..._a2`: 2); 0 for a settlement."""
+    _, _, sequence = settlement_id.rpartition("_a")
+    return int(sequence) if sequence.isdigit() else 0
 
 
 def request_id_for(caller: Caller, request: IdempotentRequest) -> str:

@@ -294,3 +294,4 @@ def _check_obligations(
             )
             continue
         tally.totals.add(obligation.terms)
+        tally.summed.append(obligation)

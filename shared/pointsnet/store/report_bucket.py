@@ -1,4 +1,5 @@
-"""Settlement reports in S3: `ReportBucket` implements settlement's `ReportStore`."""
+"""Settlement reports and runs' obligation detail in S3: `ReportBucket` implements
+settlement's `ReportStore`."""
 
 from __future__ import annotations
 
@@ -42,3 +43,14 @@ class ReportBucket:
             raise translate_client_error(exc) from exc
         body: bytes = response["Body"].read()
         return body
+
+    def keys(self, prefix: str) -> list[str]:
+        found: list[str] = []
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
+                found.extend(item["Key"] for item in page.get("Contents", []))
+        except ClientError as exc:
+            raise translate_client_error(exc) from exc
+        return found
