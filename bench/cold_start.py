@@ -55,6 +55,9 @@ CLIENT_FACTORIES: dict[str, tuple[str, ...]] = {
     "MetricsFunction": (_DYNAMODB, _S3),
     # A batch reads the import and the program's policy, then posts to the ledger.
     "ImportFunction": (_DYNAMODB, _S3),
+    # A batch's events arrive in the event; each reads its webhook and secret, then may
+    # put a failed one back on its queue.
+    "WebhookFunction": (_DYNAMODB, _SECRETS, "pointsnet.store.webhook_queue:sqs_client"),
 }
 FUNCTIONS: tuple[str, ...] = tuple(CLIENT_FACTORIES)
 
@@ -81,6 +84,7 @@ FIRST_INVOCATION: dict[str, tuple[str, ...]] = {
     "JournalFunction": (f"{_WIRING}:default_journal_writer",),
     "MetricsFunction": (f"{_WIRING}:default_program_metrics",),
     "ImportFunction": (f"{_WIRING}:default_imports",),
+    "WebhookFunction": (f"{_WIRING}:default_webhook_inbox",),
 }
 
 _FUNCTION_SIDE = """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -32,6 +33,14 @@ class Settings(BaseModel):
     import_state_machine: str | None = Field(default=None, validation_alias="IMPORT_STATE_MACHINE")
     import_concurrency: int = Field(
         default=10, ge=1, le=1000, validation_alias="IMPORT_CONCURRENCY"
+    )
+    # Webhooks: where their secrets are kept, and whether a receiver may be on loopback (only a
+    # local network's may: on AWS that would be the function's own host).
+    webhook_secret_prefix: str = Field(
+        default="pointsnet/webhooks/", validation_alias="WEBHOOK_SECRET_PREFIX"
+    )
+    webhook_loopback: Literal["allowed", "refused"] = Field(
+        default="refused", validation_alias="WEBHOOK_LOOPBACK"
     )
 
 

@@ -158,3 +158,28 @@ def sign_request(
         TIMESTAMP_HEADER: timestamp_value,
         SIGNATURE_HEADER: signature,
     }
+
+
+# Webhooks (API.md, "Partner statements and webhooks"): the network signs what it sends.
+WEBHOOK_SIGNATURE_HEADER = "X-PN-Webhook-Signature"
+WEBHOOK_EVENT_ID_HEADER = "X-PN-Event-Id"
+
+
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """One `X-PN-Webhook-Signature` element: `v1=` and the hex HMAC-SHA256 of
+    `<timestamp>.<raw body>` keyed with the webhook's secret."""
+    message = timestamp.encode("ascii") + b"." + body
+    digest = hmac.new(secret.encode("utf-8"), message, hashlib.sha256)
+    return f"{SIGNATURE_VERSION_PREFIX}{digest.hexdigest()}"
+
+
+def webhook_signature_matches(secret: str, timestamp: str, body: bytes, header: str) -> bool:
+    """Whether any `v1=` element of a comma-separated signature header is right (constant time).
+
+    While a rotated secret's predecessor is still honoured, a delivery carries one element for
+    each, so a receiver holding either secret verifies it."""
+    expected = webhook_signature(secret, timestamp, body).encode("utf-8")
+    return any(
+        hmac.compare_digest(expected, element.strip().encode("utf-8"))
+        for element in header.split(",")
+    )

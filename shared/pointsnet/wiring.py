@@ -38,12 +38,16 @@ if TYPE_CHECKING:
     from pointsnet.settlement.on_demand import SettlementRuns
     from pointsnet.settlement.run import Reconciler
     from pointsnet.settlement.service import Settlements
+    from pointsnet.settlement.statements import Statements
     from pointsnet.store.directory_store import DirectoryStore
     from pointsnet.store.event_bus import EventBus
     from pointsnet.store.network_store import NetworkStore
     from pointsnet.store.report_bucket import ReportBucket
     from pointsnet.store.rules_store import RulesStore
     from pointsnet.store.settlement_store import SettlementStore
+    from pointsnet.store.webhook_store import WebhookStore, WebhookVault
+    from pointsnet.webhooks.inbox import WebhookInbox
+    from pointsnet.webhooks.service import Webhooks
 
 
 # identity and limits
@@ -303,6 +307,7 @@ def announce_settlement(settlement: Settlement) -> None:
         net_positions={
             position.partner_id: position.amount for position in settlement.net_positions
         },
+        provisional=settlement.provisional,
         bus=default_event_bus(),
     )
 
@@ -350,7 +355,7 @@ def default_audit() -> FullAudit:
 def default_settlements() -> Settlements:
     from pointsnet.settlement.service import Settlements
 
-    return Settlements(default_settlement_store(), default_report_bucket())
+    return Settlements(default_settlement_store(), default_report_bucket(), names=partner_name)
 
 
 @lru_cache(maxsize=1)
@@ -427,6 +432,55 @@ def default_imports() -> Imports:
         StateMachineStarter(machine) if machine else None,
         concurrency=settings.import_concurrency,
     )
+
+
+# webhooks and statements
+
+
+def partner_name(partner_id: str) -> str | None:
+    """A partner's name in the directory, for reports and statements."""
+    partner = default_directory_store().get_partner(partner_id)
+    return partner.name if partner else None
+
+
+@lru_cache(maxsize=1)
+def default_statements() -> Statements:
+    from pointsnet.settlement.statements import Statements
+
+    return Statements(default_settlement_store(), partner_name)
+
+
+def _webhook_parts() -> tuple[WebhookStore, WebhookVault, bool]:
+    from pointsnet.settings import get_settings
+    from pointsnet.store.webhook_store import WebhookStore, WebhookVault
+
+    settings = get_settings()
+    # A rotated secret reaches the deliveries as soon as a changed policy reaches a request.
+    vault = WebhookVault(
+        settings.webhook_secret_prefix, cache_seconds=settings.policy_cache_seconds
+    )
+    loopback = settings.webhook_loopback == "allowed"
+    return WebhookStore(settings.directory_table), vault, loopback
+
+
+@lru_cache(maxsize=1)
+def default_webhooks() -> Webhooks:
+    from pointsnet.webhooks.service import Webhooks
+
+    store, vault, loopback = _webhook_parts()
+    return Webhooks(store, vault, allow_loopback=loopback)
+
+
+@lru_cache(maxsize=1)
+def default_webhook_inbox() -> WebhookInbox:
+    from pointsnet.store.webhook_queue import WebhookQueue
+    from pointsnet.store.webhook_sender import HttpSender
+    from pointsnet.webhooks.delivery import Deliverer
+    from pointsnet.webhooks.inbox import WebhookInbox
+
+    store, vault, loopback = _webhook_parts()
+    deliverer = Deliverer(store, vault, HttpSender(), allow_loopback=loopback)
+    return WebhookInbox(deliverer, WebhookQueue())
 
 
 def clear_caches() -> None:

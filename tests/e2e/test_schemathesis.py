@@ -135,6 +135,20 @@ def breaks_a_documented_rule(case: Case) -> str | None:
         return "a member referring itself"
     if route == "PUT /v1/programs/{program}/earning-rules" and (reason := _rules_break(body)):
         return reason
+    if route == "GET /v1/statements":
+        query = case.query or {}
+        start, end = (date.fromisoformat(query[name]) for name in ("period_start", "period_end"))
+        if not start <= end or (end - start).days >= 366:
+            return "period not ordered and within 366 days"
+    if (
+        route == "GET /v1/settlements/{settlement_id}/report"
+        and (case.query or {}).get("detail")
+        and (case.query or {}).get("format", "json") != "csv"
+    ):
+        return "the line detail is a CSV only"
+    if route == "PUT /v1/webhooks":
+        # Whether a URL's host resolves, and only to public addresses, no schema can say.
+        return "a URL the network may not call"
     if route == "PUT /v1/rates/{from_program}/{to_program}" and len(set(path.values())) == 1:
         return "a rate from a program to itself"
     if route == "POST /v1/quotes" and body["from_program"] == body["to_program"]:

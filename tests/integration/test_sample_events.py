@@ -29,12 +29,13 @@ from pointsnet.local.samples import (
 from pointsnet.local.template import find_route, functions, http_routes, load_handler
 from pointsnet.partners.models import IssuedKey
 from pointsnet.store.journal_bucket import JournalBucket, JournalHeads
-from pointsnet.wiring import default_settlement_store
+from pointsnet.wiring import clear_caches, default_settlement_store
 from tests.helpers import (
     PARTNER_FUNCTION_ENV as TEMPLATE_ENV,
 )
 from tests.helpers import STACK, TEMPLATE, LambdaContextStub, Reply, catch_up_journal
 from tests.points_life import LEDGER_TABLE, Life, life, set_policy
+from tests.webhook_receiver import running_receiver
 
 __all__ = ["life"]
 
@@ -526,6 +527,23 @@ def finish(rig: Rig) -> None:
     assert result["Body"].read().decode() == "line,member_id,reference,code,message\n"
 
 
+def queue_batch(rig: Rig) -> None:
+    # Given starlodge's receiver (the one docs/webhooks.md shows) and its webhook for
+    # points.earned, on a local network's setting that allows loopback receivers
+    with pytest.MonkeyPatch.context() as patch, running_receiver() as receiver:
+        patch.setenv("WEBHOOK_LOOPBACK", "allowed")
+        clear_caches()
+        body = {"url": receiver.url, "events": ["points.earned"]}
+        receiver.secret = rig.life.starlodge.call("PUT", "/v1/webhooks", body).body["secret"]
+        # When the queue's batch invokes the webhook function
+        answer = rig.invoke("webhooks/queue_batch")
+        clear_caches()
+    # Then its event was delivered, verified and handled, and nothing is left to retry
+    assert answer == {"batchItemFailures": []}
+    sent = json.loads(SAMPLES["webhooks/queue_batch"].load()["Records"][0]["body"])["detail"]
+    assert receiver.handled == [sent]
+
+
 SCENARIOS: dict[str, Callable[[Rig], None]] = {
     "partner_api/earn": earn,
     "partner_api/burn": burn,
@@ -547,6 +565,7 @@ SCENARIOS: dict[str, Callable[[Rig], None]] = {
     "metrics/backfill": backfill,
     "imports/post_batch": post_batch,
     "imports/finish": finish,
+    "webhooks/queue_batch": queue_batch,
 }
 
 

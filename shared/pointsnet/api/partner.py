@@ -26,6 +26,7 @@ from pointsnet.api.schemas import (
     TierProgress,
     TransactionDetail,
 )
+from pointsnet.api.webhooks import webhooks_router
 from pointsnet.auth.caller import Role
 from pointsnet.auth.keys import KeyResolver
 from pointsnet.ledger.commands import (
@@ -78,6 +79,7 @@ def create_partner_app(
 
     serve_openapi(app)
     app.include_router(imports_router())
+    app.include_router(webhooks_router())
 
     @app.post(
         "/v1/members/<member_id>/earn",

@@ -23,15 +23,18 @@ from pointsnet.cli import (
     network,
     profiles,
     rules,
+    webhooks,
 )
 from pointsnet.cli.output import OUTPUT_FORMATS, format_api_error, render_output
 from pointsnet.cli.registry import (
     CommandFailed,
     CommandRegistrar,
     Commands,
+    ExampleHelpFormatter,
     GlobalOptions,
     Handler,
     LocalHandler,
+    example_epilog,
 )
 from pointsnet.client import USER_AGENT, PointsNetClient, PointsNetError
 from pointsnet.credentials import CredentialsError, resolve_credentials
@@ -62,6 +65,8 @@ COMMANDS: tuple[CommandRegistrar, ...] = (
     admin.add_keys,
     finance.add_settle,
     finance.add_settlements,
+    webhooks.add_statements,
+    webhooks.add_webhooks,
     metrics.add_metrics,
     admin.add_policy,
     profiles.add_configure,
@@ -132,7 +137,11 @@ def main(argv: list[str] | None = None, *, client_factory: ClientFactory | None 
 def build_parser(commands: Sequence[CommandRegistrar] | None = None) -> argparse.ArgumentParser:
     """The full parser: global options, then one subparser per registered command."""
     parser = argparse.ArgumentParser(
-        prog="pointsnet", description="Call the PointsNet loyalty points API."
+        prog="pointsnet",
+        description="Call the PointsNet loyalty points API. `pointsnet COMMAND --help` shows "
+        "a command's options and an example.",
+        epilog=example_epilog("pointsnet earn guest-42 100 --reference stay-1"),
+        formatter_class=ExampleHelpFormatter,
     )
     _add_global_options(parser, suppress_defaults=False)
     parser.add_argument("--version", action="version", version=USER_AGENT)

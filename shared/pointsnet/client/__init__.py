@@ -8,6 +8,9 @@ A partner key calls the partner endpoints; an admin key the admin ones (`create_
 
 Every POST carries an `Idempotency-Key`, generated per call unless given, and the same key is
 sent again on the client's own retries so a retried call never posts twice.
+
+`member_points(transaction)` is a transaction's points signed for its member: +100 credited,
+-30 debited (a transaction's own `points` is never negative).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pointsnet.client.admin import (
 from pointsnet.client.errors import PointsNetConnectionError, PointsNetError, json_object
 from pointsnet.client.finance import FinanceEndpoints
 from pointsnet.client.imports import ImportEndpoints
-from pointsnet.client.members import MemberEndpoints
+from pointsnet.client.members import MemberEndpoints, member_points
 from pointsnet.client.metrics import MetricsEndpoints
 from pointsnet.client.network import NetworkEndpoints
 from pointsnet.client.responses import REPLAYED_HEADER, ApiResponse
@@ -43,6 +46,7 @@ from pointsnet.client.transport import (
     Query,
     QueryValue,
 )
+from pointsnet.client.webhooks import WebhookEndpoints, WebhookRefused, verify_webhook
 
 __all__ = [
     "DEFAULT_BACKOFF_BASE_SECONDS",
@@ -64,6 +68,9 @@ __all__ = [
     "PointsNetError",
     "Query",
     "QueryValue",
+    "WebhookRefused",
+    "member_points",
+    "verify_webhook",
 ]
 
 
@@ -75,6 +82,7 @@ class PointsNetClient(
     FinanceEndpoints,
     MetricsEndpoints,
     RuleEndpoints,
+    WebhookEndpoints,
 ):
     """Calls the PointsNet API with one key. Thread-safe: it keeps no per-request state."""
 

@@ -7,6 +7,7 @@ moto runs in a child process of its own: its backends are process-wide state tha
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import multiprocessing
 import threading
@@ -22,6 +23,7 @@ from pointsnet.local.template import (
     bucket_settings,
     functions,
     named_resources,
+    resources_of_type,
     table_definitions,
 )
 
@@ -276,6 +278,47 @@ def create_buckets(s3: Any, template: Mapping[str, Any], stack: LocalStack) -> N
             )
 
 
+# The queue properties that change how a message is received, as SetQueueAttributes names them.
+QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
+
+
+def create_queues(sqs: Any, template: Mapping[str, Any], stack: LocalStack) -> None:
+    """The template's queues, with their visibility, retention and redrive to a dead letter."""
+    names = named_resources(template, "AWS::SQS::Queue", stack)
+    # All of them first: a redrive policy names its dead-letter queue, which must exist.
+    urls = {
+        logical_id: sqs.create_queue(QueueName=name)["QueueUrl"]  # existing: a no-op
+        for logical_id, name in names.items()
+    }
+    for logical_id, resource in resources_of_type(template, "AWS::SQS::Queue").items():
+        url = urls[logical_id]
+        props = stack.resolve(resource.get("Properties", {}), template)
+        attributes = {name: str(props[name]) for name in QUEUE_ATTRIBUTES if name in props}
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+        if attributes:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+
+
+def create_rules(events: Any, template: Mapping[str, Any], stack: LocalStack) -> None:
+    """The template's EventBridge rules and their targets (the emulator delivers to SQS)."""
+    for logical_id, resource in resources_of_type(template, "AWS::Events::Rule").items():
+        props = stack.resolve(resource["Properties"], template)
+        name = props.get("Name", stack.physical_name(logical_id))
+        bus = props.get("EventBusName", "default")
+        events.put_rule(
+            Name=name,
+            EventBusName=bus,
+            EventPattern=json.dumps(props["EventPattern"]),
+            Description=props.get("Description", ""),
+        )
+        events.put_targets(
+            Rule=name,
+            EventBusName=bus,
+            Targets=[{"Id": target["Id"], "Arn": target["Arn"]} for target in props["Targets"]],
+        )
+
+
 def provision(
     template: Mapping[str, Any],
     stack: LocalStack,
@@ -306,9 +349,7 @@ def provision(
     if bucket_names(template, stack):
         create_buckets(aws_client("s3", aws), template, stack)
 
-    sqs = aws_client("sqs", aws)
-    for queue in named_resources(template, "AWS::SQS::Queue", stack).values():
-        sqs.create_queue(QueueName=queue)  # creating an existing queue is a no-op
+    create_queues(aws_client("sqs", aws), template, stack)
     events = aws_client("events", aws)
     for bus in named_resources(template, "AWS::Events::EventBus", stack).values():
         try:
@@ -316,6 +357,7 @@ def provision(
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
                 raise
+    create_rules(events, template, stack)
 
     local_observability = {
         # No X-Ray daemon and no CloudWatch here: EMF lines would only clutter the terminal.

@@ -27,6 +27,7 @@ from pointsnet.local.emulator import (
 )
 from pointsnet.local.event_log import EventLog
 from pointsnet.local.local_api import LocalApi
+from pointsnet.local.queues import QueuePoller, queue_subscriptions
 from pointsnet.local.schedules import Clock, LocalScheduler, provision_schedules
 from pointsnet.local.seed import seed_demo_network, write_credentials
 from pointsnet.local.state_machines import (
@@ -70,6 +71,7 @@ class LocalNetwork:
     event_log_path: Path | None = None
     scheduler: LocalScheduler | None = field(default=None, repr=False)
     consumers: tuple[StreamConsumer, ...] = field(default=(), repr=False)
+    pollers: tuple[QueuePoller, ...] = field(default=(), repr=False)
     restored: bool = False
     executions: ExecutionDriver | None = field(default=None, repr=False)
 
@@ -161,6 +163,7 @@ def local_network(
         consumers = (
             _start_consumers(template, stack, api, aws, positions_path, running) if streams else ()
         )
+        pollers = _start_pollers(template, stack, api, aws, running) if streams else ()
         executions = _start_executions(template, stack, api, aws)
         running.callback(executions.stop)
         scheduler = None
@@ -183,6 +186,7 @@ def local_network(
             event_log_path=event_log,
             scheduler=scheduler,
             consumers=consumers,
+            pollers=pollers,
             restored=emulator.restored,
             executions=executions,
         )
@@ -205,8 +209,14 @@ def _credentials(
 
 # Where the local network departs from the template's defaults, as a deployment overriding
 # parameters would: the journal writes each second, so a run sees a posting at once.
-# Locally a changed policy or rule set applies at once: no function keeps one cached.
-LOCAL_PARAMETERS = {"JournalBatchingSeconds": "1", "PolicyCacheSeconds": "0"}
+# Locally a changed policy, rule set or webhook secret applies at once: no function keeps one
+# cached.
+LOCAL_PARAMETERS = {
+    "JournalBatchingSeconds": "1",
+    "PolicyCacheSeconds": "0",
+    # Receivers on this machine: a partner developing against the local network listens here.
+    "WebhookLoopback": "allowed",
+}
 
 
 def _event_bus(template: Mapping[str, Any], stack: LocalStack) -> str:
@@ -260,6 +270,29 @@ def _start_consumers(
         running.callback(consumer.stop)
         consumers.append(consumer)
     return tuple(consumers)
+
+
+def _start_pollers(
+    template: Mapping[str, Any],
+    stack: LocalStack,
+    api: LocalApi,
+    aws: Mapping[str, str],
+    running: ExitStack,
+) -> tuple[QueuePoller, ...]:
+    """The template's SQS event sources (the webhook queue), each polled into its function."""
+    pollers = []
+    for subscription in queue_subscriptions(template, stack):
+
+        def invoke(event: dict[str, Any], function: str = subscription.function) -> Any:
+            return api.invoke_function(function, event)
+
+        poller = QueuePoller(
+            subscription, sqs=aws_client("sqs", aws), invoke=invoke, region=stack.region
+        )
+        poller.start()
+        running.callback(poller.stop)
+        pollers.append(poller)
+    return tuple(pollers)
 
 
 def _start_executions(

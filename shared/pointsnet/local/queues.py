@@ -1,0 +1,153 @@
+"""The template's SQS event sources, polled as Lambda polls them.
+
+For each function event of `Type: SQS`, a thread receives up to `BatchSize` messages (all
+attributes: the receive count is a delivery's attempt), invokes the function with Lambda's
+SQS event, and deletes the messages it did not report in `batchItemFailures`. A failed
+invocation deletes none: each comes back when its visibility timeout ends, as on AWS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pointsnet.local.template import LocalStack, named_resources, resources_of_type
+
+logger = logging.getLogger("pointsnet.local.queues")
+
+
+@dataclass(frozen=True)
+class QueueSubscription:
+    """One `Type: SQS` event of a function in template.yaml."""
+
+    function: str
+    event: str
+    queue: str
+    batch_size: int = 10
+    report_item_failures: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.function}.{self.event}"
+
+
+def queue_subscriptions(
+    template: Mapping[str, Any], stack: LocalStack | None = None
+) -> list[QueueSubscription]:
+    stack = stack or LocalStack()
+    queues = named_resources(template, "AWS::SQS::Queue", stack)
+    found = []
+    for logical_id, resource in resources_of_type(template, "AWS::Serverless::Function").items():
+        for event_name, event in resource["Properties"].get("Events", {}).items():
+            if event.get("Type") != "SQS":
+                continue
+            props = event["Properties"]
+            reference = props["Queue"]
+            if not (isinstance(reference, dict) and "Fn::GetAtt" in reference):
+                raise ValueError(f"{logical_id}.{event_name}: the queue must be !GetAtt X.Arn")
+            found.append(
+                QueueSubscription(
+                    function=logical_id,
+                    event=event_name,
+                    queue=queues[reference["Fn::GetAtt"][0]],
+                    batch_size=int(stack.resolve(props.get("BatchSize", 10), template)),
+                    report_item_failures="ReportBatchItemFailures"
+                    in props.get("FunctionResponseTypes", []),
+                )
+            )
+    return found
+
+
+def lambda_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """A received message as Lambda's SQS event carries it."""
+    body = str(message["Body"])
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": body,
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": dict(message.get("MessageAttributes", {})),
+        "md5OfBody": message.get("MD5OfBody") or hashlib.md5(body.encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+class QueuePoller:
+    def __init__(
+        self,
+        subscription: QueueSubscription,
+        *,
+        sqs: Any,
+        invoke: Callable[[dict[str, Any]], Any],
+        region: str,
+    ) -> None:
+        self.subscription = subscription
+        self._sqs = sqs
+        self._invoke = invoke
+        self._region = region
+        self._queue_url = ""
+        self._queue_arn = ""
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._queue_url = self._sqs.get_queue_url(QueueName=self.subscription.queue)["QueueUrl"]
+        self._queue_arn = self._sqs.get_queue_attributes(
+            QueueUrl=self._queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        self._thread = threading.Thread(
+            target=self._run, name=f"local-queue-{self.subscription.name}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def poll(self, wait_seconds: int = 0) -> int:
+        """One receive and its invocation; the number of messages received."""
+        messages = self._sqs.receive_message(
+            QueueUrl=self._queue_url,
+            MaxNumberOfMessages=min(10, self.subscription.batch_size),
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        records = [lambda_record(m, self._queue_arn, self._region) for m in messages]
+        try:
+            answer = self._invoke({"Records": records})
+        except Exception:
+            logger.exception("%s failed; its messages come back", self.subscription.function)
+            return len(messages)
+        failed = set()
+        if self.subscription.report_item_failures and isinstance(answer, Mapping):
+            failed = {item["itemIdentifier"] for item in answer.get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            self._sqs.delete_message_batch(
+                QueueUrl=self._queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
+                ],
+            )
+        return len(messages)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.poll(wait_seconds=1)
+            except Exception:
+                if self._stopping.is_set():
+                    return
+                logger.exception("polling %s failed", self.subscription.queue)
+                self._stopping.wait(1)

@@ -1,0 +1,1 @@
+"""Partners' webhooks: where each partner wants its events, and their signed delivery."""
