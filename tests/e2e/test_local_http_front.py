@@ -358,12 +358,13 @@ def test_the_encoded_and_the_literal_spelling_are_one_member(
 
 def test_a_path_is_decoded_once_only(local: LocalNetwork) -> None:
     """Given `%2541`, an encoded `%41` / When a signed GET of that member is sent / Then the
-    member id is `cx%41` (refused by the id pattern), never `cxA`: one decoding, as API
-    Gateway does."""
+    member id is `cx%41` (an id its pattern refuses: not found), never `cxA`: one decoding,
+    as API Gateway does."""
     status, body = signed_call(local, "GET", "/v1/members/cx%2541")
 
-    assert status == 422, body
-    assert body["error"]["code"] == "validation_error"
+    assert status == 404, body
+    assert body["error"]["code"] == "not_found"
+    assert "cx%41" in body["error"]["message"]
 
 
 def test_a_signature_over_another_member_does_not_verify(local: LocalNetwork) -> None:
