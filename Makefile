@@ -93,7 +93,8 @@ LAYER_PACKAGE := .aws-sam/build/PointsNetLayer/python/pointsnet
 LAYER_EXCLUDED := local cli cli.py client client.py credentials.py
 LAYER_LEFT_OUT_IMPORT := ^[[:space:]]*(from|import)[[:space:]]+pointsnet\.(local|cli|client|credentials)\b|^[[:space:]]*from[[:space:]]+pointsnet[[:space:]]+import[[:space:]].*\b(local|cli|client|credentials)\b
 LAYER_REQUIRED := __init__.py observability.py settings.py errors.py signing.py idempotency.py caching.py \
-	api auth events ledger network partners programs rules metrics settlement store
+	api auth events imports journal ledger network partners programs rules metrics settlement store \
+	webhooks clock.py strict_json.py wiring.py
 # The functions' dependencies, pydantic's compiled core built for Lambda's arm64.
 LAYER_DEPENDENCIES := aws_lambda_powertools aws_xray_sdk pydantic \
 	pydantic_core/_pydantic_core.cpython-311-aarch64-linux-gnu.so
