@@ -361,3 +361,39 @@ def test_a_removed_webhook_gets_nothing_more(
     assert star.arrivals == []
     assert life.starlodge.get("/v1/webhooks").status == 404
     assert life.starlodge.call("DELETE", "/v1/webhooks").status == 404
+
+
+def test_two_first_puts_at_once_make_one_webhook_with_one_secret(
+    loopback: None, life: Life
+) -> None:
+    # Given starlodge's webhook just created by one PUT, and a second PUT that read before it
+    from pointsnet.auth.caller import Caller, Role
+    from pointsnet.webhooks.models import WebhookSettings
+    from pointsnet.webhooks.service import Webhooks
+
+    store, vault = (
+        WebhookStore(DIRECTORY_TABLE),
+        WebhookVault(life_secret_prefix(), cache_seconds=0),
+    )
+    first = set_webhook(life.starlodge, "http://127.0.0.1:9/first", ["points.earned"])
+    reads = iter([None])
+    read = store.get
+    store.get = lambda partner_id: next(reads, read(partner_id))  # type: ignore[method-assign]
+    late = Webhooks(store, vault, allow_loopback=True)
+    caller = Caller(partner_id="starlodge", key_id="k", role=Role.PARTNER, program="STAR")
+    # When the second PUT goes on to create it
+    second = late.configure(
+        caller, WebhookSettings(url="http://127.0.0.1:9/second", events=["points.expired"])
+    )
+    # Then it changed the one webhook instead, showing no secret of its own
+    assert second.webhook_id == first["webhook_id"] and second.secret is None
+    shown = life.starlodge.get("/v1/webhooks").body
+    assert (shown["url"], shown["events"]) == ("http://127.0.0.1:9/second", ["points.expired"])
+    # And the first PUT's secret is still the one that signs
+    held = vault.get(first["webhook_id"])
+    assert held is not None and held.current == first["secret"]
+    # And no secret was left behind for a webhook that was never stored
+    secrets = boto3.client("secretsmanager").list_secrets()["SecretList"]
+    assert [s["Name"] for s in secrets if "webhooks/" in s["Name"]] == [
+        vault.name(first["webhook_id"])
+    ]

@@ -35,13 +35,10 @@ class WebhookStore(TableStore):
         return Webhook.model_validate(item) if item else None
 
     def put(self, webhook: Webhook) -> None:
-        self.client.put_item(
-            TableName=self.table_name,
-            Item=to_item(
-                {"pk": f"PARTNER#{webhook.partner_id}", "sk": "WEBHOOK"}
-                | webhook.model_dump(mode="json")
-            ),
-        )
+        self.client.put_item(TableName=self.table_name, Item=to_item(_webhook_item(webhook)))
+
+    def create(self, webhook: Webhook) -> bool:
+        return self._put_new(_webhook_item(webhook)) is None
 
     def delete(self, partner_id: str) -> None:
         self.client.delete_item(
@@ -76,6 +73,12 @@ class WebhookStore(TableStore):
             Limit=limit,
         )
         return [Delivery.model_validate(item) for item in items]
+
+
+def _webhook_item(webhook: Webhook) -> dict[str, Any]:
+    return {"pk": f"PARTNER#{webhook.partner_id}", "sk": "WEBHOOK"} | webhook.model_dump(
+        mode="json"
+    )
 
 
 class WebhookVault:

@@ -74,8 +74,10 @@ class Deliverer:
         from 1, `first_sent_at` is when the event entered the queue."""
         event_id, event_type = str(event["id"]), str(event["type"])
         webhook = self.store.get(str(event["partner_id"]))
-        held = self.vault.get(webhook.webhook_id) if webhook is not None else None
-        if webhook is None or held is None or event_type not in webhook.events:
+        if webhook is None or event_type not in webhook.events:
+            return Outcome("not_subscribed")
+        held = self.vault.get(webhook.webhook_id)
+        if held is None:  # removed since it was read
             return Outcome("not_subscribed")
         now = self.clock()
         body = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

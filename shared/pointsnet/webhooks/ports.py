@@ -19,6 +19,10 @@ class WebhookPort(Protocol):
 
     def put(self, webhook: Webhook) -> None: ...
 
+    def create(self, webhook: Webhook) -> bool:
+        """Put a partner's first webhook; False (nothing written) when it already has one."""
+        ...
+
     def delete(self, partner_id: str) -> None: ...
 
     def record(self, webhook_id: str, delivery: Delivery) -> None:

@@ -54,28 +54,41 @@ class Webhooks:
         checked_target(settings.url, allow_loopback=self.allow_loopback, resolve=self.resolve)
         now = self.clock()
         existing = self.store.get(caller.partner_id)
-        secret: str | None = None
         if existing is None:
-            secret = new_secret()
-            webhook = Webhook(
-                webhook_id=new_webhook_id(),
-                partner_id=caller.partner_id,
-                url=settings.url,
-                events=settings.events,
-                created_at=now,
-                updated_at=now,
-                secret_rotated_at=now,
-            )
-            # The secret first: a webhook is never stored without what signs its deliveries.
-            self.vault.put(webhook.webhook_id, WebhookSecrets(current=secret))
-        else:
-            webhook = existing.model_copy(
-                update={"url": settings.url, "events": settings.events, "updated_at": now}
-            )
-            if settings.rotate_secret:
-                secret = self._rotate(webhook, now)
-                webhook = webhook.model_copy(update={"secret_rotated_at": now})
+            created = self._create(caller, settings, now)
+            if created is not None:
+                return created
+            # Another PUT created it meanwhile: this one changes it, as if it came second.
+            existing = self._webhook(caller)
+        webhook = existing.model_copy(
+            update={"url": settings.url, "events": settings.events, "updated_at": now}
+        )
+        secret = None
+        if settings.rotate_secret:
+            secret = self._rotate(webhook, now)
+            webhook = webhook.model_copy(update={"secret_rotated_at": now})
         self.store.put(webhook)
+        return _view(webhook, secret=secret)
+
+    def _create(
+        self, caller: Caller, settings: WebhookSettings, now: datetime
+    ) -> WebhookView | None:
+        """The partner's first webhook and its secret; None when another PUT got there first."""
+        secret = new_secret()
+        webhook = Webhook(
+            webhook_id=new_webhook_id(),
+            partner_id=caller.partner_id,
+            url=settings.url,
+            events=settings.events,
+            created_at=now,
+            updated_at=now,
+            secret_rotated_at=now,
+        )
+        # The secret first: a webhook is never stored without what signs its deliveries.
+        self.vault.put(webhook.webhook_id, WebhookSecrets(current=secret))
+        if not self.store.create(webhook):
+            self.vault.delete(webhook.webhook_id)
+            return None
         return _view(webhook, secret=secret)
 
     def show(self, caller: Caller) -> WebhookView:
