@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
@@ -13,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from pointsnet.api.errors import ERROR_RESPONSES
 from pointsnet.api.resolver import PointsNetRouter
 from pointsnet.errors import ValidationFailed
-from pointsnet.settlement.models import Period
+from pointsnet.settlement.models import IsoDate, Period
 from pointsnet.settlement.statements import Statement
 from pointsnet.webhooks.models import WebhookDeleted, WebhookSettings, WebhookView
 
@@ -100,8 +99,8 @@ def webhooks_router(
         responses=ERROR_RESPONSES,
     )
     def list_statements(
-        period_start: Annotated[date, Query(description="The first day, YYYY-MM-DD")],
-        period_end: Annotated[date, Query(description="The last day, YYYY-MM-DD")],
+        period_start: Annotated[IsoDate, Query(description="The period's first UTC day")],
+        period_end: Annotated[IsoDate, Query(description="The period's last UTC day")],
     ) -> StatementList:
         try:
             period = Period(period_start=period_start, period_end=period_end)

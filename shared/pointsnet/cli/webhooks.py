@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
-from typing import Any
+from typing import Any, get_args
 
 from pointsnet.cli.output import CommandOutput
 from pointsnet.cli.registry import CommandFailed, Commands
 from pointsnet.client import PointsNetClient
+from pointsnet.webhooks.models import EventType
 
-EVENT_TYPES = (
-    "points.earned",
-    "points.expiring",
-    "points.expired",
-    "member.tier_changed",
-    "member.inactive",
-    "settlement.ready",
-)
+EVENT_TYPES = get_args(EventType)
 WEBHOOK_COLUMNS = ("webhook_id", "url", ("events", "event_list"), "secret")
 DELIVERY_COLUMNS = (
     "event_id",

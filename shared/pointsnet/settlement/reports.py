@@ -21,7 +21,12 @@ from pointsnet.errors import PointsNetError
 from pointsnet.observability import logger
 from pointsnet.settlement.line_detail import LineDetail
 from pointsnet.settlement.report_html import render_html
-from pointsnet.settlement.report_view import SettlementReport
+from pointsnet.settlement.report_view import (
+    DirectionTotal,
+    ReportBilateral,
+    ReportLine,
+    SettlementReport,
+)
 
 if TYPE_CHECKING:
     from pointsnet.settlement.ports import ReportStore
@@ -181,6 +186,16 @@ def _csv_head(report: SettlementReport) -> dict[str, str]:
     }
 
 
+def _between(item: ReportLine | DirectionTotal | ReportBilateral) -> dict[str, str]:
+    """The payer and payee of a line, a direction's gross or a bilateral payment, named."""
+    return {
+        "payer": item.payer,
+        "payee": item.payee,
+        "payer_name": item.payer_name or "",
+        "payee_name": item.payee_name or "",
+    }
+
+
 def render_csv(report: SettlementReport) -> str:
     """Row kinds, in this order: `line` (one per line), `rounding_residual`, `gross` (per
     payer and payee, all programs), `bilateral` (each pair netted to one payment),
@@ -192,15 +207,12 @@ def render_csv(report: SettlementReport) -> str:
         rows.append(
             {
                 "row": "line",
-                "payer": line.payer,
-                "payee": line.payee,
+                **_between(line),
                 "program": line.program,
                 "points": str(line.points),
                 "exact_amount": str(line.exact_amount),
                 "amount": str(line.amount),
                 "rounding": str(line.rounding),
-                "payer_name": line.payer_name or "",
-                "payee_name": line.payee_name or "",
                 "unit_prices": " ".join(str(price) for price in line.unit_prices),
                 "obligations": str(line.obligations),
             }
@@ -218,11 +230,8 @@ def render_csv(report: SettlementReport) -> str:
         rows.append(
             {
                 "row": "gross",
-                "payer": gross.payer,
-                "payee": gross.payee,
+                **_between(gross),
                 "amount": str(gross.amount),
-                "payer_name": gross.payer_name or "",
-                "payee_name": gross.payee_name or "",
                 "obligations": str(gross.obligations),
             }
         )
@@ -230,11 +239,8 @@ def render_csv(report: SettlementReport) -> str:
         rows.append(
             {
                 "row": "bilateral",
-                "payer": net.payer,
-                "payee": net.payee,
+                **_between(net),
                 "amount": str(net.amount),
-                "payer_name": net.payer_name or "",
-                "payee_name": net.payee_name or "",
             }
         )
     for position in report.net_positions:

@@ -22,18 +22,35 @@ def secretsmanager_client() -> Any:
     return boto3.client("secretsmanager")
 
 
-class KeySecrets:
-    def __init__(self, prefix: str, client: Any = None) -> None:
+class CachedSecrets:
+    """Secrets named `<prefix><id>` in Secrets Manager, read through Powertools' cache."""
+
+    def __init__(self, prefix: str, client: Any = None, *, cache_seconds: int) -> None:
         self.prefix = prefix
         self._client = client
+        self.cache_seconds = cache_seconds
         self._provider: SecretsProvider | None = None
 
     @property
     def client(self) -> Any:
         return self._client or secretsmanager_client()
 
-    def name(self, key_id: str) -> str:
-        return f"{self.prefix}{key_id}"
+    def name(self, secret_id: str) -> str:
+        return f"{self.prefix}{secret_id}"
+
+    def _read(self, secret_id: str) -> str | None:
+        if self._provider is None:
+            self._provider = SecretsProvider(boto3_client=self.client)
+        try:
+            value = self._provider.get(self.name(secret_id), max_age=self.cache_seconds)
+        except GetParameterError:
+            return None
+        return value if isinstance(value, str) else None
+
+
+class KeySecrets(CachedSecrets):
+    def __init__(self, prefix: str, client: Any = None) -> None:
+        super().__init__(prefix, client, cache_seconds=SECRET_CACHE_SECONDS)
 
     def create(self, key_id: str, secret: str, description: str) -> None:
         """Store a new key's secret; `SecretExists` when one was already stored for `key_id`."""
@@ -47,10 +64,4 @@ class KeySecrets:
             raise translate_client_error(exc) from exc
 
     def get(self, key_id: str) -> str | None:
-        if self._provider is None:
-            self._provider = SecretsProvider(boto3_client=self.client)
-        try:
-            value = self._provider.get(self.name(key_id), max_age=SECRET_CACHE_SECONDS)
-        except GetParameterError:
-            return None
-        return value if isinstance(value, str) else None
+        return self._read(key_id)

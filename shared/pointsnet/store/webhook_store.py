@@ -12,17 +12,14 @@ holding the current secret and, after a rotation, the one before it.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
 from pointsnet.clock import rfc3339
 from pointsnet.store.dynamo import TableStore, to_item, translate_client_error
-from pointsnet.store.key_secrets import secretsmanager_client
+from pointsnet.store.key_secrets import CachedSecrets
 from pointsnet.webhooks.models import Delivery, Webhook, WebhookSecrets
 
 # A delivery record is kept a month after its last attempt (TTL).
@@ -81,21 +78,11 @@ def _webhook_item(webhook: Webhook) -> dict[str, Any]:
     )
 
 
-class WebhookVault:
+class WebhookVault(CachedSecrets):
     """Webhook secrets in Secrets Manager, read through Powertools' cache for `cache_seconds`."""
 
     def __init__(self, prefix: str, client: Any = None, *, cache_seconds: int = 30) -> None:
-        self.prefix = prefix
-        self._client = client
-        self.cache_seconds = cache_seconds
-        self._provider: SecretsProvider | None = None
-
-    @property
-    def client(self) -> Any:
-        return self._client or secretsmanager_client()
-
-    def name(self, webhook_id: str) -> str:
-        return f"{self.prefix}{webhook_id}"
+        super().__init__(prefix, client, cache_seconds=cache_seconds)
 
     def put(self, webhook_id: str, secrets: WebhookSecrets) -> None:
         value = secrets.model_dump_json(exclude_none=True)
@@ -111,13 +98,8 @@ class WebhookVault:
             )
 
     def get(self, webhook_id: str) -> WebhookSecrets | None:
-        if self._provider is None:
-            self._provider = SecretsProvider(boto3_client=self.client)
-        try:
-            value = self._provider.get(self.name(webhook_id), max_age=self.cache_seconds)
-        except GetParameterError:
-            return None
-        return WebhookSecrets.model_validate(json.loads(value)) if isinstance(value, str) else None
+        value = self._read(webhook_id)
+        return WebhookSecrets.model_validate_json(value) if value is not None else None
 
     def delete(self, webhook_id: str) -> None:
         try:
