@@ -16,6 +16,7 @@ are arm64 wheels that this machine may not load; the project's virtualenv stands
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import shutil
@@ -23,11 +24,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import typing
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.network import FAKE_AWS
+from pointsnet.model import Model
 
 SHARED = Path(__file__).resolve().parent.parent / "shared"
 
@@ -87,15 +90,26 @@ FIRST_INVOCATION: dict[str, tuple[str, ...]] = {
     "WebhookFunction": (f"{_WIRING}:default_webhook_inbox",),
 }
 
+# pointsnet's models build their validators on first use (pointsnet/model.py), so a first
+# request builds the ones it touches: by function, the models its samples' requests in
+# events/ complete ("module:Model"), each built here with `model_rebuild`. A test of
+# tests/integration/test_sample_events.py checks that a sample builds no model missing here.
+FIRST_REQUEST_MODELS: dict[str, tuple[str, ...]] = {
+    function: tuple(models)
+    for function, models in json.loads(
+        (Path(__file__).with_name("first_request_models.json")).read_text()
+    ).items()
+}
+
 _FUNCTION_SIDE = """
-import importlib, json, sys, time
+import functools, importlib, json, sys, time
 started, cpu_started = time.perf_counter(), time.process_time()
 module = importlib.import_module(sys.argv[1])
 for step in sys.argv[2:]:
     name, _, attribute = step.partition(":")
     imported = importlib.import_module(name)
     if attribute:
-        getattr(imported, attribute)()
+        functools.reduce(getattr, attribute.split("."), imported)()
 elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
 print(json.dumps({"seconds": elapsed, "cpu": cpu, "pointsnet": sys.modules["pointsnet"].__file__}))
 """
@@ -211,12 +225,56 @@ def _probe(logical_id: str, python_dir: Path | None) -> _Probe:
             _FUNCTION_SIDE,
             module,
             *FIRST_INVOCATION.get(logical_id, ()),
+            *(
+                f"{model}.model_rebuild"
+                for model in _leaves_first(FIRST_REQUEST_MODELS[logical_id])
+            ),
             *CLIENT_FACTORIES[logical_id],
         ],
         bare_side=[sys.executable, "-c", _BARE_SIDE],
         environment=environment,
         cwd=str(spec.code_dir),
     )
+
+
+def _leaves_first(models: Sequence[str]) -> list[str]:
+    """`models` ("module:Model"), each after the listed models its fields hold: a request
+    builds a model's parts before the whole, and a part built first is reused, not rebuilt
+    inside the whole."""
+    classes = {
+        name: getattr(importlib.import_module(module), attribute)
+        for name in models
+        for module, _, attribute in [name.partition(":")]
+    }
+    names = {model: name for name, model in classes.items()}
+    ordered: list[str] = []
+
+    def visit(model: type[Model]) -> None:
+        if model in seen:
+            return
+        seen.add(model)
+        for part in sorted(_parts(model), key=lambda part: part.__qualname__):
+            visit(part)
+        if model in names:
+            ordered.append(names[model])
+
+    seen: set[type[Model]] = set()
+    for model in classes.values():
+        visit(model)
+    return ordered
+
+
+def _parts(model: type[Model]) -> set[type[Model]]:
+    """The models a model's fields hold, however nested in lists, unions or optionals."""
+    parts: set[type[Model]] = set()
+    annotations = [field.annotation for field in model.model_fields.values()]
+    while annotations:
+        annotation = annotations.pop()
+        if isinstance(annotation, type) and issubclass(annotation, Model):
+            parts.add(annotation)
+        else:
+            annotations.extend(typing.get_args(annotation))
+    return parts
 
 
 @contextlib.contextmanager

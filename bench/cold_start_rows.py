@@ -28,9 +28,11 @@ def cold_start_rows(runs: int, progress: Callable[[str], None]) -> tuple[list[Ro
         "runs alternating with bare boto3's, timed from after interpreter start-up, with the "
         "function's Lambda environment (LAMBDA_TASK_ROOT set, so Powertools' Tracer is on as "
         "deployed). The function side imports its handler, builds what its first invocation "
-        "builds (bench/cold_start.py FIRST_INVOCATION) and creates the clients its first "
-        "request uses; pointsnet is staged as `sam build` stages the layer (no local runtime, "
-        "CLI or SDK), its dependencies are the virtualenv's (the layer's are arm64 wheels). "
+        "builds (bench/cold_start.py FIRST_INVOCATION), builds the validators of the models its "
+        "first requests use (bench/first_request_models.json: pointsnet's models build on "
+        "first use) and creates the clients its first request uses; pointsnet is staged as "
+        "`sam build` stages the layer (no local runtime, CLI or SDK), its dependencies are "
+        "the virtualenv's (the layer's are arm64 wheels). "
         "CPU is the process CPU time over the same span: other processes on a busy machine "
         "stretch it less than wall time.",
         f"Where the imports go (`-X importtime`, self ms by package, median of 3): {where}.",

@@ -29,7 +29,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import ConfigDict, SecretStr, ValidationError
+
+from pointsnet.model import Model
 
 ENV_BASE_URL = "POINTSNET_BASE_URL"
 ENV_KEY_ID = "POINTSNET_KEY_ID"
@@ -52,7 +54,7 @@ class CredentialsError(Exception):
     """No credentials fit the request; the message says what was looked at."""
 
 
-class Credentials(BaseModel):
+class Credentials(Model):
     """A base URL and one API key. The secret is a `SecretStr`, so it never prints."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")

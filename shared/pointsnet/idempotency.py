@@ -13,7 +13,9 @@ import json
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from pointsnet.model import Model
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -42,7 +44,7 @@ def request_fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class V1Signature(BaseModel):
+class V1Signature(Model):
     """The v1 signature that authorised a POST: it must not authorise one under another key.
 
     Version 1 does not sign the Idempotency-Key, so the posting remembers the signature (by
@@ -55,7 +57,7 @@ class V1Signature(BaseModel):
     valid_until: int = Field(description="Unix seconds after which its timestamp is refused")
 
 
-class IdempotentRequest(BaseModel):
+class IdempotentRequest(Model):
     """The partner's Idempotency-Key and the fingerprint of the request it names."""
 
     model_config = ConfigDict(frozen=True)

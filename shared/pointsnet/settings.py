@@ -6,10 +6,12 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from pointsnet.model import Model
 
 
-class Settings(BaseModel):
+class Settings(Model):
     ledger_table: str = Field(validation_alias="LEDGER_TABLE")
     directory_table: str = Field(validation_alias="DIRECTORY_TABLE")
     key_secret_prefix: str = Field(validation_alias="KEY_SECRET_PREFIX")

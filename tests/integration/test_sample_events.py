@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from bench.cold_start import FIRST_REQUEST_MODELS
 
 from pointsnet.journal.layout import journal_shards, shard_of
 from pointsnet.journal.reading import read_shard_day
@@ -27,6 +28,7 @@ from pointsnet.local.samples import (
     resign,
 )
 from pointsnet.local.template import find_route, functions, http_routes, load_handler
+from pointsnet.model import Model
 from pointsnet.partners.models import IssuedKey
 from pointsnet.store.journal_bucket import JournalBucket, JournalHeads
 from pointsnet.wiring import clear_caches, default_settlement_store
@@ -580,9 +582,25 @@ def test_a_re_signed_sample_gets_a_real_answer_from_its_function(name: str, life
     # Given a sample event, its scenario here, and a network's life (the fixture)
     scenario = SCENARIOS.get(name)
     assert scenario is not None, f"events/{name}.json has no scenario in this file"
+    built_before = built_models()
     # When the sample is re-signed and invoked on its function
     # Then the function gives the real answer the scenario expects
     scenario(Rig(life))
+    # And every model it built on the way is one the cold-start bench builds for the function
+    function = FUNCTION_BY_FOLDER[SAMPLES[name].folder]
+    unbenched = built_models() - built_before - set(FIRST_REQUEST_MODELS[function])
+    assert not unbenched, f"add {sorted(unbenched)} to bench/first_request_models.json"
+
+
+def built_models() -> set[str]:
+    """pointsnet's models whose validators are built, as "module:Model"."""
+    found, classes = set(), [Model]
+    while classes:
+        for subclass in classes.pop().__subclasses__():
+            classes.append(subclass)
+            if subclass.__pydantic_complete__:
+                found.add(f"{subclass.__module__}:{subclass.__qualname__}")
+    return found
 
 
 def without_times(image: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel
 
 from pointsnet.api.errors import ERROR_RESPONSES
 from pointsnet.api.policy_admin import policy_router
@@ -30,6 +29,7 @@ from pointsnet.api.responses import created
 from pointsnet.api.settlement_runs import settlement_runs_router
 from pointsnet.auth.caller import Role
 from pointsnet.auth.keys import KeyResolver
+from pointsnet.model import Model
 from pointsnet.partners.commands import CreatePartnerCommand, IssueKeyCommand, SetSigningCommand
 from pointsnet.partners.models import ApiKey, IssuedKey, Partner
 from pointsnet.partners.rate_limits import RateLimiter
@@ -40,11 +40,11 @@ PartnerIdPath = Annotated[str, Path(pattern=r"^[a-z0-9-]{2,40}$", description="T
 KeyIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The key's id")]
 
 
-class PartnerList(BaseModel):
+class PartnerList(Model):
     items: list[Partner]
 
 
-class KeyList(BaseModel):
+class KeyList(Model):
     items: list[ApiKey]
 
 

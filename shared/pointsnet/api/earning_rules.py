@@ -6,12 +6,13 @@ from collections.abc import Callable
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pointsnet.api.errors import ERROR_RESPONSES
 from pointsnet.api.resolver import PointsNetRouter
 from pointsnet.clock import UtcTime
 from pointsnet.ledger.models import RuleShare
+from pointsnet.model import Model
 from pointsnet.rules.models import EarningRule, RuleSet, StoredRuleSet
 from pointsnet.rules.service import EarningRules, PreviewCommand
 from pointsnet.wiring import default_earning_rules
@@ -19,7 +20,7 @@ from pointsnet.wiring import default_earning_rules
 ProgramPath = Annotated[str, Path(pattern=r"^[A-Z]{2,8}$", description="A program code")]
 
 
-class RuleSetResponse(BaseModel):
+class RuleSetResponse(Model):
     program: str
     version: int = Field(description="+1 per change; 0: the program never had rules")
     rules: list[EarningRule]
@@ -27,7 +28,7 @@ class RuleSetResponse(BaseModel):
     updated_by: str | None = None
 
 
-class PreviewResponse(BaseModel):
+class PreviewResponse(Model):
     points: int
     rules: list[RuleShare] = Field(description="Each rule's share of `points`")
     rules_version: int | None = Field(

@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pointsnet.errors import PointsNetError, RateLimited
+from pointsnet.model import Model
 
 STATUS_BY_CODE: dict[str, int] = {
     "invalid_json": 400,
@@ -36,19 +37,19 @@ REQUEST_ID_HEADER = "X-Request-Id"
 RETRY_AFTER_HEADER = "Retry-After"
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(Model):
     field: str
     message: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Model):
     code: str = Field(description="Stable, machine-readable error code")
     message: str
     request_id: str
     details: list[ErrorDetail] | None = None
 
 
-class ErrorEnvelope(BaseModel):
+class ErrorEnvelope(Model):
     error: ErrorBody
 
 

@@ -9,13 +9,13 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel
 
 from pointsnet.api.errors import ERROR_RESPONSES
 from pointsnet.api.resolver import PointsNetResolver
 from pointsnet.api.responses import answer_response
 from pointsnet.auth.caller import Role
 from pointsnet.auth.keys import KeyResolver
+from pointsnet.model import Model
 from pointsnet.partners.rate_limits import RateLimiter
 from pointsnet.settlement.commands import (
     ApproveSettlement,
@@ -61,7 +61,7 @@ REPORT_RESPONSES: dict[int, OpenAPIResponse] = {
 }
 
 
-class SettlementList(BaseModel):
+class SettlementList(Model):
     items: list[SettlementListItem]
 
 

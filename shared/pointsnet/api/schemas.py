@@ -5,19 +5,20 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pointsnet.clock import UtcTime
 from pointsnet.ledger.models import Balance, HoldStatus, Transaction
+from pointsnet.model import Model
 from pointsnet.network.models import Link, LinkedAccount
 
 
-class PostingResponse(BaseModel):
+class PostingResponse(Model):
     transaction: Transaction
     balance: Balance = Field(description="The member's balance right after this transaction")
 
 
-class HoldDetail(BaseModel):
+class HoldDetail(Model):
     status: HoldStatus = Field(description="`open` until captured or voided, once")
     points_held: int
     void_after: UtcTime = Field(description="When the network voids it unless captured")
@@ -37,7 +38,7 @@ class TransactionDetail(Transaction):
     )
 
 
-class TierProgress(BaseModel):
+class TierProgress(Model):
     points_earned: int = Field(description="Points earned in the rolling 12-month window")
     window_start: date = Field(description="First day of the window: this month and the 11 before")
     next_tier: str | None = Field(default=None, description="Absent at the top tier")
@@ -46,12 +47,12 @@ class TierProgress(BaseModel):
     )
 
 
-class ExpiringPointsResponse(BaseModel):
+class ExpiringPointsResponse(Model):
     points: int
     expires_at: UtcTime
 
 
-class MemberResponse(BaseModel):
+class MemberResponse(Model):
     member_id: str
     program: str
     balance: Balance
@@ -75,12 +76,12 @@ class MemberResponse(BaseModel):
     )
 
 
-class HistoryResponse(BaseModel):
+class HistoryResponse(Model):
     items: list[Transaction] = Field(description="Newest first")
     next_cursor: str | None = Field(default=None, description="Absent or null on the last page")
 
 
-class HealthResponse(BaseModel):
+class HealthResponse(Model):
     status: str
 
 
@@ -88,7 +89,7 @@ class LinkResponse(Link):
     """A link as both of its partners see it."""
 
 
-class RateResponse(BaseModel):
+class RateResponse(Model):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
     from_program: str = Field(alias="from")
@@ -100,7 +101,7 @@ class RateResponse(BaseModel):
     effective_from: UtcTime
 
 
-class QuoteResponse(BaseModel):
+class QuoteResponse(Model):
     quote_id: str
     member_id: str
     from_program: str
@@ -112,14 +113,14 @@ class QuoteResponse(BaseModel):
     created_at: UtcTime
 
 
-class ExchangeBalances(BaseModel):
+class ExchangeBalances(Model):
     from_balance: Balance = Field(alias="from")
     to_balance: Balance = Field(alias="to")
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
 
-class ExchangeResponse(BaseModel):
+class ExchangeResponse(Model):
     exchange_id: str
     type: str = "exchange"
     status: str = "posted"

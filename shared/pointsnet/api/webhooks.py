@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from pointsnet.api.errors import ERROR_RESPONSES
 from pointsnet.api.resolver import PointsNetRouter
 from pointsnet.errors import ValidationFailed
+from pointsnet.model import Model
 from pointsnet.settlement.models import IsoDate, Period
 from pointsnet.settlement.statements import Statement
 from pointsnet.webhooks.models import WebhookDeleted, WebhookSettings, WebhookView
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from pointsnet.webhooks.service import Webhooks
 
 
-class StatementList(BaseModel):
+class StatementList(Model):
     items: list[Statement]
 
 

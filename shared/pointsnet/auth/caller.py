@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from pointsnet.model import Model
 
 
 class Role(StrEnum):
@@ -18,7 +20,7 @@ class KeyStatus(StrEnum):
     REVOKED = "revoked"
 
 
-class Caller(BaseModel):
+class Caller(Model):
     model_config = ConfigDict(frozen=True)
 
     partner_id: str

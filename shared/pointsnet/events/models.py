@@ -18,9 +18,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import ConfigDict, Field, PlainSerializer
 
 from pointsnet.clock import UtcTime
+from pointsnet.model import Model
 
 SOURCE = "pointsnet"
 
@@ -50,7 +51,7 @@ def event_id(event_type: str, *facts: str) -> str:
     return "evt_" + base64.b32encode(digest[:16]).decode().rstrip("=").lower()
 
 
-class _Data(BaseModel):
+class _Data(Model):
     model_config = ConfigDict(
         frozen=True, extra="forbid", json_schema_serialization_defaults_required=True
     )
@@ -128,7 +129,7 @@ class SettlementReadyData(_Data):
     )
 
 
-class _Event(BaseModel):
+class _Event(Model):
     model_config = ConfigDict(
         frozen=True, extra="forbid", json_schema_serialization_defaults_required=True
     )

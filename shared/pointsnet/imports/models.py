@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pointsnet.clock import UtcTime
+from pointsnet.model import Model
 from pointsnet.strict_json import COMMAND_CONFIG
 
 
@@ -17,14 +18,14 @@ class ImportStatus(StrEnum):
     FAILED = "failed"  # the run stopped (see `failure`); starting it again resumes it
 
 
-class CreateImport(BaseModel):
+class CreateImport(Model):
     model_config = COMMAND_CONFIG
 
     format: str = Field(default="csv", pattern="^csv$", description="The file's format")
     description: str | None = Field(default=None, max_length=256)
 
 
-class ImportRecord(BaseModel):
+class ImportRecord(Model):
     import_id: str
     partner_id: str
     program: str
@@ -54,7 +55,7 @@ class ImportView(ImportRecord):
     )
 
 
-class RefusedRow(BaseModel):
+class RefusedRow(Model):
     line: int
     member_id: str
     reference: str
@@ -62,7 +63,7 @@ class RefusedRow(BaseModel):
     message: str
 
 
-class BatchTally(BaseModel):
+class BatchTally(Model):
     """What one batch of rows did: written once per batch, however often it is posted."""
 
     first_line: int

@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from pointsnet.imports.models import RefusedRow
 from pointsnet.ledger.commands import MAX_POINTS, MEMBER_ID_PATTERN
 from pointsnet.ledger.models import LotMove
 from pointsnet.ledger.opening import OpeningRow
+from pointsnet.model import Model
 
 COLUMNS = ("member_id", "points", "reference", "tier", "lots")
 # `lots`: points by expiry date, e.g. `300@2027-06-30;200@2027-12-31`
@@ -24,7 +25,7 @@ _LOT = re.compile(r"^([0-9]{1,10})@([0-9]{4}-[0-9]{2}-[0-9]{2})$")
 MAX_LOTS = 24
 
 
-class _Row(BaseModel):
+class _Row(Model):
     member_id: str = Field(pattern=MEMBER_ID_PATTERN)
     points: int = Field(ge=1, le=MAX_POINTS)
     reference: str | None = Field(default=None, min_length=1, max_length=128)

@@ -9,33 +9,34 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pointsnet.imports.service import Imports
+from pointsnet.model import Model
 from pointsnet.observability import logger
 
 
-class _Item(BaseModel):
+class _Item(Model):
     line: int = Field(ge=0, description="The Distributed Map's index of the row")
     row: dict[str, Any]
 
 
-class _BatchInput(BaseModel):
+class _BatchInput(Model):
     step: Literal["post"]
     import_id: str
 
 
-class PostBatch(BaseModel):
+class PostBatch(Model):
     Items: list[_Item]
     BatchInput: _BatchInput
 
 
-class _Failure(BaseModel):
+class _Failure(Model):
     Error: str = ""
     Cause: str = ""
 
 
-class Finish(BaseModel):
+class Finish(Model):
     step: Literal["finish"]
     import_id: str
     failure: _Failure | None = None

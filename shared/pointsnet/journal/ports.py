@@ -6,14 +6,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from pointsnet.model import Model
 
 # Signatures of the last objects a head remembers: a batch redelivered after this many more
 # objects joined its shard's day is written again, and readers count each record once.
 RECENT_OBJECTS = 32
 
 
-class ChainHead(BaseModel):
+class ChainHead(Model):
     """The last object of a shard's day: its position, its hash, and what recent ones held."""
 
     model_config = ConfigDict(frozen=True)

@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from pointsnet.clock import UtcTime
 from pointsnet.journal.layout import shard_of
 from pointsnet.ledger.models import AS_STORED
 from pointsnet.ledger.port import StoredEntry
+from pointsnet.model import Model
 
 FORMAT_VERSION = 1
 
@@ -33,7 +34,7 @@ class JournalEvent(StrEnum):
     REMOVE = "REMOVE"
 
 
-class BalanceImage(BaseModel):
+class BalanceImage(Model):
     """A member balance as a write left it: what its entries must add up to."""
 
     model_config = ConfigDict(frozen=True)
@@ -44,7 +45,7 @@ class BalanceImage(BaseModel):
     entries: int  # the number of the last entry it took
 
 
-class JournalRecord(BaseModel):
+class JournalRecord(Model):
     """One stream record of an entry (`transaction_id`) or of a balance (`balance`)."""
 
     model_config = ConfigDict(frozen=True)
@@ -77,7 +78,7 @@ class JournalRecord(BaseModel):
         return shard_of(self.key, shards)
 
 
-class ObjectHeader(BaseModel):
+class ObjectHeader(Model):
     model_config = ConfigDict(frozen=True)
 
     journal: int = FORMAT_VERSION

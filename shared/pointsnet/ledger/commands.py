@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     Field,
     Strict,
@@ -17,6 +16,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from pointsnet.model import Model
 from pointsnet.strict_json import COMMAND_CONFIG
 
 MAX_POINTS = 1_000_000_000
@@ -57,7 +57,7 @@ Spend = Annotated[
 ActionName = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,40}$", description="A custom action")]
 
 
-class _Command(BaseModel):
+class _Command(Model):
     model_config = COMMAND_CONFIG
 
 

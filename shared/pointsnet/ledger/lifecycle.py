@@ -11,14 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pointsnet.clock import UtcTime
 from pointsnet.ledger import tiers
+from pointsnet.model import Model
 from pointsnet.programs.policy import ProgramPolicy
 
 
-class AccountLifecycle(BaseModel):
+class AccountLifecycle(Model):
     model_config = ConfigDict(frozen=True)
 
     earned: dict[str, int] = Field(

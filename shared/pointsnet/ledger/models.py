@@ -6,15 +6,10 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    model_validator,
-)
+from pydantic import ConfigDict, Field, ValidationInfo, model_validator
 
 from pointsnet.clock import UtcTime
+from pointsnet.model import Model
 
 AS_STORED = "as_stored"
 
@@ -42,7 +37,7 @@ class HoldStatus(StrEnum):
     VOIDED = "voided"
 
 
-class Posting(BaseModel):
+class Posting(Model):
     """One leg of a transaction: a signed number of points on one account."""
 
     model_config = ConfigDict(frozen=True)
@@ -51,7 +46,7 @@ class Posting(BaseModel):
     points: int
 
 
-class ObligationTerms(BaseModel):
+class ObligationTerms(Model):
     """What one partner owes another for the points of a cross-partner transaction."""
 
     model_config = ConfigDict(frozen=True)
@@ -69,7 +64,7 @@ class ObligationTerms(BaseModel):
         return self.unit_price * self.points
 
 
-class Obligation(BaseModel):
+class Obligation(Model):
     """One cross-partner transaction's money, as reconciliation reads it by period."""
 
     model_config = ConfigDict(frozen=True)
@@ -82,7 +77,7 @@ class Obligation(BaseModel):
     account: str | None = None
 
 
-class RuleShare(BaseModel):
+class RuleShare(Model):
     """The points one earning rule gave a transaction."""
 
     model_config = ConfigDict(frozen=True)
@@ -91,13 +86,13 @@ class RuleShare(BaseModel):
     points: int
 
 
-class Balance(BaseModel):
+class Balance(Model):
     program: str
     available: int = Field(ge=0)
     pending: int = Field(default=0, ge=0)
 
 
-class Transaction(BaseModel):
+class Transaction(Model):
     """An immutable ledger event. Its postings always sum to zero."""
 
     model_config = ConfigDict(frozen=True)
@@ -161,7 +156,7 @@ class Transaction(BaseModel):
         return sum(posting.points for posting in self.postings if posting.account == account)
 
 
-class LotMove(BaseModel):
+class LotMove(Model):
     """Points into (positive) or out of (negative) one expiry lot of a member.
 
     `lot` is the lot's expiry date, which is also its id; None stands for points that never
@@ -175,7 +170,7 @@ class LotMove(BaseModel):
     points: int
 
 
-class HoldState(BaseModel):
+class HoldState(Model):
     """What is left to decide about a hold: it is captured or voided at most once."""
 
     model_config = ConfigDict(frozen=True)
@@ -197,7 +192,7 @@ class HoldState(BaseModel):
     points_captured: int | None = None
 
 
-class TierChange(BaseModel):
+class TierChange(Model):
     """A member moved from one tier to another; written once, published once."""
 
     model_config = ConfigDict(frozen=True)
@@ -218,7 +213,7 @@ class TierChange(BaseModel):
     )
 
 
-class InactiveNotice(BaseModel):
+class InactiveNotice(Model):
     """A member of a program with a `comeback` rule has been inactive `inactive_days`; written
     once per stretch of inactivity, published once as `member.inactive`."""
 
@@ -233,7 +228,7 @@ class InactiveNotice(BaseModel):
     noticed_at: UtcTime
 
 
-class ExpiringNotice(BaseModel):
+class ExpiringNotice(Model):
     """Points a member will lose on `expires_at` unless spent (or, on inactivity, kept active)."""
 
     model_config = ConfigDict(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pointsnet.ledger.lifecycle import AccountLifecycle
 from pointsnet.ledger.lots import Lot, lot_expires_at
@@ -27,9 +27,10 @@ from pointsnet.ledger.models import (
     TierChange,
     Transaction,
 )
+from pointsnet.model import Model
 
 
-class StoredEntry(BaseModel):
+class StoredEntry(Model):
     """A transaction as stored, with what its first response needs to be replayed exactly."""
 
     transaction: Transaction
@@ -42,7 +43,7 @@ class StoredEntry(BaseModel):
     number: int = 0
 
 
-class StoredBalance(BaseModel):
+class StoredBalance(Model):
     account: str
     program: str
     available: int
@@ -55,7 +56,7 @@ class StoredBalance(BaseModel):
     entries: int = 0  # how many entries the balance has taken: its last entry's number
 
 
-class StoredLot(BaseModel):
+class StoredLot(Model):
     account: str
     lot_id: str
     remaining: int

@@ -16,13 +16,14 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from pointsnet.clock import UtcTime
 from pointsnet.errors import PointsNetError
 from pointsnet.ledger.lots import lot_expires_at
 from pointsnet.ledger.port import DueItem, LedgerPort
 from pointsnet.ledger.upkeep import NothingToDo, Upkeep
+from pointsnet.model import Model
 from pointsnet.observability import logger
 
 
@@ -32,7 +33,7 @@ class SweepJob(StrEnum):
     ALL = "all"
 
 
-class SweepReport(BaseModel):
+class SweepReport(Model):
     job: SweepJob
     swept_at: UtcTime
     holds_voided: int = 0
@@ -97,7 +98,7 @@ class Sweeper:
             report.failed += 1
 
 
-class SweepRequest(BaseModel):
+class SweepRequest(Model):
     """A sweep's invocation: EventBridge Scheduler passes its scheduled time, so a late or
     repeated run still sweeps as of the moment it was scheduled for."""
 

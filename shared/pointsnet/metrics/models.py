@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pointsnet.clock import UtcTime
 from pointsnet.metrics.members import EMPTY, MemberSet
+from pointsnet.model import Model
 
 
-class DayFigures(BaseModel):
+class DayFigures(Model):
     """One program's day: what its members' entries of that UTC day add up to."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -59,7 +60,7 @@ class DayFigures(BaseModel):
         )
 
 
-class ProgramInfo(BaseModel):
+class ProgramInfo(Model):
     """A program as metrics need it: its owner and what one of its points is worth."""
 
     model_config = ConfigDict(frozen=True)
@@ -69,7 +70,7 @@ class ProgramInfo(BaseModel):
     point_value: Decimal | None = None
 
 
-class DayReport(BaseModel):
+class DayReport(Model):
     """What computing one day read and stored."""
 
     day: date
@@ -84,7 +85,7 @@ class DayReport(BaseModel):
     computed_at: UtcTime
 
 
-class PeriodMetrics(BaseModel):
+class PeriodMetrics(Model):
     """A program's figures over whole UTC days, both ends included."""
 
     program: str

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from pointsnet.clock import utc_now
+from pointsnet.model import Model
 from pointsnet.settlement.models import IsoDate
 
 
-class MetricsRequest(BaseModel):
+class MetricsRequest(Model):
     """`{"scheduled_time": ...}` or `{}`: the UTC day before it (or before now);
     `{"day": "YYYY-MM-DD"}`: that day; `{"from": ..., "to": ...}`: each day of the range."""
 

@@ -6,9 +6,10 @@ import re
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, Strict, WithJsonSchema
+from pydantic import AwareDatetime, BeforeValidator, Field, Strict, WithJsonSchema
 
 from pointsnet.ledger.commands import MEMBER_ID_PATTERN, Points, ProgramCode
+from pointsnet.model import Model
 from pointsnet.strict_json import COMMAND_CONFIG, NOT_A_NUMBER
 
 MemberId = Annotated[str, Field(pattern=MEMBER_ID_PATTERN)]
@@ -38,7 +39,7 @@ DecimalString = Annotated[
 ]
 
 
-class _Command(BaseModel):
+class _Command(Model):
     model_config = COMMAND_CONFIG
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Protocol
 
-from pydantic import BaseModel, Field, Strict, model_validator
+from pydantic import Field, Strict, model_validator
 
 from pointsnet.auth.caller import Caller
 from pointsnet.clock import utc_now
@@ -23,6 +23,7 @@ from pointsnet.idempotency import IdempotentRequest, derived_id, request_fingerp
 from pointsnet.ledger.commands import MEMBER_ID_PATTERN, EarnCommand
 from pointsnet.ledger.engine import PostingResult
 from pointsnet.ledger.models import Balance, Transaction
+from pointsnet.model import Model
 from pointsnet.network.cross_partner import CrossPartnerLedger
 from pointsnet.strict_json import COMMAND_CONFIG
 
@@ -36,7 +37,7 @@ class BatchEarn(EarnCommand):
     member_id: str = Field(pattern=MEMBER_ID_PATTERN, description="The partner's member id")
 
 
-class EarnBatchCommand(BaseModel):
+class EarnBatchCommand(Model):
     model_config = COMMAND_CONFIG
 
     earns: Annotated[tuple[BatchEarn, ...], Strict(False)] = Field(
@@ -51,12 +52,12 @@ class EarnBatchCommand(BaseModel):
         return self
 
 
-class ItemError(BaseModel):
+class ItemError(Model):
     code: str
     message: str
 
 
-class BatchItem(BaseModel):
+class BatchItem(Model):
     index: int
     member_id: str
     reference: str
@@ -66,7 +67,7 @@ class BatchItem(BaseModel):
     error: ItemError | None = None
 
 
-class EarnBatchResult(BaseModel):
+class EarnBatchResult(Model):
     batch_id: str
     items: list[BatchItem]
     posted: int
@@ -74,7 +75,7 @@ class EarnBatchResult(BaseModel):
     refused: int
 
 
-class ItemRecord(BaseModel):
+class ItemRecord(Model):
     """What the first answer said about one earn: enough to answer it again exactly."""
 
     status: str
@@ -82,7 +83,7 @@ class ItemRecord(BaseModel):
     error: ItemError | None = None
 
 
-class BatchRecord(BaseModel):
+class BatchRecord(Model):
     batch_id: str
     fingerprint: str
     items: list[ItemRecord]

@@ -6,10 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pointsnet.clock import UtcTime
 from pointsnet.ledger.models import ObligationTerms
+from pointsnet.model import Model
 
 
 class LinkStatus(StrEnum):
@@ -19,7 +20,7 @@ class LinkStatus(StrEnum):
     EXPIRED = "expired"
 
 
-class LinkParty(BaseModel):
+class LinkParty(Model):
     model_config = ConfigDict(frozen=True)
 
     partner_id: str
@@ -27,7 +28,7 @@ class LinkParty(BaseModel):
     member_id: str
 
 
-class Link(BaseModel):
+class Link(Model):
     """A consented connection between a member at one partner and a member at another."""
 
     model_config = ConfigDict(frozen=True)
@@ -60,7 +61,7 @@ class Link(BaseModel):
         return self
 
 
-class StoredLink(BaseModel):
+class StoredLink(Model):
     link: Link
     fingerprint: str
     confirmed_by: str | None = Field(
@@ -68,7 +69,7 @@ class StoredLink(BaseModel):
     )
 
 
-class LinkedAccount(BaseModel):
+class LinkedAccount(Model):
     """One active link seen from a member: the other program and who the member is there."""
 
     model_config = ConfigDict(frozen=True)
@@ -84,7 +85,7 @@ class LinkedAccount(BaseModel):
     )
 
 
-class Rate(BaseModel):
+class Rate(Model):
     model_config = ConfigDict(frozen=True)
 
     from_program: str = Field(serialization_alias="from")
@@ -104,7 +105,7 @@ class QuoteStatus(StrEnum):
     USED = "used"
 
 
-class Quote(BaseModel):
+class Quote(Model):
     model_config = ConfigDict(frozen=True)
 
     quote_id: str
@@ -125,6 +126,6 @@ class Quote(BaseModel):
     obligation: ObligationTerms
 
 
-class StoredQuote(BaseModel):
+class StoredQuote(Model):
     quote: Quote
     fingerprint: str

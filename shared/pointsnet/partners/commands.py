@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, Strict, WithJsonSchema
+from pydantic import AfterValidator, Field, Strict, WithJsonSchema
 
 from pointsnet.auth.caller import Role
+from pointsnet.model import Model
 from pointsnet.partners.models import PartnerId
 from pointsnet.strict_json import COMMAND_CONFIG, NOT_A_NUMBER
 
@@ -36,7 +37,7 @@ DecimalString = Annotated[
 ]
 
 
-class _Command(BaseModel):
+class _Command(Model):
     model_config = COMMAND_CONFIG
 
 

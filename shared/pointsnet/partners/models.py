@@ -5,16 +5,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pointsnet.auth.caller import KeyStatus, Role
+from pointsnet.model import Model
 from pointsnet.partners.rate_limits import DEFAULT_RATE_LIMIT, RateLimit
 
 PartnerId = Annotated[str, Field(pattern=r"^[a-z0-9-]{2,40}$")]
 NETWORK_PARTNER_ID = "network"
 
 
-class PartnerSigning(BaseModel):
+class PartnerSigning(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     minimum_version: int = Field(
@@ -26,7 +27,7 @@ class PartnerSigning(BaseModel):
     )
 
 
-class Partner(BaseModel):
+class Partner(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     partner_id: PartnerId
@@ -48,7 +49,7 @@ class Partner(BaseModel):
     )
 
 
-class ApiKey(BaseModel):
+class ApiKey(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     key_id: str
@@ -59,7 +60,7 @@ class ApiKey(BaseModel):
     revoked_at: str | None = None
 
 
-class IssuedKey(BaseModel):
+class IssuedKey(Model):
     """A new key with its secret: the only time the secret is ever returned."""
 
     key_id: str

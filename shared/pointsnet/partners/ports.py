@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from pointsnet.model import Model
 from pointsnet.partners.models import ApiKey, Partner, PartnerSigning
 from pointsnet.partners.rate_limits import RateLimit
 
 
-class RecordedRequest(BaseModel):
+class RecordedRequest(Model):
     """The first answer to an admin POST, kept under the caller's Idempotency-Key."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")

@@ -44,9 +44,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from pointsnet.errors import RateLimited
+from pointsnet.model import Model
 
 MAX_RATE = 1_000_000
 MICROS = 1_000_000
@@ -63,7 +64,7 @@ MAX_ATTEMPTS = 4
 BUSY_MEMORY_SECONDS = 1.0
 
 
-class RateLimit(BaseModel):
+class RateLimit(Model):
     """A partner's limit: `rate` requests per second, bursts up to `burst`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

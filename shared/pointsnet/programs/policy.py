@@ -22,9 +22,10 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import ConfigDict, Field, Strict, model_validator
 
 from pointsnet.caching import TimedCache
+from pointsnet.model import Model
 from pointsnet.strict_json import COMMAND_CONFIG, NOT_A_NUMBER
 
 MAX_TIER_POINTS = 1_000_000_000_000
@@ -37,7 +38,7 @@ class ExpiryKind(StrEnum):
     AFTER_INACTIVITY = "after_inactivity"
 
 
-class ExpiryPolicy(BaseModel):
+class ExpiryPolicy(Model):
     # The body of PUT /v1/partners/{id}/policy: parsed strictly, as every request body is.
     model_config = COMMAND_CONFIG
 
@@ -70,7 +71,7 @@ class ExpiryPolicy(BaseModel):
         return expires_at - timedelta(days=self.notice_days) if self.notice_days else None
 
 
-class Tier(BaseModel):
+class Tier(Model):
     model_config = COMMAND_CONFIG
 
     name: TierName
@@ -79,7 +80,7 @@ class Tier(BaseModel):
     )
 
 
-class ProgramPolicy(BaseModel):
+class ProgramPolicy(Model):
     """What a program does with its points over time. The default: nothing expires, no tiers."""
 
     model_config = COMMAND_CONFIG
@@ -125,7 +126,7 @@ class ProgramPolicy(BaseModel):
 NO_POLICY = ProgramPolicy()
 
 
-class StoredPolicy(BaseModel):
+class StoredPolicy(Model):
     model_config = ConfigDict(frozen=True)
 
     partner_id: str

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
     AwareDatetime,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -27,6 +26,7 @@ from pydantic import (
 )
 
 from pointsnet.clock import UtcTime
+from pointsnet.model import Model
 from pointsnet.programs.policy import TierName
 from pointsnet.strict_json import COMMAND_CONFIG, NOT_A_NUMBER
 
@@ -70,7 +70,7 @@ Category = Annotated[str, Field(min_length=1, max_length=64)]
 Moment = Annotated[AwareDatetime, Strict(False), NOT_A_NUMBER]
 
 
-class _Rule(BaseModel):
+class _Rule(Model):
     model_config = COMMAND_CONFIG
 
     rule_id: str = Field(pattern=r"^[a-z0-9-]{1,40}$", description="Unique in the set")
@@ -159,7 +159,7 @@ class _ReadsRules:
         return frozenset(tier for rule in self.rules for tier in rule.tiers or ())
 
 
-class RuleSet(_ReadsRules, BaseModel):
+class RuleSet(_ReadsRules, Model):
     """The body of `PUT /v1/programs/{program}/earning-rules`: the whole set, at once."""
 
     model_config = COMMAND_CONFIG
@@ -227,7 +227,7 @@ def unknown_tiers(rule_set: RuleSet, tier_names: Collection[str]) -> list[dict[s
     ]
 
 
-class StoredRuleSet(_ReadsRules, BaseModel):
+class StoredRuleSet(_ReadsRules, Model):
     """A program's set in force, as stored: checked when it was put, so read back as it is."""
 
     model_config = ConfigDict(frozen=True)

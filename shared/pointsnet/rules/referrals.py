@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pointsnet.auth.caller import Caller
 from pointsnet.clock import UtcTime, utc_now
@@ -30,6 +30,7 @@ from pointsnet.ledger.models import Posting, RuleShare, Transaction, Transaction
 from pointsnet.ledger.plans import Leg, PlannedWrite
 from pointsnet.ledger.port import Guard, GuardFailed
 from pointsnet.ledger.views import own_program
+from pointsnet.model import Model
 from pointsnet.rules.book import RuleBook
 from pointsnet.strict_json import COMMAND_CONFIG
 
@@ -39,7 +40,7 @@ class ReferralStatus(StrEnum):
     CREDITED = "credited"
 
 
-class ReferMember(BaseModel):
+class ReferMember(Model):
     """The body of `POST /v1/members/{member_id}/referrals`."""
 
     model_config = COMMAND_CONFIG
@@ -49,7 +50,7 @@ class ReferMember(BaseModel):
     )
 
 
-class Referral(BaseModel):
+class Referral(Model):
     model_config = ConfigDict(frozen=True)
 
     referral_id: str

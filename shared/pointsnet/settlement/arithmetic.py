@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pointsnet.ledger.models import ObligationTerms
+from pointsnet.model import Model
 from pointsnet.settlement.models import (
     BilateralNet,
     NetPosition,
@@ -25,7 +26,7 @@ from pointsnet.settlement.models import (
 from pointsnet.settlement.money import ROUNDING_RULE, round_money, zero
 
 
-class LineTotal(BaseModel):
+class LineTotal(Model):
     """The running, unrounded total of one line while a run reads the period."""
 
     payer: str
@@ -47,7 +48,7 @@ def line_key(payer: str, payee: str, program: str) -> str:
     return f"{payer}\n{payee}\n{program}"
 
 
-class LineTotals(BaseModel):
+class LineTotals(Model):
     """Every line's running total, keyed by `line_key`: small (pairs x programs), so kept whole."""
 
     lines: dict[str, LineTotal] = Field(default_factory=dict)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pointsnet.clock import UtcTime, utc_now
 from pointsnet.journal.layout import shard_of
@@ -33,6 +33,7 @@ from pointsnet.journal.records import JournalEvent
 from pointsnet.ledger.check import check_ledger
 from pointsnet.ledger.models import HoldState
 from pointsnet.ledger.port import StoredBalance, StoredEntry, StoredLot
+from pointsnet.model import Model
 from pointsnet.settlement.checks import MAX_DETAILS
 from pointsnet.settlement.models import CheckFinding
 
@@ -69,12 +70,12 @@ class _Segment:
     digests: dict[tuple[date, int], Digest] = field(default_factory=lambda: defaultdict(Digest))
 
 
-class AuditFinding(BaseModel):
+class AuditFinding(Model):
     check: str
     finding: CheckFinding
 
 
-class AuditReport(BaseModel):
+class AuditReport(Model):
     audited_at: UtcTime
     entries: int
     accounts: int

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pointsnet.ledger.accounts import (
     is_member_account,
@@ -19,6 +19,7 @@ from pointsnet.ledger.accounts import (
     member_account_of_pending,
 )
 from pointsnet.ledger.models import ObligationTerms, Transaction, TransactionType
+from pointsnet.model import Model
 from pointsnet.settlement.models import Check, CheckFinding, NetPosition
 
 MAX_DETAILS = 50
@@ -59,7 +60,7 @@ DESCRIPTIONS: dict[CheckName, str] = {
 }
 
 
-class Findings(BaseModel):
+class Findings(Model):
     offending: int = 0
     details: list[CheckFinding] = Field(default_factory=list)
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from pointsnet.model import Model
 from pointsnet.settlement.models import Period
 from pointsnet.strict_json import COMMAND_CONFIG
 
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
 
 
-class _Command(BaseModel):
+class _Command(Model):
     model_config = COMMAND_CONFIG
 
 

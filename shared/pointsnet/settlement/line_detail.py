@@ -23,11 +23,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pointsnet.clock import UtcTime
 from pointsnet.errors import PointsNetError
 from pointsnet.ledger.models import Obligation
+from pointsnet.model import Model
 from pointsnet.observability import logger
 from pointsnet.settlement.models import Period, Settlement, settlement_id_for
 
@@ -45,7 +46,7 @@ def obligation_id_for(transaction_id: str) -> str:
     return "obl_" + transaction_id.removeprefix("txn_")
 
 
-class ObligationDetail(BaseModel):
+class ObligationDetail(Model):
     """One obligation summed into a line: what it owes, at what price, and why."""
 
     model_config = ConfigDict(frozen=True)

@@ -9,17 +9,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    Strict,
-    WithJsonSchema,
-    model_validator,
-)
+from pydantic import BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema, model_validator
 
 from pointsnet.clock import UtcTime
+from pointsnet.model import Model
 
 # A period longer than a year is almost certainly a typo, and reads a year of obligations.
 MAX_PERIOD_DAYS = 366
@@ -82,7 +75,7 @@ class SettlementKind(StrEnum):
     ADJUSTMENT = "adjustment"
 
 
-class Period(BaseModel):
+class Period(Model):
     """Whole UTC days, both ends included."""
 
     model_config = ConfigDict(frozen=True)
@@ -137,7 +130,7 @@ def adjustment_id_for(period: Period, sequence: int) -> str:
     return f"{settlement_id_for(period)}_a{sequence}"
 
 
-class SettlementLine(BaseModel):
+class SettlementLine(Model):
     """What one partner owes another for the points of one program in the period."""
 
     model_config = ConfigDict(frozen=True)
@@ -161,7 +154,7 @@ class SettlementLine(BaseModel):
     )
 
 
-class BilateralNet(BaseModel):
+class BilateralNet(Model):
     """Two partners' lines netted into one payment, whichever way it goes."""
 
     model_config = ConfigDict(frozen=True)
@@ -171,14 +164,14 @@ class BilateralNet(BaseModel):
     amount: Decimal = Field(description="Never negative: the payer is the side that owes")
 
 
-class NetPosition(BaseModel):
+class NetPosition(Model):
     model_config = ConfigDict(frozen=True)
 
     partner_id: str
     amount: Decimal = Field(description="Positive when the partner receives, negative when it pays")
 
 
-class RoundingResidual(BaseModel):
+class RoundingResidual(Model):
     """The one line that reconciles the exact figures with the rounded ones."""
 
     model_config = ConfigDict(frozen=True)
@@ -189,14 +182,14 @@ class RoundingResidual(BaseModel):
     residual: Decimal = Field(description="`settled_total` - `exact_total`")
 
 
-class CheckFinding(BaseModel):
+class CheckFinding(Model):
     model_config = ConfigDict(frozen=True)
 
     id: str = Field(description="The offending transaction, account or obligation")
     message: str
 
 
-class Check(BaseModel):
+class Check(Model):
     model_config = ConfigDict(frozen=True)
 
     name: str
@@ -206,7 +199,7 @@ class Check(BaseModel):
     details: list[CheckFinding] = Field(default_factory=list)
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(Model):
     """One step of a settlement's life: what happened, who did it, when and why."""
 
     model_config = ConfigDict(frozen=True)
@@ -221,7 +214,7 @@ class AuditEntry(BaseModel):
     payment_reference: str | None = None
 
 
-class RunSummary(BaseModel):
+class RunSummary(Model):
     """What the reconciliation run that produced the figures read."""
 
     model_config = ConfigDict(frozen=True)
@@ -252,7 +245,7 @@ class RunSummary(BaseModel):
     )
 
 
-class Settlement(BaseModel):
+class Settlement(Model):
     model_config = ConfigDict(frozen=True)
 
     settlement_id: str
@@ -330,7 +323,7 @@ def _utc_day(moment: object) -> date:
     return date.fromisoformat(moment[:10])
 
 
-class SettlementSummary(BaseModel):
+class SettlementSummary(Model):
     """A settlement in a list: what finance needs to pick one."""
 
     model_config = ConfigDict(frozen=True)
@@ -379,7 +372,7 @@ class SettlementListItem(SettlementSummary):
     )
 
 
-class Actor(BaseModel):
+class Actor(Model):
     """Who made something happen: a key of a partner, or the schedule (no key)."""
 
     model_config = ConfigDict(frozen=True)

@@ -13,17 +13,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
-from pydantic import BaseModel
-
 from pointsnet.ledger.models import Obligation
 from pointsnet.ledger.port import StoredEntry
+from pointsnet.model import Model
 from pointsnet.settlement.models import Period, Settlement, SettlementStatus, SettlementSummary
 
 if TYPE_CHECKING:
     from pointsnet.settlement.run_state import RunRecord, ShardTally
 
 
-class RecordedResponse(BaseModel):
+class RecordedResponse(Model):
     """The first answer to a settlement POST, kept under the caller's Idempotency-Key."""
 
     request_id: str

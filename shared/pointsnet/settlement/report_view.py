@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pointsnet.clock import UtcTime
+from pointsnet.model import Model
 from pointsnet.settlement.line_detail import DetailStatus, LineDetail, ObligationDetail
 from pointsnet.settlement.models import (
     BilateralNet,
@@ -29,7 +30,7 @@ from pointsnet.settlement.money import zero
 DETAIL_QUERY = "format=csv&detail=lines"
 
 
-class PartnerName(BaseModel):
+class PartnerName(Model):
     model_config = ConfigDict(frozen=True)
 
     partner_id: str
@@ -66,7 +67,7 @@ class ReportNetPosition(NetPosition):
     currency: str
 
 
-class DirectionTotal(BaseModel):
+class DirectionTotal(Model):
     """What one partner owes another across every program, before netting."""
 
     model_config = ConfigDict(frozen=True)
@@ -81,7 +82,7 @@ class DirectionTotal(BaseModel):
     obligations: int
 
 
-class Cash(BaseModel):
+class Cash(Model):
     """Gross owed per direction, and what moves once each pair is netted to one payment."""
 
     model_config = ConfigDict(frozen=True)
@@ -94,7 +95,7 @@ class Cash(BaseModel):
     payments: int = Field(description="Bilateral payments with something to pay")
 
 
-class RemittancePayment(BaseModel):
+class RemittancePayment(Model):
     model_config = ConfigDict(frozen=True)
 
     payee: str
@@ -103,7 +104,7 @@ class RemittancePayment(BaseModel):
     currency: str
 
 
-class Remittance(BaseModel):
+class Remittance(Model):
     """Everything one payer pays under the settlement, and how it was paid."""
 
     model_config = ConfigDict(frozen=True)
@@ -118,7 +119,7 @@ class Remittance(BaseModel):
     paid_at: UtcTime | None = None
 
 
-class DetailLink(BaseModel):
+class DetailLink(Model):
     model_config = ConfigDict(frozen=True)
 
     status: DetailStatus = Field(

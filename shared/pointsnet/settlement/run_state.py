@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from pointsnet.clock import UtcTime
 from pointsnet.ledger.models import Obligation
+from pointsnet.model import Model
 from pointsnet.settlement.arithmetic import LineTotals
 from pointsnet.settlement.checks import CheckName, Findings, new_findings
 from pointsnet.settlement.models import Actor, Period, Settlement
 
 
-class ShardCounts(BaseModel):
+class ShardCounts(Model):
     """What a check counts as it reads; a run's counts are its shards' added up."""
 
     transactions: int = 0
@@ -56,7 +57,7 @@ class RunStatus(StrEnum):
     FAILED = "failed"
 
 
-class RunItem(BaseModel):
+class RunItem(Model):
     """One check of a run (an item of the Distributed Map): a journal shard of one day, or of
     `days` days from `day` in a period too long for an item per day."""
 
@@ -65,7 +66,7 @@ class RunItem(BaseModel):
     days: int = Field(default=1, ge=1)
 
 
-class RunRecord(BaseModel):
+class RunRecord(Model):
     """A run, as `GET /v1/settlement-runs/{run_id}` shows it."""
 
     run_id: str
@@ -90,7 +91,7 @@ class RunTallies(ShardCounts):
     detail_parts: int = 0  # shard days with obligations: one detail object each
 
 
-class RunState(BaseModel):
+class RunState(Model):
     """Everything a run learned, added up from its shards' tallies."""
 
     run_id: str
@@ -133,7 +134,7 @@ class RunState(BaseModel):
         return state
 
 
-class RunProgress(BaseModel):
+class RunProgress(Model):
     """Where an unfinished run stands (the body of a `202`)."""
 
     run_id: str

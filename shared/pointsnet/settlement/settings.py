@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from pointsnet.model import Model
 
 
-class SettlementSettings(BaseModel):
+class SettlementSettings(Model):
     ledger_table: str = Field(validation_alias="LEDGER_TABLE")
     settlement_table: str = Field(validation_alias="SETTLEMENT_TABLE")
     reports_bucket: str = Field(validation_alias="REPORTS_BUCKET")

@@ -11,10 +11,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pointsnet.auth.caller import Caller
 from pointsnet.clock import UtcTime
+from pointsnet.model import Model
 from pointsnet.settlement.models import (
     Period,
     Settlement,
@@ -27,12 +28,12 @@ from pointsnet.settlement.ports import SettlementPort
 PartnerNames = Callable[[str], "str | None"]
 
 
-class Counterparty(BaseModel):
+class Counterparty(Model):
     partner_id: str
     name: str | None = Field(description="The partner's name in the directory")
 
 
-class StatementLine(BaseModel):
+class StatementLine(Model):
     """One line of the settlement the caller is on, seen from the caller's side."""
 
     direction: Literal["pays", "receives"] = Field(description="What the caller does on it")
@@ -43,7 +44,7 @@ class StatementLine(BaseModel):
     obligations: int = Field(description="Cross-partner transactions summed into this line")
 
 
-class Statement(BaseModel):
+class Statement(Model):
     settlement_id: str
     kind: SettlementKind
     adjusts: str | None = Field(default=None, description="For an adjustment: what it adjusts")

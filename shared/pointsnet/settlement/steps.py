@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pointsnet.errors import PointsNetError
+from pointsnet.model import Model
 from pointsnet.observability import logger
 from pointsnet.settlement.audit import AuditReport, FullAudit
 from pointsnet.settlement.models import MAX_PERIOD_DAYS, SCHEDULER, Actor, IsoDate, Period
@@ -26,7 +27,7 @@ from pointsnet.settlement.run import Reconciler, previous_days, utc_today
 from pointsnet.settlement.run_state import RunItem, RunOutcome
 
 
-class RunRequest(BaseModel):
+class RunRequest(Model):
     """What starts a run: `period_days` ending yesterday, or an explicit period."""
 
     model_config = ConfigDict(extra="ignore")
@@ -44,19 +45,19 @@ class RunRequest(BaseModel):
         return previous_days(utc_today(clock), self.period_days)
 
 
-class PlanStep(BaseModel):
+class PlanStep(Model):
     step: Literal["plan"]
     run: RunRequest = Field(default_factory=RunRequest)
     execution: str | None = None
 
 
-class CheckStep(BaseModel):
+class CheckStep(Model):
     step: Literal["check"]
     run_id: str
     item: RunItem
 
 
-class SettleStep(BaseModel):
+class SettleStep(Model):
     step: Literal["settle"]
     run_id: str
 

@@ -6,9 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from pointsnet.clock import UtcTime
+from pointsnet.model import Model
 
 # Every type in `pointsnet.events.models.EVENT_MODELS` (a test holds them equal).
 EventType = Literal[
@@ -30,7 +31,7 @@ def _unique(events: list[str]) -> list[str]:
     return sorted(events)
 
 
-class WebhookSettings(BaseModel):
+class WebhookSettings(Model):
     """`PUT /v1/webhooks`: where to deliver and which event types."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -54,7 +55,7 @@ class WebhookSettings(BaseModel):
     )
 
 
-class Webhook(BaseModel):
+class Webhook(Model):
     """The stored webhook: one per partner."""
 
     model_config = ConfigDict(frozen=True)
@@ -68,7 +69,7 @@ class Webhook(BaseModel):
     secret_rotated_at: UtcTime
 
 
-class WebhookSecrets(BaseModel):
+class WebhookSecrets(Model):
     """What signs a webhook's deliveries: the current secret and, after a rotation, the one
     before it until `previous_until`."""
 
@@ -90,7 +91,7 @@ class DeliveryStatus(StrEnum):
     DROPPED = "dropped"
 
 
-class Delivery(BaseModel):
+class Delivery(Model):
     """One event's delivery to a webhook, across its attempts."""
 
     model_config = ConfigDict(frozen=True)
@@ -112,7 +113,7 @@ class Delivery(BaseModel):
     )
 
 
-class WebhookView(BaseModel):
+class WebhookView(Model):
     """A webhook as its partner sees it: the secret only when just created or rotated."""
 
     webhook_id: str
@@ -131,6 +132,6 @@ class WebhookView(BaseModel):
     )
 
 
-class WebhookDeleted(BaseModel):
+class WebhookDeleted(Model):
     webhook_id: str
     deleted: Literal[True] = True
