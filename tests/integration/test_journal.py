@@ -3,6 +3,7 @@ that shows a missing or altered object, however Lambda delivers the stream."""
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 
 import boto3
@@ -91,6 +92,26 @@ def test_a_halved_retry_is_counted_once(life: Life) -> None:
     # Then readers see each entry once, and the chains are still whole
     assert journaled(DAY_0.date()) == ids
     assert problems(DAY_0.date()) == []
+
+
+def test_a_record_written_again_with_other_content_is_named(life: Life) -> None:
+    # Given a journaled earn
+    life.starlodge.earn("guest-1", 10, "a")
+    records = life.events.stream_records()
+    life.events.journal(records)
+    # When its entry's stream record comes again saying another thing, in a batch with the
+    # member's next earn (so that the batch is not one the journal has seen)
+    entry = next(record for record in records if record["dynamodb"]["Keys"]["sk"]["S"] == "ENTRY")
+    altered = copy.deepcopy(entry)
+    altered["dynamodb"]["NewImage"]["fingerprint"] = {"S": "0" * 64}
+    life.starlodge.earn("guest-1", 5, "b")
+    assert life.events.journal([altered, *life.events.stream_records()])["objects"] >= 1
+    # Then readers keep the first copy and name the record that differs from it
+    sequence = entry["dynamodb"]["SequenceNumber"]
+    assert [message for _, message in problems(DAY_0.date())] == [
+        f"stream record {sequence} differs from its copy"
+    ]
+    assert len(journaled(DAY_0.date())) == 2
 
 
 def test_a_writer_that_stopped_before_moving_the_head_is_caught_up(life: Life) -> None:

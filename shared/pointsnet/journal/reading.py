@@ -3,39 +3,68 @@ head is there, each object names the hash of the one before it, and the head nam
 
 What does not hold is a `problem` (the object's key, and what is wrong with it) for the
 journal check to report; the records read are those of every object that could be read, each
-stream record once.
+stream record once. A reader that needs only part of each record passes `keep`, which turns a
+record into that part as its object is read: what a day holds then is the parts, not the
+records (a shard's check of a million-entry day keeps a few hundred bytes an entry).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, Generic, TypeVar, overload
 
 from pointsnet.journal.layout import object_key, position_of, shard_prefix
 from pointsnet.journal.ports import JournalHeads, JournalObjects
 from pointsnet.journal.records import (
     JournalRecord,
     Unreadable,
-    decode,
+    decode_lines,
     digest,
     genesis,
     sequence_order,
 )
 
+Kept = TypeVar("Kept")
+
 
 @dataclass
-class ShardDay:
+class ShardDay(Generic[Kept]):
     day: date
     shard: int
-    records: list[JournalRecord] = field(default_factory=list)
+    records: list[Kept] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
     objects: int = 0
     bytes_read: int = 0
     duplicates: int = 0  # records a halved retry wrote again, counted once
 
 
-def read_shard_day(objects: JournalObjects, heads: JournalHeads, day: date, shard: int) -> ShardDay:
-    result = ShardDay(day=day, shard=shard)
+@overload
+def read_shard_day(
+    objects: JournalObjects, heads: JournalHeads, day: date, shard: int
+) -> ShardDay[JournalRecord]: ...
+
+
+@overload
+def read_shard_day(
+    objects: JournalObjects,
+    heads: JournalHeads,
+    day: date,
+    shard: int,
+    keep: Callable[[JournalRecord], Kept],
+) -> ShardDay[Kept]: ...
+
+
+def read_shard_day(
+    objects: JournalObjects,
+    heads: JournalHeads,
+    day: date,
+    shard: int,
+    keep: Callable[[JournalRecord], Any] | None = None,
+) -> ShardDay[Any]:
+    result: ShardDay[Any] = ShardDay(day=day, shard=shard)
+    keeping = keep or (lambda record: record)
     positions = sorted(
         position
         for key in objects.keys(shard_prefix(day, shard))
@@ -44,7 +73,8 @@ def read_shard_day(objects: JournalObjects, heads: JournalHeads, day: date, shar
     head = heads.head(day, shard)
     last = max([*positions, head.position if head else 0], default=0)
     present = set(positions)
-    seen: dict[str, JournalRecord] = {}
+    # By stream sequence number: the digest of the record's line, and what is kept of it.
+    seen: dict[str, tuple[bytes, Any]] = {}
     previous: str | None = genesis(day, shard)
     digests: dict[int, str] = {}
     for position in range(1, last + 1):
@@ -57,7 +87,7 @@ def read_shard_day(objects: JournalObjects, heads: JournalHeads, day: date, shar
         result.objects += 1
         result.bytes_read += len(body)
         try:
-            header, records = decode(body)
+            header, records = decode_lines(body)
         except Unreadable as exc:
             result.problems.append((key, f"the object is not a journal object: {exc}"))
             previous = None
@@ -72,25 +102,30 @@ def read_shard_day(objects: JournalObjects, heads: JournalHeads, day: date, shar
                 )
             )
         previous = digests[position] = digest(body)
-        for record in records:
-            _keep(result, seen, record, key)
+        for record, line in records:
+            _keep(result, seen, record, line, key, keeping)
     if head is None and last:
         result.problems.append((shard_prefix(day, shard), "the journal has objects but no head"))
     elif head is not None and head.position in digests and digests[head.position] != head.digest:
         result.problems.append(
             (object_key(day, shard, head.position), "the object does not match the chain's head")
         )
-    result.records = sorted(seen.values(), key=lambda record: sequence_order(record.sequence))
+    result.records = [seen[sequence][1] for sequence in sorted(seen, key=sequence_order)]
     return result
 
 
 def _keep(
-    result: ShardDay, seen: dict[str, JournalRecord], record: JournalRecord, key: str
+    result: ShardDay[Kept],
+    seen: dict[str, tuple[bytes, Kept]],
+    record: JournalRecord,
+    line: bytes,
+    key: str,
+    keep: Callable[[JournalRecord], Kept],
 ) -> None:
     earlier = seen.get(record.sequence)
     if earlier is None:
-        seen[record.sequence] = record
-    elif earlier == record:
+        seen[record.sequence] = (line, keep(record))
+    elif earlier[0] == line:
         result.duplicates += 1
     else:
         result.problems.append((key, f"stream record {record.sequence} differs from its copy"))

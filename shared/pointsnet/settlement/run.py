@@ -55,7 +55,7 @@ from pointsnet.settlement.run_state import (
     RunStatus,
     ShardTally,
 )
-from pointsnet.settlement.shard_check import check_shard
+from pointsnet.settlement.shard_check import check_shard, checked_part
 from pointsnet.settlement.workflow import RECOMPUTABLE, run_entry
 
 if TYPE_CHECKING:
@@ -189,7 +189,9 @@ class Reconciler:
         tallies = []
         for offset in range(item.days):
             day = item.day + timedelta(days=offset)
-            journal = read_shard_day(self.journal_objects, self.journal_heads, day, item.shard)
+            journal = read_shard_day(
+                self.journal_objects, self.journal_heads, day, item.shard, checked_part
+            )
             tally = check_shard(journal, self.ledger, record.currency, self.clock(), self.sleep)
             tally.detail_rows = record_part(self.reports, record.period, run_id, tally)
             self.store.put_tally(run_id, tally)

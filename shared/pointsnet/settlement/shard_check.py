@@ -13,20 +13,27 @@ starting where the one before it ended, the first where the last entry before th
 that it ends at the stored balance, and that every balance the day's writes left (the journal
 keeps those too) is the one its entries reach; together the days prove each balance is the
 sum of all its entries.
+
+A check keeps of each record only what it checks (`checked_part`: a `Link` of an entry's
+chain, a balance's `Image`, or the `Evidence` of a change no posting makes), taken as each
+journal object is read, so its memory grows by a few hundred bytes an entry of its shard.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from pointsnet.journal.reading import ShardDay
-from pointsnet.journal.records import BalanceImage, JournalEvent
+from pointsnet.journal.records import JournalEvent, JournalRecord
 from pointsnet.ledger.accounts import pending_of
+from pointsnet.ledger.models import ObligationTerms
 from pointsnet.ledger.port import StoredEntry
 from pointsnet.settlement.checks import (
     CheckName,
@@ -45,8 +52,78 @@ JOURNAL_LAG = timedelta(minutes=15)
 END_REREADS = 2
 
 
+@dataclass(frozen=True, slots=True)
+class Link:
+    """What the checks need of one entry: its place in its account's chain, the balance
+    before and after it (available, pending), and its transaction's sum and money terms."""
+
+    account: str
+    number: int
+    before: tuple[int, int]
+    after: tuple[int, int]
+    transaction_id: str
+    postings_total: int
+    obligation: ObligationTerms | None
+    expects_obligation: bool
+
+    @classmethod
+    def of(cls, entry: StoredEntry) -> Link:
+        transaction = entry.transaction
+        after = (entry.balance_after.available, entry.balance_after.pending)
+        return cls(
+            # One string per account however many entries it has.
+            account=sys.intern(entry.account),
+            number=entry.number,
+            # The balance an entry started from: the one it left, less what it moved.
+            before=(
+                after[0] - transaction.member_delta(entry.account),
+                after[1] - transaction.member_delta(pending_of(entry.account)),
+            ),
+            after=after,
+            transaction_id=transaction.transaction_id,
+            postings_total=posting_sum(transaction),
+            obligation=transaction.obligation,
+            expects_obligation=expects_obligation(transaction),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """A balance as a write left it: what its entries must add up to."""
+
+    account: str
+    available: int
+    pending: int
+    entries: int  # the number of the last entry it took
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A journal record no posting writes: an entry changed or deleted, a balance deleted."""
+
+    id: str
+    message: str
+
+
+def checked_part(record: JournalRecord) -> Link | Image | Evidence:
+    """What a shard's check keeps of a journal record, as the record is read."""
+    if record.entry is not None and record.event == JournalEvent.INSERT:
+        return Link.of(record.entry)
+    if record.balance is not None:
+        balance = record.balance
+        return Image(
+            sys.intern(balance.account), balance.available, balance.pending, balance.entries
+        )
+    if record.transaction_id is not None:
+        what = "deleted from" if record.event == JournalEvent.REMOVE else "changed in"
+        return Evidence(
+            record.transaction_id, f"the entry was {what} the table after it was written"
+        )
+    return Evidence(record.key, "the balance was deleted from the table")
+
+
 def check_shard(
-    journal: ShardDay,
+    journal: ShardDay[Link | Image | Evidence],
     ledger: LedgerDayPort,
     currency: str,
     now: datetime,
@@ -61,31 +138,29 @@ def check_shard(
     found = tally.findings
     for key, message in journal.problems:
         found[CheckName.JOURNAL_COMPLETE].add(key, message)
-    entries: list[StoredEntry] = []
-    images: list[BalanceImage] = []
-    for record in journal.records:
-        if record.entry is not None and record.event == JournalEvent.INSERT:
-            entries.append(record.entry)
-        elif record.balance is not None:
-            images.append(record.balance)
-        elif record.transaction_id is not None:
-            what = "deleted from" if record.event == JournalEvent.REMOVE else "changed in"
-            found[CheckName.JOURNAL_COMPLETE].add(
-                record.transaction_id, f"the entry was {what} the table after it was written"
-            )
+    entries: list[Link] = []
+    images: list[Image] = []
+    for part in journal.records:
+        if isinstance(part, Link):
+            entries.append(part)
+        elif isinstance(part, Image):
+            images.append(part)
         else:
-            found[CheckName.JOURNAL_COMPLETE].add(
-                record.key, "the balance was deleted from the table"
-            )
+            found[CheckName.JOURNAL_COMPLETE].add(part.id, part.message)
     with_terms = _check_transactions(tally, entries)
-    by_account: dict[str, list[StoredEntry]] = defaultdict(list)
+    by_account: dict[str, list[Link]] = defaultdict(list)
     for entry in entries:
         by_account[entry.account].append(entry)
     for history in by_account.values():
         history.sort(key=lambda entry: entry.number)
     start = _start_of(tally.day)
+
     # The entry just before the day, read once per account whichever check asks first.
-    before_day = functools.cache(lambda account: ledger.entry_before(account, start))
+    @functools.cache
+    def before_day(account: str) -> Link | None:
+        entry = ledger.entry_before(account, start)
+        return Link.of(entry) if entry is not None else None
+
     _check_chains(tally, by_account, before_day)
     balances = _image_problems(tally, by_account, images, before_day)
     _check_ends(tally, by_account, balances, ledger, sleep)
@@ -93,39 +168,24 @@ def check_shard(
     return tally
 
 
-def _check_transactions(tally: ShardTally, entries: Sequence[StoredEntry]) -> list[StoredEntry]:
+def _check_transactions(tally: ShardTally, entries: Sequence[Link]) -> list[Link]:
     found = tally.findings
     with_terms = []
     for entry in entries:
-        transaction = entry.transaction
         tally.transactions += 1
-        total = posting_sum(transaction)
-        if total != 0:
+        if entry.postings_total != 0:
             found[CheckName.TRANSACTIONS_BALANCE].add(
-                transaction.transaction_id, f"postings sum to {total}, not zero"
+                entry.transaction_id, f"postings sum to {entry.postings_total}, not zero"
             )
-        if transaction.obligation is not None:
+        if entry.obligation is not None:
             tally.cross_partner_transactions += 1
             with_terms.append(entry)
-        elif expects_obligation(transaction):
+        elif entry.expects_obligation:
             found[CheckName.OBLIGATIONS_MATCH_TRANSACTIONS].add(
-                transaction.transaction_id,
+                entry.transaction_id,
                 "a cross-partner transaction carries no obligation terms",
             )
     return with_terms
-
-
-def _before(entry: StoredEntry) -> tuple[int, int]:
-    """The balance an entry started from: the one it left, less what it moved."""
-    transaction = entry.transaction
-    return (
-        entry.balance_after.available - transaction.member_delta(entry.account),
-        entry.balance_after.pending - transaction.member_delta(pending_of(entry.account)),
-    )
-
-
-def _after(entry: StoredEntry) -> tuple[int, int]:
-    return entry.balance_after.available, entry.balance_after.pending
 
 
 def _start_of(day: date) -> datetime:
@@ -134,8 +194,8 @@ def _start_of(day: date) -> datetime:
 
 def _check_chains(
     tally: ShardTally,
-    by_account: dict[str, list[StoredEntry]],
-    before_day: Callable[[str], StoredEntry | None],
+    by_account: dict[str, list[Link]],
+    before_day: Callable[[str], Link | None],
 ) -> None:
     """Each account's entries of the day: numbered on from the entry before the day, without a
     gap, each starting where the one before it ended."""
@@ -143,27 +203,27 @@ def _check_chains(
     for account, history in sorted(by_account.items()):
         first = history[0]
         if first.number == 1:
-            if _before(first) != (0, 0):
-                chain.add(account, f"its first entry starts from {_before(first)}, not (0, 0)")
+            if first.before != (0, 0):
+                chain.add(account, f"its first entry starts from {first.before}, not (0, 0)")
         else:
             previous = before_day(account)
             if previous is None or previous.number != first.number - 1:
                 held = previous.number if previous else "none"
                 chain.add(account, f"the entry before entry {first.number} is missing ({held})")
-            elif _after(previous) != _before(first):
+            elif previous.after != first.before:
                 chain.add(account, f"entry {first.number} does not start where the last ended")
         for earlier, later in itertools.pairwise(history):
             if later.number != earlier.number + 1:
                 chain.add(account, f"entries jump from {earlier.number} to {later.number}")
-            elif _after(earlier) != _before(later):
+            elif earlier.after != later.before:
                 chain.add(account, f"entry {later.number} does not start where the last ended")
 
 
 def _image_problems(
     tally: ShardTally,
-    by_account: dict[str, list[StoredEntry]],
-    images: Sequence[BalanceImage],
-    before_day: Callable[[str], StoredEntry | None],
+    by_account: dict[str, list[Link]],
+    images: Sequence[Image],
+    before_day: Callable[[str], Link | None],
 ) -> dict[str, str]:
     """Every balance the day's writes left against the entry it counts as its last: a balance
     changed by hand (or a write that posted no entry) shows here, touched or not."""
@@ -185,21 +245,21 @@ def _image_problems(
                 f"stored available {image.available}, pending {image.pending}; "
                 f"no entry {image.entries} is behind it"
             )
-        elif entry is not None and (image.available, image.pending) != _after(entry):
+        elif entry is not None and (image.available, image.pending) != entry.after:
             problems[image.account] = _mismatch(image.available, image.pending, entry)
     return problems
 
 
-def _mismatch(available: int, pending: int, entry: StoredEntry) -> str:
+def _mismatch(available: int, pending: int, entry: Link) -> str:
     return (
         f"stored available {available}, pending {pending}; entries sum to "
-        f"available {entry.balance_after.available}, pending {entry.balance_after.pending}"
+        f"available {entry.after[0]}, pending {entry.after[1]}"
     )
 
 
 def _check_ends(
     tally: ShardTally,
-    by_account: dict[str, list[StoredEntry]],
+    by_account: dict[str, list[Link]],
     problems: dict[str, str],
     ledger: LedgerDayPort,
     sleep: Callable[[float], None],
@@ -231,31 +291,36 @@ def _negative_found(tally: ShardTally, account: str) -> bool:
 
 
 def _end_problems(
-    lasts: dict[str, StoredEntry], ends: dict[str, StoredEnd], ledger: LedgerDayPort
+    lasts: dict[str, Link], ends: dict[str, StoredEnd], ledger: LedgerDayPort
 ) -> dict[str, str]:
     problems = {}
     for account, last in lasts.items():
         end = ends.get(account)
         if end is None:
             problems[account] = (
-                f"no stored balance; entries sum to available {last.balance_after.available}, "
-                f"pending {last.balance_after.pending}"
+                f"no stored balance; entries sum to available {last.after[0]}, "
+                f"pending {last.after[1]}"
             )
             continue
-        tip = last if end.entries == last.number else ledger.latest_entry(account)
+        tip = last if end.entries == last.number else _latest(ledger, account)
         if tip is None or tip.number != end.entries:
             problems[account] = (
                 f"the balance counts {end.entries} entries; its latest entry is "
                 f"{tip.number if tip else 'none'}"
             )
-        elif (end.available, end.pending) != _after(tip):
+        elif (end.available, end.pending) != tip.after:
             problems[account] = _mismatch(end.available, end.pending, tip)
     return problems
 
 
+def _latest(ledger: LedgerDayPort, account: str) -> Link | None:
+    entry = ledger.latest_entry(account)
+    return Link.of(entry) if entry is not None else None
+
+
 def _check_obligations(
     tally: ShardTally,
-    with_terms: Sequence[StoredEntry],
+    with_terms: Sequence[Link],
     ledger: LedgerDayPort,
     currency: str,
     now: datetime,
@@ -265,16 +330,13 @@ def _check_obligations(
     obligations = ledger.shard_obligations(tally.day, tally.shard)
     recorded = {item.transaction_id: item for item in obligations}
     for entry in with_terms:
-        transaction = entry.transaction
-        assert transaction.obligation is not None
-        obligation = recorded.get(transaction.transaction_id)
+        assert entry.obligation is not None
+        obligation = recorded.get(entry.transaction_id)
         if obligation is None:
-            found.add(transaction.transaction_id, "no obligation was recorded for this transaction")
-        elif not same_terms(obligation.terms, transaction.obligation):
-            found.add(
-                transaction.transaction_id, "the obligation's terms differ from the transaction's"
-            )
-    journaled = {entry.transaction.transaction_id for entry in with_terms}
+            found.add(entry.transaction_id, "no obligation was recorded for this transaction")
+        elif not same_terms(obligation.terms, entry.obligation):
+            found.add(entry.transaction_id, "the obligation's terms differ from the transaction's")
+    journaled = {entry.transaction_id for entry in with_terms}
     for transaction_id, obligation in sorted(recorded.items()):
         if transaction_id not in journaled:
             stored = ledger.entry(transaction_id)
