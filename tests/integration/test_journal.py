@@ -112,6 +112,13 @@ def test_a_record_written_again_with_other_content_is_named(life: Life) -> None:
         f"stream record {sequence} differs from its copy"
     ]
     assert len(journaled(DAY_0.date())) == 2
+    kept = [
+        record.entry.fingerprint
+        for shard in read_day(DAY_0.date())
+        for record in shard.records
+        if record.sequence == sequence and record.entry is not None
+    ]
+    assert kept == [entry["dynamodb"]["NewImage"]["fingerprint"]["S"]]
 
 
 def test_a_writer_that_stopped_before_moving_the_head_is_caught_up(life: Life) -> None:

@@ -10,6 +10,7 @@ records (a shard's check of a million-entry day keeps a few hundred bytes an ent
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,7 +21,7 @@ from pointsnet.journal.ports import JournalHeads, JournalObjects
 from pointsnet.journal.records import (
     JournalRecord,
     Unreadable,
-    decode_lines,
+    decode,
     digest,
     genesis,
     sequence_order,
@@ -73,7 +74,7 @@ def read_shard_day(
     head = heads.head(day, shard)
     last = max([*positions, head.position if head else 0], default=0)
     present = set(positions)
-    # By stream sequence number: the digest of the record's line, and what is kept of it.
+    # By stream sequence number: the record's digest, and what is kept of it.
     seen: dict[str, tuple[bytes, Any]] = {}
     previous: str | None = genesis(day, shard)
     digests: dict[int, str] = {}
@@ -87,7 +88,7 @@ def read_shard_day(
         result.objects += 1
         result.bytes_read += len(body)
         try:
-            header, records = decode_lines(body)
+            header, records = decode(body)
         except Unreadable as exc:
             result.problems.append((key, f"the object is not a journal object: {exc}"))
             previous = None
@@ -102,8 +103,8 @@ def read_shard_day(
                 )
             )
         previous = digests[position] = digest(body)
-        for record, line in records:
-            _keep(result, seen, record, line, key, keeping)
+        for record in records:
+            _keep(result, seen, record, key, keeping)
     if head is None and last:
         result.problems.append((shard_prefix(day, shard), "the journal has objects but no head"))
     elif head is not None and head.position in digests and digests[head.position] != head.digest:
@@ -118,14 +119,18 @@ def _keep(
     result: ShardDay[Kept],
     seen: dict[str, tuple[bytes, Kept]],
     record: JournalRecord,
-    line: bytes,
     key: str,
     keep: Callable[[JournalRecord], Kept],
 ) -> None:
+    # The record as this reader serialises it: two copies are one record when their models
+    # are equal, whichever writer's version wrote each line.
+    fingerprint = hashlib.blake2b(
+        record.model_dump_json(exclude_none=True).encode(), digest_size=16
+    ).digest()
     earlier = seen.get(record.sequence)
     if earlier is None:
-        seen[record.sequence] = (line, keep(record))
-    elif earlier[0] == line:
+        seen[record.sequence] = (fingerprint, keep(record))
+    elif earlier[0] == fingerprint:
         result.duplicates += 1
     else:
         result.problems.append((key, f"stream record {record.sequence} differs from its copy"))

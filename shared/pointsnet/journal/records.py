@@ -120,21 +120,11 @@ class Unreadable(Exception):
 
 
 def decode(body: bytes) -> tuple[ObjectHeader, list[JournalRecord]]:
-    header, lines = decode_lines(body)
-    return header, [record for record, _ in lines]
-
-
-def decode_lines(body: bytes) -> tuple[ObjectHeader, list[tuple[JournalRecord, bytes]]]:
-    """The object's header and its records, each with a digest of its line: two copies of one
-    stream record are the same record when their lines are the same bytes."""
     try:
         lines = gzip.decompress(body).decode().splitlines()
         header = ObjectHeader.model_validate_json(lines[0])
         records = [
-            (
-                JournalRecord.model_validate(json.loads(line), context={AS_STORED: True}),
-                hashlib.blake2b(line.encode(), digest_size=16).digest(),
-            )
+            JournalRecord.model_validate(json.loads(line), context={AS_STORED: True})
             for line in lines[1:]
             if line
         ]

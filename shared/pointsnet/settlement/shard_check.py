@@ -145,7 +145,7 @@ def check_shard(
             entries.append(part)
         elif isinstance(part, Image):
             images.append(part)
-        else:
+        elif isinstance(part, Evidence):
             found[CheckName.JOURNAL_COMPLETE].add(part.id, part.message)
     with_terms = _check_transactions(tally, entries)
     by_account: dict[str, list[Link]] = defaultdict(list)
