@@ -8,12 +8,11 @@ SQS queue of the emulator's, which this module drains into the file, one EventBr
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from pathlib import Path
 from typing import Any
 
-logger = logging.getLogger("pointsnet.local.events")
+from pointsnet.local.queues import PollingThread, delete_messages
 
 TAP_NAME = "pointsnet-local-event-log"
 # Every event on the bus is the account's own.
@@ -28,8 +27,7 @@ class EventLog:
         self._events, self._sqs = events, sqs
         self._bus_name = bus_name
         self._queue_url = ""
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = PollingThread("local-event-log", self._move, "reading the event log failed")
         self._lock = threading.Lock()
         self.written = 0
 
@@ -51,45 +49,28 @@ class EventLog:
         )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.touch()
-        self._thread = threading.Thread(target=self._run, name="local-event-log", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._thread.stop()
         self.drain()
 
     def drain(self) -> int:
         """Move what the queue holds now into the file; the number of events written."""
         moved = 0
-        with self._lock:
-            while True:
-                response = self._sqs.receive_message(
-                    QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-                )
-                messages = response.get("Messages", [])
-                if not messages:
-                    return moved
-                self._append(messages)
-                moved += len(messages)
+        while batch := self._move(0):
+            moved += batch
+        return moved
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                response = self._sqs.receive_message(
-                    QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
-                )
-                messages = response.get("Messages", [])
-                if messages:
-                    with self._lock:
-                        self._append(messages)
-            except Exception:
-                if self._stopping.is_set():
-                    return
-                logger.exception("reading the event log's queue failed")
-                self._stopping.wait(1)
+    def _move(self, wait_seconds: int) -> int:
+        """One receive from the tap queue, appended to the file; the number of events moved."""
+        messages = self._sqs.receive_message(
+            QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
+        ).get("Messages", [])
+        if messages:
+            with self._lock:
+                self._append(messages)
+        return len(messages)
 
     def _append(self, messages: list[dict[str, Any]]) -> None:
         lines = []
@@ -102,11 +83,5 @@ class EventLog:
         # One write per batch, appended: a reader tailing the file sees whole lines.
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write("".join(lines))
-        self._sqs.delete_message_batch(
-            QueueUrl=self._queue_url,
-            Entries=[
-                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
-                for index, message in enumerate(messages)
-            ],
-        )
+        delete_messages(self._sqs, self._queue_url, messages)
         self.written += len(messages)

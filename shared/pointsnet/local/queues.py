@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +78,46 @@ def lambda_record(message: Mapping[str, Any], queue_arn: str, region: str) -> di
     }
 
 
+def delete_messages(sqs: Any, queue_url: str, messages: Sequence[Mapping[str, Any]]) -> None:
+    sqs.delete_message_batch(
+        QueueUrl=queue_url,
+        Entries=[
+            {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+            for index, message in enumerate(messages)
+        ],
+    )
+
+
+class PollingThread:
+    """A daemon thread that calls `poll(wait_seconds=1)` until it is stopped; a poll that
+    fails is logged and tried again a second later."""
+
+    def __init__(self, name: str, poll: Callable[[int], int], failed: str) -> None:
+        self._name, self._poll, self._failed = name, poll, failed
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._poll(1)
+            except Exception:
+                if self._stopping.is_set():
+                    return
+                logger.exception(self._failed)
+                self._stopping.wait(1)
+
+
 class QueuePoller:
     def __init__(
         self,
@@ -93,24 +133,19 @@ class QueuePoller:
         self._region = region
         self._queue_url = ""
         self._queue_arn = ""
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = PollingThread(
+            f"local-queue-{subscription.name}", self.poll, f"polling {subscription.queue} failed"
+        )
 
     def start(self) -> None:
         self._queue_url = self._sqs.get_queue_url(QueueName=self.subscription.queue)["QueueUrl"]
         self._queue_arn = self._sqs.get_queue_attributes(
             QueueUrl=self._queue_url, AttributeNames=["QueueArn"]
         )["Attributes"]["QueueArn"]
-        self._thread = threading.Thread(
-            target=self._run, name=f"local-queue-{self.subscription.name}", daemon=True
-        )
         self._thread.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._thread.stop()
 
     def poll(self, wait_seconds: int = 0) -> int:
         """One receive and its invocation; the number of messages received."""
@@ -134,20 +169,5 @@ class QueuePoller:
             failed = {item["itemIdentifier"] for item in answer.get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
-            self._sqs.delete_message_batch(
-                QueueUrl=self._queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
-                ],
-            )
+            delete_messages(self._sqs, self._queue_url, done)
         return len(messages)
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.poll(wait_seconds=1)
-            except Exception:
-                if self._stopping.is_set():
-                    return
-                logger.exception("polling %s failed", self.subscription.queue)
-                self._stopping.wait(1)
