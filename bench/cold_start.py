@@ -26,7 +26,7 @@ import sys
 import tempfile
 import typing
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.network import FAKE_AWS
@@ -114,6 +114,28 @@ elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
 print(json.dumps({"seconds": elapsed, "cpu": cpu, "pointsnet": sys.modules["pointsnet"].__file__}))
 """
 
+# The libraries an API function starts on, alone: Powertools' Logger, Metrics and Tracer
+# (botocore patched, as pointsnet.observability sets it up), its validating HTTP resolver, one
+# pydantic model built, and the two clients of a signed request. No pointsnet code runs: this
+# is the floor an API function's cold start cannot go under on these libraries.
+LIBRARIES = "libraries alone"
+_LIBRARIES_SIDE = """
+import json, sys, time
+started, cpu_started = time.perf_counter(), time.process_time()
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+Logger(), Tracer(patch_modules=("botocore",)), Metrics()
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+APIGatewayHttpResolver(enable_validation=True)
+from pydantic import BaseModel
+class Earn(BaseModel):
+    points: int
+Earn.model_validate({"points": 1})
+boto3.client("dynamodb"), boto3.client("secretsmanager")
+elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+print(json.dumps({"seconds": elapsed, "cpu": cpu, "pointsnet": None}))
+"""
+
 _BARE_SIDE = """
 import json, time
 started, cpu_started = time.perf_counter(), time.process_time()
@@ -148,12 +170,13 @@ class ColdStart:
 
 
 @dataclass(frozen=True)
-class _Probe:
+class Probe:
     function: str
     function_side: list[str]
     bare_side: list[str]
     environment: dict[str, str]
     cwd: str
+    staged: bool = True  # the function side imports pointsnet from the staged layer
 
 
 def measure_cold_starts(
@@ -161,13 +184,18 @@ def measure_cold_starts(
 ) -> list[ColdStart]:
     """Every function in `logical_ids` against bare boto3, their runs interleaved."""
     with _layer_python(layer) as python_dir:
-        probes = [_probe(logical_id, python_dir) for logical_id in logical_ids]
+        probes = [probe_for(logical_id, python_dir) for logical_id in logical_ids]
         function_times: dict[str, list[tuple[float, float]]] = {p.function: [] for p in probes}
         bare_times: dict[str, list[tuple[float, float]]] = {p.function: [] for p in probes}
         for _ in range(runs):
             for probe in probes:
                 function_times[probe.function].append(
-                    _run(probe.function_side, probe.environment, probe.cwd, python_dir)
+                    _run(
+                        probe.function_side,
+                        probe.environment,
+                        probe.cwd,
+                        python_dir if probe.staged else None,
+                    )
                 )
                 bare_times[probe.function].append(
                     _run(probe.bare_side, probe.environment, probe.cwd)
@@ -202,9 +230,17 @@ def measure_cold_start(logical_id: str = "PartnerApiFunction", runs: int = 7) ->
     return measure_cold_starts((logical_id,), runs)[0]
 
 
-def _probe(logical_id: str, python_dir: Path | None) -> _Probe:
+def probe_for(logical_id: str, python_dir: Path | None) -> Probe:
     from pointsnet.local.template import LocalStack, functions, load_template
 
+    if logical_id == LIBRARIES:
+        partner = probe_for("PartnerApiFunction", None)
+        return replace(
+            partner,
+            function=LIBRARIES,
+            function_side=[sys.executable, "-c", _LIBRARIES_SIDE],
+            staged=False,
+        )
     spec = functions(load_template(), LocalStack())[logical_id]
     module = spec.handler.rpartition(".")[0]
     environment = {
@@ -217,7 +253,7 @@ def _probe(logical_id: str, python_dir: Path | None) -> _Probe:
     }
     if python_dir is not None:
         environment["PYTHONPATH"] = str(python_dir)
-    return _Probe(
+    return Probe(
         function=logical_id,
         function_side=[
             sys.executable,

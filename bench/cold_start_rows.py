@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench.cold_start import ColdStart, measure_cold_starts
-from bench.report import Row, at_most
+from bench.cold_start import FUNCTIONS, LIBRARIES, ColdStart, measure_cold_starts
+from bench.report import NOT_MEASURED, Row, at_most
 
 COLD_START_TARGET = 1.5
 
@@ -16,8 +16,19 @@ def cold_start_rows(runs: int, progress: Callable[[str], None]) -> tuple[list[Ro
         f"cold start: {runs} fresh processes per side for each function, "
         "on pointsnet as the layer holds it"
     )
-    colds = measure_cold_starts(runs=runs)
+    *colds, floor = measure_cold_starts((*FUNCTIONS, LIBRARIES), runs=runs)
     rows = [_cold_start_row(cold) for cold in colds]
+    rows.append(
+        Row(
+            "cold start floor: the libraries alone (Powertools Logger, Metrics, Tracer and "
+            "validating HTTP resolver; one pydantic model; DynamoDB and Secrets Manager "
+            "clients) vs bare boto3 + 1 client",
+            f"{floor.function_ms:.0f} ms vs {floor.bare_ms:.0f} ms = {floor.ratio:.2f}x "
+            f"(CPU {floor.cpu_ratio:.2f}x)",
+            NOT_MEASURED,
+            NOT_MEASURED,
+        )
+    )
     where = "; ".join(
         f"{cold.function}: "
         + ", ".join(f"{package} {ms:.0f}" for package, ms in cold.imports_ms[:6])

@@ -12,9 +12,16 @@ from pathlib import Path
 
 import pytest
 from bench.__main__ import parse
-from bench.cold_start import CLIENT_FACTORIES, FIRST_INVOCATION
+from bench.cold_start import (
+    CLIENT_FACTORIES,
+    FIRST_INVOCATION,
+    FIRST_REQUEST_MODELS,
+    LIBRARIES,
+    probe_for,
+)
 
 from pointsnet.local.template import LocalStack, functions, load_template, resources_of_type
+from pointsnet.model import Model
 
 ROOT = Path(__file__).resolve().parents[2]
 LEFT_OUT = ("local", "cli", "cli.py", "client", "client.py", "credentials.py")
@@ -118,6 +125,40 @@ def test_the_cold_start_bench_knows_every_function_and_its_factories() -> None:
         module, _, attribute = step.partition(":")
         imported = importlib.import_module(module)
         assert not attribute or callable(getattr(imported, attribute, None)), step
+
+
+def test_the_cold_start_bench_builds_models_that_exist() -> None:
+    # Given the models the bench builds for each function's first requests
+    # When each is looked up where the bench looks
+    models = {
+        name: getattr(importlib.import_module(name.partition(":")[0]), name.partition(":")[2])
+        for names in FIRST_REQUEST_MODELS.values()
+        for name in names
+    }
+    # Then every function has its list, and each names a pointsnet model that defers its build
+    assert set(FIRST_REQUEST_MODELS) == set(CLIENT_FACTORIES)
+    assert all(issubclass(model, Model) for model in models.values())
+
+
+def test_the_libraries_floor_runs_no_pointsnet_code() -> None:
+    # Given the bench's probe of the libraries alone
+    libraries = probe_for(LIBRARIES, None)
+    # When it runs, told to say which pointsnet modules it loaded
+    code = libraries.function_side[2] + (
+        "import sys\nprint(sorted(m for m in sys.modules if m.startswith('pointsnet')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=libraries.environment,
+        cwd=libraries.cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # Then it timed itself and loaded none: the floor is the libraries' own
+    timing, loaded = done.stdout.strip().splitlines()[-2:]
+    assert json.loads(timing)["seconds"] > 0
+    assert loaded == "[]"
 
 
 def test_only_cold_runs_the_cold_start_rows_alone() -> None:
