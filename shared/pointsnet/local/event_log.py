@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from pointsnet.local.queues import PollingThread, delete_messages
+from pointsnet.local.queues import delete_messages, polling
 
 TAP_NAME = "pointsnet-local-event-log"
 # Every event on the bus is the account's own.
@@ -27,7 +27,7 @@ class EventLog:
         self._events, self._sqs = events, sqs
         self._bus_name = bus_name
         self._queue_url = ""
-        self._thread = PollingThread("local-event-log", self._move, "reading the event log failed")
+        self._thread = polling("local-event-log", self._move, "reading the event log failed")
         self._lock = threading.Lock()
         self.written = 0
 

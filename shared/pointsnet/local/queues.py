@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pointsnet.local.background import Background
 from pointsnet.local.template import LocalStack, named_resources, resources_of_type
 
 logger = logging.getLogger("pointsnet.local.queues")
@@ -88,34 +88,22 @@ def delete_messages(sqs: Any, queue_url: str, messages: Sequence[Mapping[str, An
     )
 
 
-class PollingThread:
-    """A daemon thread that calls `poll(wait_seconds=1)` until it is stopped; a poll that
-    fails is logged and tried again a second later."""
+def polling(name: str, poll: Callable[[int], int], failed: str) -> Background:
+    """A background thread that calls `poll(wait_seconds=1)` until it is stopped; a poll that
+    fails is logged (as `failed`) and tried again a second later."""
 
-    def __init__(self, name: str, poll: Callable[[int], int], failed: str) -> None:
-        self._name, self._poll, self._failed = name, poll, failed
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
+    def run() -> None:
+        while not thread.stopping.is_set():
             try:
-                self._poll(1)
+                poll(1)
             except Exception:
-                if self._stopping.is_set():
+                if thread.stopping.is_set():
                     return
-                logger.exception(self._failed)
-                self._stopping.wait(1)
+                logger.exception(failed)
+                thread.stopping.wait(1)
+
+    thread = Background(name, run)
+    return thread
 
 
 class QueuePoller:
@@ -133,7 +121,7 @@ class QueuePoller:
         self._region = region
         self._queue_url = ""
         self._queue_arn = ""
-        self._thread = PollingThread(
+        self._thread = polling(
             f"local-queue-{subscription.name}", self.poll, f"polling {subscription.queue} failed"
         )
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pointsnet.local.background import Background
 from pointsnet.local.control import LocalControl
 from pointsnet.local.emulator import (
     DYNAMODB_ENDPOINT_VARIABLE,
@@ -350,15 +350,14 @@ class _PeriodicSave:
         self._emulator = emulator
         self._consumers = consumers
         self._positions_path = positions_path
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="local-save", daemon=True)
+        self._background = Background("local-save", self._run, timeout=SAVE_EVERY_SECONDS)
+        self._stopping = self._background.stopping
 
     def start(self) -> None:
-        self._thread.start()
+        self._background.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=SAVE_EVERY_SECONDS)
+        self._background.stop()
         for consumer in self._consumers:
             consumer.stop()
         self.save()

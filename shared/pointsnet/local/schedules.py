@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pointsnet.local.background import Background
 from pointsnet.local.schedule_expressions import Expression
 from pointsnet.local.template import LocalStack, resources_of_type
 
@@ -202,20 +203,16 @@ class LocalScheduler:
         # Seconds to wait before retry `attempt + 1` of a failed run (tests pass no wait).
         self._retry_delay = retry_delay
         self._schedules: dict[str, LocalSchedule] = {}
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._background = Background("local-scheduler", self._run)
+        self._stopping = self._background.stopping
 
     def start(self) -> None:
         self.reload()
-        self._thread = threading.Thread(target=self._run, name="local-scheduler", daemon=True)
-        self._thread.start()
+        self._background.start()
 
     def stop(self) -> None:
         """Stop firing, and give runs under way a moment to end before the functions go."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._background.stop()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for schedule in self._schedules.values():
             if schedule.running.acquire(timeout=max(0.0, deadline - time.monotonic())):

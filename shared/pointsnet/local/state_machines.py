@@ -29,6 +29,7 @@ from pointsnet.local.asl import (
     UnsupportedFeature,
     check_definition,
 )
+from pointsnet.local.background import Background
 from pointsnet.local.template import LocalStack, resources_of_type
 from pointsnet.local.workers import InvocationFailed, NoCapacity
 
@@ -208,7 +209,8 @@ class ExecutionDriver:
         self._specs = dict(specs)
         self._invoke = invoke
         self._pool_size = max(1, pool_size)
-        self._stopping = threading.Event()
+        self._background = Background("local-states", self._run)
+        self._stopping = self._background.stopping
         # Retries wait on the stop signal, so stopping does not wait out a backoff.
         self._sleep = sleep or self._stopping.wait
         self._poll_seconds = poll_seconds
@@ -217,7 +219,6 @@ class ExecutionDriver:
         self._outcomes: dict[str, ExecutionOutcome] = {}
         self._ended = threading.Condition()
         self._running: dict[str, threading.Thread] = {}
-        self._thread: threading.Thread | None = None
 
     def state_machine_arns(self) -> dict[str, str]:
         """The ARN of each state machine the driver runs, by logical id."""
@@ -232,14 +233,10 @@ class ExecutionDriver:
 
     def start(self) -> None:
         self.state_machine_arns()
-        self._thread = threading.Thread(target=self._run, name="local-states", daemon=True)
-        self._thread.start()
+        self._background.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._background.stop()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for thread in list(self._running.values()):
             thread.join(timeout=max(0.0, deadline - time.monotonic()))

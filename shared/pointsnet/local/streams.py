@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pointsnet.local.background import Background
 from pointsnet.local.template import LocalStack, resources_of_type
 
 logger = logging.getLogger("pointsnet.local.streams")
@@ -149,8 +149,8 @@ class StreamConsumer:
         self._dynamodb, self._streams, self._sqs = dynamodb, streams, sqs
         self._failure_queue_url = failure_queue_url
         self._patterns = [EventPattern.load(raw) for raw in subscription.filters]
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._background = Background(f"stream-{subscription.name}", self._run, timeout=10)
+        self._stopping = self._background.stopping
         self._stream_arn = ""
         self._shard_id = ""
         self._buffer: list[dict[str, Any]] = []
@@ -164,16 +164,10 @@ class StreamConsumer:
         self._stream_arn = table["LatestStreamArn"]
         stream = self._streams.describe_stream(StreamArn=self._stream_arn)["StreamDescription"]
         self._shard_id = stream["Shards"][0]["ShardId"]
-        self._thread = threading.Thread(
-            target=self._run, name=f"stream-{self.subscription.name}", daemon=True
-        )
-        self._thread.start()
+        self._background.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._background.stop()
 
     # -- reading ------------------------------------------------------------------------------
 
