@@ -488,9 +488,14 @@ class CountedBalanceReads(LedgerStore):
 
 def quoting_with(store: LedgerStore, network: DemoNetwork) -> SignedCaller:
     """Starlodge calling quotes and exchanges through `store`."""
+    return exchanging_on(Ledger(store), network)
+
+
+def exchanging_on(ledger: Ledger, network: DemoNetwork) -> SignedCaller:
+    """Starlodge calling quotes and exchanges that post through `ledger`."""
     app = create_partner_app(
         exchanges=lambda: Exchanges(
-            engine=Ledger(store).engine,
+            engine=ledger.engine,
             network=default_network_store(),
             rates=default_rates(),
             pricing=default_exchanges().pricing,
@@ -549,17 +554,7 @@ def test_a_quote_for_all_the_member_has_is_given_and_for_a_linked_programs_point
 def after_quotes_expire(network: DemoNetwork) -> SignedCaller:
     """Starlodge calling exchanges on a clock past every quote made so far."""
     later = datetime.now(UTC) + timedelta(seconds=get_settings().quote_ttl_seconds + 1)
-    app = create_partner_app(
-        exchanges=lambda: Exchanges(
-            engine=Ledger(default_ledger().store, clock=lambda: later).engine,
-            network=default_network_store(),
-            rates=default_rates(),
-            pricing=default_exchanges().pricing,
-            quote_ttl=timedelta(seconds=60),
-        ),
-        keys=default_key_resolver,
-    )
-    return SignedCaller(lambda event, _: app.resolve(event, LambdaContextStub()), network.starlodge)
+    return exchanging_on(Ledger(default_ledger().store, clock=lambda: later), network)
 
 
 def test_an_exchange_key_reused_for_an_expired_quote_is_a_reused_key(
