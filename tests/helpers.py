@@ -9,7 +9,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import boto3
@@ -251,3 +251,18 @@ def seed_partners(directory: PartnerDirectory) -> DemoNetwork:
         finance=directory.issue_key("network", Role.FINANCE),
         admin=directory.issue_key("network", Role.ADMIN),
     )
+
+
+T = TypeVar("T")
+
+
+def subclasses_of(base: type[T]) -> set[type[T]]:
+    """Every class that derives from `base`, however indirectly."""
+    found: set[type[T]] = set()
+    classes = [base]
+    while classes:
+        for subclass in classes.pop().__subclasses__():
+            if subclass not in found:
+                found.add(subclass)
+                classes.append(subclass)
+    return found

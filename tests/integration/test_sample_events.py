@@ -35,7 +35,14 @@ from pointsnet.wiring import clear_caches, default_settlement_store
 from tests.helpers import (
     PARTNER_FUNCTION_ENV as TEMPLATE_ENV,
 )
-from tests.helpers import STACK, TEMPLATE, LambdaContextStub, Reply, catch_up_journal
+from tests.helpers import (
+    STACK,
+    TEMPLATE,
+    LambdaContextStub,
+    Reply,
+    catch_up_journal,
+    subclasses_of,
+)
 from tests.points_life import LEDGER_TABLE, Life, life, set_policy
 from tests.webhook_receiver import running_receiver
 
@@ -594,13 +601,11 @@ def test_a_re_signed_sample_gets_a_real_answer_from_its_function(name: str, life
 
 def built_models() -> set[str]:
     """pointsnet's models whose validators are built, as "module:Model"."""
-    found, classes = set(), [Model]
-    while classes:
-        for subclass in classes.pop().__subclasses__():
-            classes.append(subclass)
-            if subclass.__pydantic_complete__:
-                found.add(f"{subclass.__module__}:{subclass.__qualname__}")
-    return found
+    return {
+        f"{model.__module__}:{model.__qualname__}"
+        for model in subclasses_of(Model)
+        if model.__pydantic_complete__
+    }
 
 
 def without_times(image: dict[str, Any]) -> dict[str, Any]:

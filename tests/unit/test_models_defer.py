@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 import pointsnet
 from pointsnet.model import Model
+from tests.helpers import subclasses_of
 
 # The local runtime, CLI and SDK are not in the functions' layer; their models may build
 # eagerly, yet they derive from Model all the same.
@@ -22,13 +23,9 @@ PACKAGE_MODULES = [
 def all_models() -> list[type[BaseModel]]:
     for name in PACKAGE_MODULES:
         importlib.import_module(name)
-    found, classes = [], [BaseModel]
-    while classes:
-        for subclass in classes.pop().__subclasses__():
-            classes.append(subclass)
-            if subclass.__module__.startswith("pointsnet."):
-                found.append(subclass)
-    return found
+    return [
+        model for model in subclasses_of(BaseModel) if model.__module__.startswith("pointsnet.")
+    ]
 
 
 def test_every_model_derives_from_the_deferring_base() -> None:
