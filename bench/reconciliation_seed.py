@@ -128,6 +128,7 @@ class _Member:
     account: str
     available: int = 0
     entries: int = 0  # the number of its last entry, and of balance writes
+    last_entry: str | None = None  # its last entry's transaction
 
 
 class _Backlog:
@@ -242,6 +243,7 @@ def seed(ledger: EmulatedLedger, shape: LedgerShape, day: date) -> Seeded:
                     "pending": 0,
                     "version": member.entries,
                     "entries": member.entries,
+                    "last_entry": member.last_entry,
                     "program": member.program,
                     "partner_id": member.partner,
                     "member_id": member.member_id,
@@ -341,7 +343,9 @@ def _post(table: str, member: _Member, number: int, moment: datetime) -> _Posted
         fingerprint=hashlib.sha256(reference.encode()).hexdigest(),
         account=member.account,
         number=member.entries,
+        previous=member.last_entry,
     )
+    member.last_entry = transaction.transaction_id
     # The very items a posting writes.
     item = entry_put(table, stored)["Item"]
     if terms is None:
@@ -378,6 +382,7 @@ def _stream_records(stored: Any, member: _Member, sequence: int, moment: datetim
                 available=member.available,
                 pending=0,
                 entries=member.entries,
+                last_entry=member.last_entry,
             ),
         ),
     ]

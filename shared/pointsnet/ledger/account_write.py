@@ -103,6 +103,7 @@ def account_write(
             # A record of never-expiring points only is the same as no record.
             lots=tuple(moves) if any(move.lot for move in moves) else (),
             number=(current.entries if current else 0) + 1,
+            previous=current.last_entry if current else None,
         ),
         update=BalanceUpdate(
             account=leg.account,
@@ -115,6 +116,7 @@ def account_write(
             lotted_delta=lotted_delta(moves),
             lifecycle=lifecycle if lifecycle != before else None,
             entries_delta=1,
+            last_entry=transaction.transaction_id,
         ),
         lots=lot_changes,
         tier_change=tier_change(

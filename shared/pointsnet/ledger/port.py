@@ -41,6 +41,9 @@ class StoredEntry(Model):
     # Its place in the account's history: an account's entries are numbered 1, 2, 3... and its
     # balance counts them, so a missing or extra entry shows as a gap (0: written unnumbered).
     number: int = 0
+    # The transaction of the account's entry before it (None: its first, or written before
+    # entries named it): a day's check reads the link by key instead of querying `ByAccount`.
+    previous: str | None = None
 
 
 class StoredBalance(Model):
@@ -54,6 +57,7 @@ class StoredBalance(Model):
     lotted: int = 0
     lifecycle: AccountLifecycle = Field(default_factory=AccountLifecycle)
     entries: int = 0  # how many entries the balance has taken: its last entry's number
+    last_entry: str | None = None  # that entry's transaction (None: not recorded yet)
 
 
 class StoredLot(Model):
@@ -89,6 +93,7 @@ class BalanceUpdate:
     lotted_delta: int = 0
     lifecycle: AccountLifecycle | None = None  # None: left as it is
     entries_delta: int = 0  # 1 when the write posts an entry to the account
+    last_entry: str | None = None  # the transaction of the entry it posts; None: left as it is
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,7 @@ class StoredEnd:
     available: int
     pending: int
     entries: int
+    last_entry: str | None = None  # the transaction of its last entry, where it records it
 
 
 class LedgerDayPort(Protocol):
@@ -136,6 +137,11 @@ class LedgerDayPort(Protocol):
         ...
 
     def latest_entry(self, account: str) -> StoredEntry | None: ...
+
+    def entries(self, transaction_ids: Sequence[str]) -> dict[str, StoredEntry]:
+        """The entries of `transaction_ids` by transaction, read by key a hundred a request;
+        one the table does not hold is left out."""
+        ...
 
     def ends(self, accounts: Sequence[str]) -> dict[str, StoredEnd]:
         """Each account's stored balance; an account with none is left out."""

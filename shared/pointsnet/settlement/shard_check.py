@@ -6,6 +6,10 @@ the day touched (the entry just before the day, the account's stored balance, an
 account moved on after the day, its latest entry). What a shard finds is its `ShardTally`;
 the run's settle step adds the tallies up.
 
+An entry names the transaction of its account's entry before it, and a balance its last
+entry's, so those entries are read by key, a hundred a request (`EntriesBefore`, `_tips`);
+where a name is missing or leads elsewhere, a `ByAccount` query decides, as it would have.
+
 Why that proves what a scan of the whole table did: each entry records the balance it left and
 its number in the account's history (the balance counts its entries), so an account's entries
 form a chain. Every day's run checks its part of each chain (numbers without gap, each entry
@@ -21,7 +25,6 @@ journal object is read, so its memory grows by a few hundred bytes an entry of i
 
 from __future__ import annotations
 
-import functools
 import itertools
 import sys
 import time
@@ -65,6 +68,7 @@ class Link:
     postings_total: int
     obligation: ObligationTerms | None
     expects_obligation: bool
+    previous: str | None  # the transaction of the entry before it, where it names one
 
     @classmethod
     def of(cls, entry: StoredEntry) -> Link:
@@ -84,6 +88,7 @@ class Link:
             postings_total=posting_sum(transaction),
             obligation=transaction.obligation,
             expects_obligation=expects_obligation(transaction),
+            previous=entry.previous,
         )
 
 
@@ -95,6 +100,7 @@ class Image:
     available: int
     pending: int
     entries: int  # the number of the last entry it took
+    last_entry: str | None  # that entry's transaction, where the balance records it
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +118,11 @@ def checked_part(record: JournalRecord) -> Link | Image | Evidence:
     if record.balance is not None:
         balance = record.balance
         return Image(
-            sys.intern(balance.account), balance.available, balance.pending, balance.entries
+            sys.intern(balance.account),
+            balance.available,
+            balance.pending,
+            balance.entries,
+            balance.last_entry,
         )
     if record.transaction_id is not None:
         what = "deleted from" if record.event == JournalEvent.REMOVE else "changed in"
@@ -153,19 +163,58 @@ def check_shard(
         by_account[entry.account].append(entry)
     for history in by_account.values():
         history.sort(key=lambda entry: entry.number)
-    start = _start_of(tally.day)
-
-    # The entry just before the day, read once per account whichever check asks first.
-    @functools.cache
-    def before_day(account: str) -> Link | None:
-        entry = ledger.entry_before(account, start)
-        return Link.of(entry) if entry is not None else None
-
+    before_day = EntriesBefore(ledger, _start_of(tally.day), _named_before(by_account, images))
     _check_chains(tally, by_account, before_day)
     balances = _image_problems(tally, by_account, images, before_day)
     _check_ends(tally, by_account, balances, ledger, sleep)
     _check_obligations(tally, with_terms, ledger, currency, now)
     return tally
+
+
+class EntriesBefore:
+    """The entry just before the day of an account, as a check asks for it by number.
+
+    The entries the day's first entries (and balances written without one) name are read by
+    key up front; where the named one is not the entry asked for (none named, gone from the
+    table, another account's, of the day itself, or another number), a `ByAccount` query for
+    the account's last entry before the day decides, once per account."""
+
+    def __init__(self, ledger: LedgerDayPort, start: datetime, named: dict[str, str]) -> None:
+        self._ledger = ledger
+        self._start = start
+        found = ledger.entries(list(named.values())) if named else {}
+        self._named = {
+            account: Link.of(entry)
+            for account, transaction_id in named.items()
+            for entry in [found.get(transaction_id)]
+            if entry is not None
+            and entry.account == account
+            and entry.transaction.created_at < start
+        }
+        self._queried: dict[str, Link | None] = {}
+
+    def __call__(self, account: str, number: int) -> Link | None:
+        named = self._named.get(account)
+        if named is not None and named.number == number:
+            return named
+        if account not in self._queried:
+            entry = self._ledger.entry_before(account, self._start)
+            self._queried[account] = Link.of(entry) if entry is not None else None
+        return self._queried[account]
+
+
+def _named_before(by_account: dict[str, list[Link]], images: Sequence[Image]) -> dict[str, str]:
+    """The entry before the day each account names: its first entry's predecessor, or, for an
+    account the day wrote a balance of and posted nothing to, that balance's last entry."""
+    named = {
+        image.account: image.last_entry
+        for image in images
+        if image.last_entry is not None and image.account not in by_account
+    }
+    for account, history in by_account.items():
+        if history[0].previous is not None:
+            named[account] = history[0].previous
+    return named
 
 
 def _check_transactions(tally: ShardTally, entries: Sequence[Link]) -> list[Link]:
@@ -195,7 +244,7 @@ def _start_of(day: date) -> datetime:
 def _check_chains(
     tally: ShardTally,
     by_account: dict[str, list[Link]],
-    before_day: Callable[[str], Link | None],
+    before_day: EntriesBefore,
 ) -> None:
     """Each account's entries of the day: numbered on from the entry before the day, without a
     gap, each starting where the one before it ended."""
@@ -206,7 +255,7 @@ def _check_chains(
             if first.before != (0, 0):
                 chain.add(account, f"its first entry starts from {first.before}, not (0, 0)")
         else:
-            previous = before_day(account)
+            previous = before_day(account, first.number - 1)
             if previous is None or previous.number != first.number - 1:
                 held = previous.number if previous else "none"
                 chain.add(account, f"the entry before entry {first.number} is missing ({held})")
@@ -223,7 +272,7 @@ def _image_problems(
     tally: ShardTally,
     by_account: dict[str, list[Link]],
     images: Sequence[Image],
-    before_day: Callable[[str], Link | None],
+    before_day: EntriesBefore,
 ) -> dict[str, str]:
     """Every balance the day's writes left against the entry it counts as its last: a balance
     changed by hand (or a write that posted no entry) shows here, touched or not."""
@@ -238,7 +287,7 @@ def _image_problems(
         numbered = {entry.number: entry for entry in by_account.get(image.account, ())}
         entry = numbered.get(image.entries)
         if entry is None and image.entries > 0:
-            before = before_day(image.account)
+            before = before_day(image.account, image.entries)
             entry = before if before is not None and before.number == image.entries else None
         if entry is None and (image.available, image.pending) != (0, 0):
             problems[image.account] = (
@@ -294,6 +343,7 @@ def _end_problems(
     lasts: dict[str, Link], ends: dict[str, StoredEnd], ledger: LedgerDayPort
 ) -> dict[str, str]:
     problems = {}
+    tips = _tips(ledger, lasts, ends)
     for account, last in lasts.items():
         end = ends.get(account)
         if end is None:
@@ -302,7 +352,9 @@ def _end_problems(
                 f"pending {last.after[1]}"
             )
             continue
-        tip = last if end.entries == last.number else _latest(ledger, account)
+        tip = last if end.entries == last.number else tips.get(account)
+        if tip is None or tip.number != end.entries:
+            tip = _latest(ledger, account)
         if tip is None or tip.number != end.entries:
             problems[account] = (
                 f"the balance counts {end.entries} entries; its latest entry is "
@@ -311,6 +363,25 @@ def _end_problems(
         elif (end.available, end.pending) != tip.after:
             problems[account] = _mismatch(end.available, end.pending, tip)
     return problems
+
+
+def _tips(
+    ledger: LedgerDayPort, lasts: dict[str, Link], ends: dict[str, StoredEnd]
+) -> dict[str, Link]:
+    """The latest entry of each account that moved on after the day, read by the key its
+    balance names (an account whose balance names none, or another's entry, is left out)."""
+    moved = {
+        account: end.last_entry
+        for account, end in ends.items()
+        if account in lasts and end.entries != lasts[account].number and end.last_entry
+    }
+    found = ledger.entries(list(moved.values())) if moved else {}
+    return {
+        account: Link.of(entry)
+        for account, transaction_id in moved.items()
+        for entry in [found.get(transaction_id)]
+        if entry is not None and entry.account == account
+    }
 
 
 def _latest(ledger: LedgerDayPort, account: str) -> Link | None:

@@ -29,6 +29,8 @@ def balance_write(table: str, change: BalanceUpdate) -> dict[str, Any]:
     }
     if change.lotted_delta:
         item["lotted"] = change.lotted_delta
+    if change.last_entry is not None:
+        item["last_entry"] = change.last_entry
     if change.lifecycle is not None:
         state = change.lifecycle.model_dump(mode="json")
         item |= {
@@ -90,6 +92,9 @@ def balance_update(table: str, change: BalanceUpdate) -> dict[str, Any]:
         if change.lotted_delta:
             sets.append("lotted = if_not_exists(lotted, :zero) + :dl")
             values |= {":dl": change.lotted_delta, ":zero": 0}
+    if change.last_entry is not None:
+        sets.append("last_entry = :last_entry")
+        values[":last_entry"] = change.last_entry
     if change.lifecycle is not None:
         state = change.lifecycle.model_dump(mode="json")
         for name in LIFECYCLE_ATTRIBUTES:

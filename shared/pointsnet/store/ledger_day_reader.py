@@ -1,6 +1,7 @@
 """What a shard's check reads of the ledger table: `LedgerDayReader` implements settlement's
-`LedgerDayPort` with a few key reads per account (its balance, the entry before the day
-through `ByAccount`, its latest entry) and one query of the shard's obligations of the day."""
+`LedgerDayPort` with a few key reads per account (its balance, the entry before the day and
+its latest entry, by the keys entries and balances name them by, or through `ByAccount`) and
+one query of the shard's obligations of the day."""
 
 from __future__ import annotations
 
@@ -52,17 +53,25 @@ class LedgerDayReader(TableStore):
                 available=int(item.get("available", 0)),
                 pending=int(item.get("pending", 0)),
                 entries=int(item.get("entries", 0)),
+                last_entry=item.get("last_entry"),
             )
             for item in self._batch_get(
                 keys,
-                ProjectionExpression="pk, #available, #pending, #entries",
+                ProjectionExpression="pk, #available, #pending, #entries, #last",
                 ExpressionAttributeNames={
                     "#available": "available",
                     "#pending": "pending",
                     "#entries": "entries",
+                    "#last": "last_entry",
                 },
             )
         }
+
+    def entries(self, transaction_ids: Sequence[str]) -> dict[str, StoredEntry]:
+        # BatchGetItem refuses a request that names a key twice.
+        keys = [{"pk": entry_pk(txn), "sk": ENTRY_SK} for txn in sorted(set(transaction_ids))]
+        entries = (entry_from_item(item) for item in self._batch_get(keys))
+        return {entry.transaction.transaction_id: entry for entry in entries}
 
     def shard_obligations(self, day: date, shard: int) -> list[Obligation]:
         return [

@@ -155,6 +155,8 @@ def entry_put(table: str, entry: StoredEntry) -> dict[str, Any]:
     }
     if entry.lots:
         item["lots"] = [move.model_dump(mode="json") for move in entry.lots]
+    if entry.previous is not None:
+        item["previous"] = entry.previous
     return {
         "TableName": table,
         "Item": to_item(item),
@@ -350,6 +352,7 @@ def balance_from_item(item: dict[str, Any]) -> StoredBalance:
         member_id=item.get("member_id"),
         lotted=int(item.get("lotted", 0)),
         entries=int(item.get("entries", 0)),
+        last_entry=item.get("last_entry"),
         lifecycle=AccountLifecycle(
             earned={month: int(points) for month, points in item.get("earned", {}).items()},
             tier=item.get("tier"),
@@ -373,6 +376,7 @@ def entry_from_item(item: dict[str, Any]) -> StoredEntry:
             "account": item["account"],
             "lots": item.get("lots", ()),
             "number": int(item.get("number", 0)),
+            "previous": item.get("previous"),
         },
         context={AS_STORED: True},
     )
