@@ -6,12 +6,18 @@ journal check to report; the records read are those of every object that could b
 stream record once. A reader that needs only part of each record passes `keep`, which turns a
 record into that part as its object is read: what a day holds then is the parts, not the
 records (a shard's check of a million-entry day keeps a few hundred bytes an entry).
+
+Objects are fetched a few at a time ahead of the one being read (`FETCH_AHEAD`), in order: a
+shard's day is thousands of small objects, and one round trip after another would make the
+read as slow as its count of objects times the store's latency.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Generic, TypeVar, overload
@@ -28,6 +34,10 @@ from pointsnet.journal.records import (
 )
 
 Kept = TypeVar("Kept")
+
+# Objects in flight beside the one being read: enough to hide a round trip's latency, few
+# enough that what waits to be read stays a few objects' bytes.
+FETCH_AHEAD = 8
 
 
 @dataclass
@@ -78,9 +88,9 @@ def read_shard_day(
     seen: dict[str, tuple[bytes, Any]] = {}
     previous: str | None = genesis(day, shard)
     digests: dict[int, str] = {}
-    for position in range(1, last + 1):
+    wanted = [object_key(day, shard, at) if at in present else None for at in range(1, last + 1)]
+    for position, body in enumerate(_fetched(objects, wanted), start=1):
         key = object_key(day, shard, position)
-        body = objects.get(key) if position in present else None
         if body is None:
             result.problems.append((key, "the object is missing from the journal"))
             previous = None
@@ -113,6 +123,23 @@ def read_shard_day(
         )
     result.records = [seen[sequence][1] for sequence in sorted(seen, key=sequence_order)]
     return result
+
+
+def _fetched(objects: JournalObjects, keys: Sequence[str | None]) -> Iterator[bytes | None]:
+    """The body of each key (None for a key that is None, or an object that is gone), in order,
+    with up to `FETCH_AHEAD` more being fetched meanwhile."""
+    with ThreadPoolExecutor(max_workers=FETCH_AHEAD, thread_name_prefix="journal") as pool:
+        ahead: deque[Future[bytes | None] | None] = deque()
+        for key in keys:
+            ahead.append(pool.submit(objects.get, key) if key is not None else None)
+            if len(ahead) > FETCH_AHEAD:
+                yield _body(ahead.popleft())
+        while ahead:
+            yield _body(ahead.popleft())
+
+
+def _body(fetch: Future[bytes | None] | None) -> bytes | None:
+    return fetch.result() if fetch is not None else None
 
 
 def _keep(
