@@ -210,6 +210,9 @@ def _notes(figures: ReconciliationFigures, cost: DayCost, journals: list[Journal
     objects_per_child = (
         big.metered.count("s3 GetObject") / big.seeded.entries * (plan.entries_per_child)
     )
+    from pointsnet.journal.reading import FETCH_AHEAD
+
+    round_trips = objects_per_child / FETCH_AHEAD + (requests_per_child - objects_per_child)
     seeded = big.seeded
     sizing = (
         f"measured {seeded.entries:,} entries, not {_count(TARGET_DAY_ENTRIES)}: on this "
@@ -258,14 +261,15 @@ def _notes(figures: ReconciliationFigures, cost: DayCost, journals: list[Journal
         "measured entries per second per child; of a check's time here only "
         f"{cpu_share:.0%} is the child's own CPU, the rest waiting on moto (a new connection "
         "per request, DynamoDB requests one at a time, 2 cores shared by the children and the "
-        "emulator), whose latency per request is not DynamoDB's or S3's. A check makes its "
-        f"requests one after another, {big.requests_per_entry:.2f} per entry here: a "
+        "emulator), whose latency per request is not DynamoDB's or S3's. A check makes "
+        f"{big.requests_per_entry:.2f} requests per entry here: a "
         f"{_count(PROJECTED_DAY_ENTRIES)}-entry day gives each child about "
-        f"{requests_per_child:,.0f} (of them {objects_per_child:,.0f} journal GETs, the rest "
-        "mostly a ByAccount Query per account), so on AWS the services' latency sets the "
-        f"time: at 5 ms a request (not measured here) that is {requests_per_child * 0.005:,.0f}"
-        " s per child, at 10 ms "
-        f"{requests_per_child * 0.01:,.0f} s, against the function's 900 s timeout.",
+        f"{requests_per_child:,.0f}, of them {objects_per_child:,.0f} journal GETs "
+        f"({FETCH_AHEAD} in flight at a time) and the rest one after another (BatchGetItems of "
+        "100 balances or entries, a few requests per shard), so about "
+        f"{round_trips:,.0f} round trips in a row: on AWS at 10 ms a round trip (not measured "
+        f"here) that is {round_trips * 0.01:,.0f} s per child, at 20 ms "
+        f"{round_trips * 0.02:,.0f} s, against the function's 900 s timeout.",
         "Reconciliation cost: Lambda GB-seconds at the template's MemorySize "
         f"({deployed.memory_mb} MB, {deployed.architecture}) for the check steps (the measured "
         f"durations scaled to {_count(cost.day_entries)} entries), one init per item, plan and "

@@ -128,6 +128,27 @@ class StoredEnd:
     last_entry: str | None = None  # the transaction of its last entry, where it records it
 
 
+@dataclass(frozen=True, slots=True)
+class EntryEnd:
+    """Where one entry left its account: its number in the account's history, the balance
+    after it (available, pending), and when it was made."""
+
+    account: str
+    number: int
+    after: tuple[int, int]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry: StoredEntry) -> EntryEnd:
+        balance = entry.balance_after
+        return cls(
+            entry.account,
+            entry.number,
+            (balance.available, balance.pending),
+            entry.transaction.created_at,
+        )
+
+
 class LedgerDayPort(Protocol):
     """What a shard's check reads of the ledger table: a few items per account the day touched,
     and the shard's obligations of the day. `pointsnet.store.ledger_day_reader` implements it."""
@@ -138,9 +159,9 @@ class LedgerDayPort(Protocol):
 
     def latest_entry(self, account: str) -> StoredEntry | None: ...
 
-    def entries(self, transaction_ids: Sequence[str]) -> dict[str, StoredEntry]:
-        """The entries of `transaction_ids` by transaction, read by key a hundred a request;
-        one the table does not hold is left out."""
+    def entry_ends(self, transaction_ids: Sequence[str]) -> dict[str, EntryEnd]:
+        """Where each entry of `transaction_ids` left its account, by transaction, read by key
+        a hundred a request; an entry the table does not hold is left out."""
         ...
 
     def ends(self, accounts: Sequence[str]) -> dict[str, StoredEnd]:

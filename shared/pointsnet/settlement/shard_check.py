@@ -44,7 +44,7 @@ from pointsnet.settlement.checks import (
     posting_sum,
     same_terms,
 )
-from pointsnet.settlement.ports import LedgerDayPort, StoredEnd
+from pointsnet.settlement.ports import EntryEnd, LedgerDayPort, StoredEnd
 from pointsnet.settlement.run_state import ShardTally
 
 # An obligation whose transaction the journal does not hold yet is not a finding while the
@@ -182,24 +182,22 @@ class EntriesBefore:
     def __init__(self, ledger: LedgerDayPort, start: datetime, named: dict[str, str]) -> None:
         self._ledger = ledger
         self._start = start
-        found = ledger.entries(list(named.values())) if named else {}
+        found = ledger.entry_ends(list(named.values())) if named else {}
         self._named = {
-            account: Link.of(entry)
+            account: end
             for account, transaction_id in named.items()
-            for entry in [found.get(transaction_id)]
-            if entry is not None
-            and entry.account == account
-            and entry.transaction.created_at < start
+            for end in [found.get(transaction_id)]
+            if end is not None and end.account == account and end.created_at < start
         }
-        self._queried: dict[str, Link | None] = {}
+        self._queried: dict[str, EntryEnd | None] = {}
 
-    def __call__(self, account: str, number: int) -> Link | None:
+    def __call__(self, account: str, number: int) -> EntryEnd | None:
         named = self._named.get(account)
         if named is not None and named.number == number:
             return named
         if account not in self._queried:
             entry = self._ledger.entry_before(account, self._start)
-            self._queried[account] = Link.of(entry) if entry is not None else None
+            self._queried[account] = EntryEnd.of(entry) if entry is not None else None
         return self._queried[account]
 
 
@@ -285,7 +283,7 @@ def _image_problems(
         if image.account in problems:
             continue
         numbered = {entry.number: entry for entry in by_account.get(image.account, ())}
-        entry = numbered.get(image.entries)
+        entry: Link | EntryEnd | None = numbered.get(image.entries)
         if entry is None and image.entries > 0:
             before = before_day(image.account, image.entries)
             entry = before if before is not None and before.number == image.entries else None
@@ -299,7 +297,7 @@ def _image_problems(
     return problems
 
 
-def _mismatch(available: int, pending: int, entry: Link) -> str:
+def _mismatch(available: int, pending: int, entry: Link | EntryEnd) -> str:
     return (
         f"stored available {available}, pending {pending}; entries sum to "
         f"available {entry.after[0]}, pending {entry.after[1]}"
@@ -352,7 +350,7 @@ def _end_problems(
                 f"pending {last.after[1]}"
             )
             continue
-        tip = last if end.entries == last.number else tips.get(account)
+        tip: Link | EntryEnd | None = last if end.entries == last.number else tips.get(account)
         if tip is None or tip.number != end.entries:
             tip = _latest(ledger, account)
         if tip is None or tip.number != end.entries:
@@ -367,7 +365,7 @@ def _end_problems(
 
 def _tips(
     ledger: LedgerDayPort, lasts: dict[str, Link], ends: dict[str, StoredEnd]
-) -> dict[str, Link]:
+) -> dict[str, EntryEnd]:
     """The latest entry of each account that moved on after the day, read by the key its
     balance names (an account whose balance names none, or another's entry, is left out)."""
     moved = {
@@ -375,18 +373,18 @@ def _tips(
         for account, end in ends.items()
         if account in lasts and end.entries != lasts[account].number and end.last_entry
     }
-    found = ledger.entries(list(moved.values())) if moved else {}
+    found = ledger.entry_ends(list(moved.values())) if moved else {}
     return {
-        account: Link.of(entry)
+        account: end
         for account, transaction_id in moved.items()
-        for entry in [found.get(transaction_id)]
-        if entry is not None and entry.account == account
+        for end in [found.get(transaction_id)]
+        if end is not None and end.account == account
     }
 
 
-def _latest(ledger: LedgerDayPort, account: str) -> Link | None:
+def _latest(ledger: LedgerDayPort, account: str) -> EntryEnd | None:
     entry = ledger.latest_entry(account)
-    return Link.of(entry) if entry is not None else None
+    return EntryEnd.of(entry) if entry is not None else None
 
 
 def _check_obligations(

@@ -13,7 +13,7 @@ from pointsnet.clock import rfc3339
 from pointsnet.journal.layout import journal_shards
 from pointsnet.ledger.models import Obligation
 from pointsnet.ledger.port import StoredEntry
-from pointsnet.settlement.ports import StoredEnd
+from pointsnet.settlement.ports import EntryEnd, StoredEnd
 from pointsnet.store.dynamo import TableStore, to_values
 from pointsnet.store.ledger_items import BALANCE_SK, ENTRY_SK, HISTORY_INDEX, entry_from_item
 from pointsnet.store.ledger_keys import account_pk, entry_pk
@@ -67,11 +67,24 @@ class LedgerDayReader(TableStore):
             )
         }
 
-    def entries(self, transaction_ids: Sequence[str]) -> dict[str, StoredEntry]:
+    def entry_ends(self, transaction_ids: Sequence[str]) -> dict[str, EntryEnd]:
         # BatchGetItem refuses a request that names a key twice.
         keys = [{"pk": entry_pk(txn), "sk": ENTRY_SK} for txn in sorted(set(transaction_ids))]
-        entries = (entry_from_item(item) for item in self._batch_get(keys))
-        return {entry.transaction.transaction_id: entry for entry in entries}
+        return {
+            str(item["pk"]).removeprefix("TXN#"): EntryEnd(
+                account=item["account"],
+                number=int(item.get("number", 0)),
+                after=(int(balance["available"]), int(balance.get("pending", 0))),
+                created_at=datetime.fromisoformat(item["transaction"]["created_at"]),
+            )
+            # Only what a link needs: an entry's whole transaction is most of its bytes.
+            for item in self._batch_get(
+                keys,
+                ProjectionExpression="pk, account, #number, balance_after, #txn.created_at",
+                ExpressionAttributeNames={"#number": "number", "#txn": "transaction"},
+            )
+            for balance in [item["balance_after"]]
+        }
 
     def shard_obligations(self, day: date, shard: int) -> list[Obligation]:
         return [
