@@ -75,8 +75,12 @@ def earn_on_two_days(life: Life) -> dict[str, list[str]]:
 
 
 def test_a_posting_names_its_accounts_entry_before_and_the_balance_its_last(life: Life) -> None:
+    # Given a member's earns on two days
     ids = earn_on_two_days(life)
     first, second = ids["guest-1"]
+    # When its entries and balance are read from the table
+    # Then the first names no entry before it, the second names the first, and the balance
+    # names the second
     assert "previous" not in item(f"TXN#{first}", "ENTRY")
     assert item(f"TXN#{second}", "ENTRY")["previous"] == {"S": first}
     balance = item("ACCT#member:starlodge:guest-1", "BALANCE")
