@@ -7,8 +7,11 @@ account moved on after the day, its latest entry). What a shard finds is its `Sh
 the run's settle step adds the tallies up.
 
 An entry names the transaction of its account's entry before it, and a balance its last
-entry's, so those entries are read by key, a hundred a request (`EntriesBefore`, `_tips`);
-where a name is missing or leads elsewhere, a `ByAccount` query decides, as it would have.
+entry's, so those entries are read by key, a hundred a request (`EntriesBefore`, `_tips`).
+A name proves a link exists, not that no other entry came after it, so wherever the day
+shows a balance written without an entry (a lifecycle change, or a hand edit that could have
+rolled a balance back), or a name is missing or leads elsewhere, a `ByAccount` query
+decides, as it always did.
 
 Why that proves what a scan of the whole table did: each entry records the balance it left and
 its number in the account's history (the balance counts its entries), so an account's entries
@@ -100,7 +103,6 @@ class Image:
     available: int
     pending: int
     entries: int  # the number of the last entry it took
-    last_entry: str | None  # that entry's transaction, where the balance records it
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +120,7 @@ def checked_part(record: JournalRecord) -> Link | Image | Evidence:
     if record.balance is not None:
         balance = record.balance
         return Image(
-            sys.intern(balance.account),
-            balance.available,
-            balance.pending,
-            balance.entries,
-            balance.last_entry,
+            sys.intern(balance.account), balance.available, balance.pending, balance.entries
         )
     if record.transaction_id is not None:
         what = "deleted from" if record.event == JournalEvent.REMOVE else "changed in"
@@ -174,10 +172,10 @@ def check_shard(
 class EntriesBefore:
     """The entry just before the day of an account, as a check asks for it by number.
 
-    The entries the day's first entries (and balances written without one) name are read by
-    key up front; where the named one is not the entry asked for (none named, gone from the
-    table, another account's, of the day itself, or another number), a `ByAccount` query for
-    the account's last entry before the day decides, once per account."""
+    The entries the day's first entries name are read by key up front; where the named one
+    is not the entry asked for (none named, gone from the table, another account's, of the
+    day itself, or another number), a `ByAccount` query for the account's last entry before
+    the day decides, once per account, and from then on for that account."""
 
     def __init__(self, ledger: LedgerDayPort, start: datetime, named: dict[str, str]) -> None:
         self._ledger = ledger
@@ -193,7 +191,7 @@ class EntriesBefore:
 
     def __call__(self, account: str, number: int) -> EntryEnd | None:
         named = self._named.get(account)
-        if named is not None and named.number == number:
+        if account not in self._queried and named is not None and named.number == number:
             return named
         if account not in self._queried:
             entry = self._ledger.entry_before(account, self._start)
@@ -202,17 +200,17 @@ class EntriesBefore:
 
 
 def _named_before(by_account: dict[str, list[Link]], images: Sequence[Image]) -> dict[str, str]:
-    """The entry before the day each account names: its first entry's predecessor, or, for an
-    account the day wrote a balance of and posted nothing to, that balance's last entry."""
-    named = {
-        image.account: image.last_entry
-        for image in images
-        if image.last_entry is not None and image.account not in by_account
+    """The entry before the day each account's first entry of the day names, for accounts
+    whose every balance written that day was written by one of the day's entries."""
+    numbers = {account: {entry.number for entry in days} for account, days in by_account.items()}
+    unposted = {
+        image.account for image in images if image.entries not in numbers.get(image.account, ())
     }
-    for account, history in by_account.items():
-        if history[0].previous is not None:
-            named[account] = history[0].previous
-    return named
+    return {
+        account: history[0].previous
+        for account, history in by_account.items()
+        if history[0].previous is not None and account not in unposted
+    }
 
 
 def _check_transactions(tally: ShardTally, entries: Sequence[Link]) -> list[Link]:
@@ -368,10 +366,11 @@ def _tips(
 ) -> dict[str, EntryEnd]:
     """The latest entry of each account that moved on after the day, read by the key its
     balance names (an account whose balance names none, or another's entry, is left out)."""
+    # Only a balance ahead of the day: one behind it is the query's to judge.
     moved = {
         account: end.last_entry
         for account, end in ends.items()
-        if account in lasts and end.entries != lasts[account].number and end.last_entry
+        if account in lasts and end.entries > lasts[account].number and end.last_entry
     }
     found = ledger.entry_ends(list(moved.values())) if moved else {}
     return {

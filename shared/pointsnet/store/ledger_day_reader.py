@@ -70,21 +70,25 @@ class LedgerDayReader(TableStore):
     def entry_ends(self, transaction_ids: Sequence[str]) -> dict[str, EntryEnd]:
         # BatchGetItem refuses a request that names a key twice.
         keys = [{"pk": entry_pk(txn), "sk": ENTRY_SK} for txn in sorted(set(transaction_ids))]
-        return {
-            str(item["pk"]).removeprefix("TXN#"): EntryEnd(
-                account=item["account"],
-                number=int(item.get("number", 0)),
-                after=(int(balance["available"]), int(balance.get("pending", 0))),
-                created_at=datetime.fromisoformat(item["transaction"]["created_at"]),
-            )
-            # Only what a link needs: an entry's whole transaction is most of its bytes.
-            for item in self._batch_get(
-                keys,
-                ProjectionExpression="pk, account, #number, balance_after, #txn.created_at",
-                ExpressionAttributeNames={"#number": "number", "#txn": "transaction"},
-            )
-            for balance in [item["balance_after"]]
-        }
+        # Only what a link needs: an entry's whole transaction is most of its bytes.
+        items = self._batch_get(
+            keys,
+            ProjectionExpression="pk, account, #number, balance_after, #txn.created_at",
+            ExpressionAttributeNames={"#number": "number", "#txn": "transaction"},
+        )
+        ends = {}
+        for item in items:
+            try:
+                balance = item["balance_after"]
+                ends[str(item["pk"]).removeprefix("TXN#")] = EntryEnd(
+                    account=item["account"],
+                    number=int(item.get("number", 0)),
+                    after=(int(balance["available"]), int(balance.get("pending", 0))),
+                    created_at=datetime.fromisoformat(item["transaction"]["created_at"]),
+                )
+            except (KeyError, TypeError, ValueError):
+                continue  # an entry edited out of shape: the query reads it, as it always did
+        return ends
 
     def shard_obligations(self, day: date, shard: int) -> list[Obligation]:
         return [
