@@ -180,23 +180,33 @@ class EntriesBefore:
     def __init__(self, ledger: LedgerDayPort, start: datetime, named: dict[str, str]) -> None:
         self._ledger = ledger
         self._start = start
-        found = ledger.entry_ends(list(named.values())) if named else {}
         self._named = {
             account: end
-            for account, transaction_id in named.items()
-            for end in [found.get(transaction_id)]
-            if end is not None and end.account == account and end.created_at < start
+            for account, end in _named_ends(ledger, named).items()
+            if end.created_at < start
         }
         self._queried: dict[str, EntryEnd | None] = {}
 
     def __call__(self, account: str, number: int) -> EntryEnd | None:
-        named = self._named.get(account)
-        if account not in self._queried and named is not None and named.number == number:
-            return named
         if account not in self._queried:
+            named = self._named.get(account)
+            if named is not None and named.number == number:
+                return named
             entry = self._ledger.entry_before(account, self._start)
             self._queried[account] = EntryEnd.of(entry) if entry is not None else None
         return self._queried[account]
+
+
+def _named_ends(ledger: LedgerDayPort, named: dict[str, str]) -> dict[str, EntryEnd]:
+    """The entries `named` names (account -> transaction), read by key; one the table does
+    not hold, or that is another account's, is left out."""
+    found = ledger.entry_ends(list(named.values())) if named else {}
+    return {
+        account: end
+        for account, transaction_id in named.items()
+        for end in [found.get(transaction_id)]
+        if end is not None and end.account == account
+    }
 
 
 def _named_before(by_account: dict[str, list[Link]], images: Sequence[Image]) -> dict[str, str]:
@@ -348,9 +358,9 @@ def _end_problems(
                 f"pending {last.after[1]}"
             )
             continue
-        tip: Link | EntryEnd | None = last if end.entries == last.number else tips.get(account)
-        if tip is None or tip.number != end.entries:
-            tip = _latest(ledger, account)
+        tip: Link | EntryEnd | None = (
+            last if end.entries == last.number else tips.get(account) or _latest(ledger, account)
+        )
         if tip is None or tip.number != end.entries:
             problems[account] = (
                 f"the balance counts {end.entries} entries; its latest entry is "
@@ -365,19 +375,18 @@ def _tips(
     ledger: LedgerDayPort, lasts: dict[str, Link], ends: dict[str, StoredEnd]
 ) -> dict[str, EntryEnd]:
     """The latest entry of each account that moved on after the day, read by the key its
-    balance names (an account whose balance names none, or another's entry, is left out)."""
+    balance names; an account whose balance names none, or an entry that is not the one it
+    counts as its last, is left out (for `ByAccount` to answer)."""
     # Only a balance ahead of the day: one behind it is the query's to judge.
     moved = {
         account: end.last_entry
         for account, end in ends.items()
         if account in lasts and end.entries > lasts[account].number and end.last_entry
     }
-    found = ledger.entry_ends(list(moved.values())) if moved else {}
     return {
-        account: end
-        for account, transaction_id in moved.items()
-        for end in [found.get(transaction_id)]
-        if end is not None and end.account == account
+        account: tip
+        for account, tip in _named_ends(ledger, moved).items()
+        if tip.number == ends[account].entries
     }
 
 
