@@ -382,7 +382,6 @@ def _stream_records(stored: Any, member: _Member, sequence: int, moment: datetim
                 available=member.available,
                 pending=0,
                 entries=member.entries,
-                last_entry=member.last_entry,
             ),
         ),
     ]

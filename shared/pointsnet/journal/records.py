@@ -43,7 +43,6 @@ class BalanceImage(Model):
     available: int
     pending: int
     entries: int  # the number of the last entry it took
-    last_entry: str | None = None  # that entry's transaction, where the balance records it
 
 
 class JournalRecord(Model):

@@ -134,7 +134,6 @@ def journal_records(stream_records: Iterable[Mapping[str, Any]]) -> list[Journal
                     available=int(image.get("available", 0)),
                     pending=int(image.get("pending", 0)),
                     entries=int(image.get("entries", 0)),
-                    last_entry=image.get("last_entry"),
                 )
                 if image
                 else None
